@@ -1,0 +1,533 @@
+"""The application service: one method per use case, the same for the CLI and a host backend.
+
+Every method takes ids and primitives, checks the rules before anything is written, saves the
+events of one command in one transaction, and returns small frozen results.  A refused command
+raises an :class:`~approvals.errors.ApprovalsError` and writes nothing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from typing import Any, cast
+from uuid import UUID
+
+import sqlalchemy.exc
+import structlog
+from eventsourcing.application import AggregateNotFoundError, Application
+from eventsourcing.persistence import (
+    InfrastructureFactory,
+    IntegrityError,
+    PersistenceError,
+    TrackingRecorder,
+)
+from eventsourcing.utils import Environment
+from sqlalchemy import Engine
+
+from approvals.definitions import find_workflow, parse_definition
+from approvals.domain.case import Case, case_id
+from approvals.domain.clocks import JST, Holiday, due_dates, retention_until, weekends
+from approvals.domain.guards import check_filing, check_step
+from approvals.domain.registry import (
+    PublishedDefinition,
+    ReferenceCounter,
+    counter_id,
+    definition_id,
+)
+from approvals.domain.roster import ROSTER_ID, Roster, check_appointment, check_dismissal
+from approvals.domain.workflow import ROLES, Workflow
+from approvals.errors import (
+    ApprovalsError,
+    CaseNotFound,
+    ConcurrencyConflict,
+    DefinitionConflict,
+    Label,
+    RosterRefused,
+    StorageError,
+)
+from approvals.results import (
+    Appointment,
+    CaseView,
+    DeadlineView,
+    Document,
+    HistoryEntry,
+    NextStep,
+)
+from approvals.store import Factory, persistence_env, shown_url
+
+__all__ = ["ApprovalsApplication", "Clock", "system_clock"]
+
+Clock = Callable[[], datetime]
+
+_FILING_ATTEMPTS = 20
+log = structlog.get_logger("approvals")
+
+
+def system_clock() -> datetime:
+    """Return the current time, timezone-aware."""
+    return datetime.now(UTC)
+
+
+class ApprovalsApplication(Application[UUID]):
+    """The approvals engine on one database; build it with :func:`approvals.open_approvals`."""
+
+    name = "approvals"
+
+    def __init__(
+        self,
+        *,
+        engine: Engine,
+        workflows: Mapping[str, Workflow],
+        clock: Clock = system_clock,
+        holiday: Holiday = weekends,
+        owns_engine: bool = False,
+    ) -> None:
+        self._engine = engine
+        self._owns_engine = owns_engine
+        self._workflows = dict(workflows)
+        self._clock = clock
+        self._holiday = holiday
+        self._published: dict[tuple[str, int], Workflow] = {}
+        super().__init__(env=persistence_env())
+
+    def construct_env(self, name: str, env: Mapping[str, str] | None = None) -> Environment:
+        """Use only the settings approvals passes: a host's os.environ must not leak in."""
+        return Environment(name, dict(env or {}))
+
+    def construct_factory(self, env: Environment) -> InfrastructureFactory[TrackingRecorder]:
+        """Persist through the Engine approvals was opened with."""
+        return cast("InfrastructureFactory[TrackingRecorder]", Factory(env, self._engine))
+
+    def close(self) -> None:
+        """Release the database connections approvals opened (a host's Engine stays open)."""
+        super().close()
+        if self._owns_engine:
+            self._engine.dispose()
+
+    @property
+    def engine(self) -> Engine:
+        """The SQLAlchemy Engine the events are stored through."""
+        return self._engine
+
+    @property
+    def workflows(self) -> Mapping[str, Workflow]:
+        """The workflow definitions new cases are filed on, by id."""
+        return self._workflows
+
+    def now(self) -> datetime:
+        """Return the time of the application's clock."""
+        moment = self._clock()
+        if moment.tzinfo is None:
+            raise ValueError("the clock must return timezone-aware datetimes")
+        return moment
+
+    # -- the roster ----------------------------------------------------------------------------
+
+    def establish_roster(self, representative: str, *, actor: str | None = None) -> None:
+        """Start the roster with the company's representative; done once, at installation."""
+        with self._command("roster.establish", actor=actor or representative, user=representative):
+            existing = self._roster_or_none()
+            if existing is not None:
+                raise RosterRefused(
+                    "roster.established", person=", ".join(existing.holders("representative"))
+                )
+            roster = Roster.establish(
+                representative=representative, actor=actor or representative, at=self.now()
+            )
+            self._save("roster", roster)
+
+    def appoint(self, *, actor: str, user: str, role: str, department: str = "") -> Appointment:
+        """Appoint ``user`` to ``role`` (of ``department``), as ``actor`` may."""
+        with self._command(
+            "roster.appoint", actor=actor, user=user, role=role, department=department
+        ):
+            roster = self._roster("appoint")
+            actor_role = check_appointment(
+                roster, actor=actor, user=user, role=role, department=department
+            )
+            at = self.now()
+            roster.appoint(
+                user=user,
+                role=role,
+                department=department,
+                actor=actor,
+                actor_role=actor_role,
+                at=at,
+            )
+            self._save("roster", roster)
+            return Appointment(user, role, ROLES[role], department, at, None)
+
+    def dismiss(self, *, actor: str, user: str, role: str, department: str = "") -> None:
+        """End ``user``'s term as ``role`` (of ``department``), as ``actor`` may."""
+        with self._command(
+            "roster.dismiss", actor=actor, user=user, role=role, department=department
+        ):
+            roster = self._roster("dismiss")
+            actor_role = check_dismissal(
+                roster, actor=actor, user=user, role=role, department=department
+            )
+            roster.dismiss(
+                user=user,
+                role=role,
+                department=department,
+                actor=actor,
+                actor_role=actor_role,
+                at=self.now(),
+            )
+            self._save("roster", roster)
+
+    def roster(self, *, as_of: datetime | None = None) -> tuple[Appointment, ...]:
+        """Return the terms running now, or at ``as_of``, ordered by role, department, person."""
+        roster = self._roster_or_none()
+        if roster is None:
+            return ()
+        order = list(ROLES)
+        terms = sorted(
+            roster.terms_at(as_of),
+            key=lambda term: (order.index(term.role), term.department, term.user),
+        )
+        return tuple(
+            Appointment(t.user, t.role, ROLES[t.role], t.department, t.start, t.end) for t in terms
+        )
+
+    # -- cases ---------------------------------------------------------------------------------
+
+    def file(
+        self,
+        workflow: str,
+        *,
+        actor: str,
+        title: str,
+        department: str,
+        fields: Mapping[str, Any] | None = None,
+        attachments: Iterable[Document] = (),
+        comment: str = "",
+    ) -> CaseView:
+        """File a notice (届け出) on ``workflow``; return the new case with its reference."""
+        with self._command("case.file", actor=actor, workflow=workflow) as logged:
+            definition = find_workflow(self._workflows, workflow)
+            docs = [doc.as_attachment().as_record() for doc in attachments]
+            for _attempt in range(_FILING_ATTEMPTS):
+                at = self.now()
+                roster = self._roster("file")
+                role, clean = check_filing(
+                    definition,
+                    roster,
+                    actor=actor,
+                    department=department,
+                    title=title,
+                    fields=fields or {},
+                    at=at,
+                )
+                counter = self._next_reference(definition.prefix, at)
+                case = Case.file(
+                    reference=counter.reference,
+                    workflow_id=definition.id,
+                    workflow_version=definition.version,
+                    workflow_sha256=definition.sha256,
+                    title=title.strip(),
+                    department=department.strip(),
+                    actor=actor,
+                    role=role,
+                    state=definition.initial,
+                    fields=clean,
+                    attachments=docs,
+                    comment=comment,
+                    at=at,
+                )
+                published = self._publication(definition, at)
+                try:
+                    self._save(counter.reference, counter, case, published)
+                except ConcurrencyConflict:
+                    continue  # another filer took the number first: take the next one
+                logged["case"] = counter.reference
+                return self._view(case, definition, at)
+            raise ConcurrencyConflict(
+                what=Label(f"The numbering of {workflow}", f"{workflow} の採番")
+            )
+
+    def act(
+        self,
+        reference: str,
+        trigger: str,
+        *,
+        actor: str,
+        comment: str = "",
+        fields: Mapping[str, Any] | None = None,
+        checklist: Iterable[str] = (),
+        attachments: Iterable[Document] = (),
+    ) -> CaseView:
+        """Take the step ``trigger`` on case ``reference`` as ``actor``; return the case now."""
+        with self._command("case.act", actor=actor, case=reference, trigger=trigger) as logged:
+            docs = [doc.as_attachment().as_record() for doc in attachments]
+            case = self._case(reference)
+            definition = self._definition_of(case)
+            at = self.now()
+            decision = check_step(
+                case,
+                definition,
+                self._roster("act"),
+                actor=actor,
+                trigger=trigger,
+                comment=comment,
+                fields=fields or {},
+                checklist=checklist,
+                at=at,
+            )
+            case.take(
+                trigger=trigger,
+                dest=decision.step.dest,
+                actor=actor,
+                role=decision.role,
+                comment=comment,
+                fields=decision.fields,
+                checklist=decision.checklist,
+                attachments=docs,
+                at=at,
+            )
+            self._save(reference, case)
+            logged["state"] = case.state
+            return self._view(case, definition, at)
+
+    def case(self, reference: str, *, as_of: datetime | None = None) -> CaseView:
+        """Return case ``reference`` as it stands now, or as it stood at ``as_of``."""
+        case = self._case(reference, as_of=as_of)
+        return self._view(case, self._definition_of(case), as_of or self.now(), as_of=as_of)
+
+    def history(self, reference: str) -> tuple[HistoryEntry, ...]:
+        """Return every event of case ``reference``, oldest first."""
+        case = self._case(reference)
+        definition = self._definition_of(case)
+        return tuple(
+            HistoryEntry(
+                position=entry.position,
+                at=entry.at,
+                actor=entry.actor,
+                role=entry.role,
+                role_label=ROLES[entry.role],
+                trigger=entry.trigger,
+                label=Label("file", "届け出")
+                if entry.trigger == "file"
+                else definition.trigger_label(entry.trigger),
+                source=entry.source,
+                dest=entry.dest,
+                dest_label=definition.state(entry.dest).label,
+                comment=entry.comment,
+                fields=entry.fields,
+                checklist=entry.checklist,
+                attachments=entry.attachments,
+            )
+            for entry in case.history
+        )
+
+    def references(self) -> tuple[str, ...]:
+        """Return the reference of every case, in the order they were filed."""
+        references: list[str] = []
+        with self._storage():
+            for notification in self._notifications(topics=(Case.Filed.TOPIC,)):
+                event = self.mapper.to_domain_event(notification)
+                references.append(event.reference)  # type: ignore[attr-defined]
+        return tuple(references)
+
+    def workflow_of(self, reference: str) -> Workflow:
+        """Return the definition version case ``reference`` runs on."""
+        return self._definition_of(self._case(reference))
+
+    # -- inside --------------------------------------------------------------------------------
+
+    def _notifications(self, topics: Sequence[str] = ()) -> Iterator[Any]:
+        start = 1
+        while True:
+            page = self.recorder.select_notifications(start, 1000, topics=topics)
+            yield from page
+            if len(page) < 1000:
+                return
+            start = page[-1].id + 1
+
+    @contextmanager
+    def _storage(self) -> Iterator[None]:
+        try:
+            yield
+        except (sqlalchemy.exc.OperationalError, sqlalchemy.exc.InterfaceError) as error:
+            raise self._storage_error(error) from None
+        except PersistenceError as error:
+            if isinstance(error, IntegrityError):
+                raise
+            raise self._storage_error(error) from None
+
+    def _storage_error(self, error: Exception) -> StorageError:
+        cause = error.__cause__ or error
+        original = getattr(cause, "orig", None) or cause
+        reason = (
+            str(original).strip().splitlines()[0]
+            if str(original).strip()
+            else type(original).__name__
+        )
+        return StorageError(url=shown_url(self._engine.url), reason=Label(reason, reason))
+
+    @contextmanager
+    def _command(self, command: str, **fields: Any) -> Iterator[dict[str, Any]]:
+        logged: dict[str, Any] = dict(fields)
+        try:
+            with self._storage():
+                yield logged
+        except ApprovalsError as error:
+            log.info(command, outcome="refused", code=error.code, reason=str(error), **logged)
+            raise
+        log.info(command, outcome="recorded", **logged)
+
+    def _save(self, what: str, *aggregates: Any) -> None:
+        try:
+            with self._storage():
+                self.save(*aggregates)
+        except IntegrityError:
+            raise ConcurrencyConflict(what=Label(what, what)) from None
+
+    def _roster_or_none(self) -> Roster | None:
+        try:
+            with self._storage():
+                roster: Roster = self.repository.get(ROSTER_ID)
+        except AggregateNotFoundError:
+            return None
+        return roster
+
+    def _roster(self, action: str) -> Roster:
+        roster = self._roster_or_none()
+        if roster is None:
+            raise RosterRefused("roster.not_established", action=action)
+        return roster
+
+    def _case(self, reference: str, *, as_of: datetime | None = None) -> Case:
+        key = reference.strip().upper()
+        try:
+            with self._storage():
+                if as_of is None:
+                    case: Case = self.repository.get(case_id(key))
+                    return case
+                events = [
+                    e
+                    for e in self.events.get(case_id(key))
+                    if cast("Case.Event", e).timestamp <= as_of
+                ]
+                if not events:
+                    raise CaseNotFound(reference=reference)
+                past: Case = self.repository.get(
+                    case_id(key), version=events[-1].originator_version
+                )
+                return past
+        except AggregateNotFoundError:
+            raise CaseNotFound(reference=reference) from None
+
+    def _next_reference(self, prefix: str, at: datetime) -> ReferenceCounter:
+        series = f"{prefix}-{at.astimezone(JST).year}"
+        try:
+            counter: ReferenceCounter = self.repository.get(counter_id(series))
+        except AggregateNotFoundError:
+            return ReferenceCounter.start(series, at)
+        counter.issue(at)
+        return counter
+
+    def _publication(self, workflow: Workflow, at: datetime) -> PublishedDefinition | None:
+        """Return the definition's first publication, or None when the log has it already."""
+        key = (workflow.id, workflow.version)
+        if key in self._published and self._published[key].sha256 == workflow.sha256:
+            return None
+        try:
+            stored: PublishedDefinition = self.repository.get(definition_id(*key))
+        except AggregateNotFoundError:
+            return PublishedDefinition.publish(
+                workflow_id=workflow.id,
+                version=workflow.version,
+                sha256=workflow.sha256,
+                source=workflow.source,
+                at=at,
+            )
+        if stored.sha256 != workflow.sha256:
+            raise DefinitionConflict(
+                workflow=workflow.id, version=workflow.version, file=workflow.path
+            )
+        self._published[key] = workflow
+        return None
+
+    def _definition_of(self, case: Case) -> Workflow:
+        key = (case.workflow_id, case.workflow_version)
+        cached = self._published.get(key)
+        if cached is not None and cached.sha256 == case.workflow_sha256:
+            return cached
+        current = self._workflows.get(case.workflow_id)
+        if current is not None and current.sha256 == case.workflow_sha256:
+            self._published[key] = current
+            return current
+        with self._storage():
+            stored: PublishedDefinition = self.repository.get(definition_id(*key))
+        workflow = parse_definition(
+            stored.source, f"{case.workflow_id} v{case.workflow_version} (log)"
+        )
+        self._published[key] = workflow
+        return workflow
+
+    def _view(
+        self, case: Case, workflow: Workflow, now: datetime, *, as_of: datetime | None = None
+    ) -> CaseView:
+        roster = self._roster_or_none()
+        state = workflow.state(case.state)
+        merged = case.fields
+        next_steps = tuple(
+            NextStep(
+                trigger=step.trigger,
+                label=step.label,
+                role=step.role,
+                role_label=ROLES[step.role],
+                department=case.department if step.role in ("staff", "handler", "manager") else "",
+                people=tuple(
+                    person
+                    for person in (
+                        roster.holders(step.role, case.department, as_of) if roster else []
+                    )
+                    if not (step.filer_only and person != case.filer)
+                    and not (step.role in ("manager", "chief") and person == case.filer)
+                ),
+                target=step.dest,
+                target_label=workflow.state(step.dest).label,
+                fields=step.fields,
+                missing_fields=tuple(name for name in step.fields if name not in merged),
+                checklist=step.checklist,
+                missing_checklist=tuple(i for i in step.checklist if i not in case.checked),
+                comment_required=step.comment_required,
+                filer_only=step.filer_only,
+            )
+            for step in workflow.allowed(case.state)
+        )
+        deadlines = tuple(
+            DeadlineView(
+                name=due.deadline.name,
+                label=due.deadline.label,
+                started_at=due.started_at,
+                due_at=due.due_at,
+                overdue=due.overdue(now),
+            )
+            for due in due_dates(case.history, workflow.deadlines, self._holiday)
+        )
+        return CaseView(
+            reference=case.reference,
+            workflow=workflow.id,
+            workflow_version=workflow.version,
+            workflow_sha256=workflow.sha256,
+            workflow_title=workflow.title,
+            title=case.title,
+            department=case.department,
+            filer=case.filer,
+            state=case.state,
+            state_label=state.label,
+            terminal=state.terminal,
+            fields=dict(case.fields),
+            checklist=tuple(case.checked),
+            attachments=tuple(a for entry in case.history for a in entry.attachments),
+            filed_at=case.created_on,
+            updated_at=case.modified_on,
+            version=case.version,
+            next_steps=next_steps,
+            deadlines=deadlines,
+            retention_until=retention_until(case.history, workflow.retention),
+        )

@@ -1,0 +1,316 @@
+"""Who may file and take which step, with what evidence: pure checks that raise before any event."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
+
+from approvals.domain.case import Case
+from approvals.domain.roster import Roster, role_phrase
+from approvals.domain.workflow import ROLES, FieldSpec, Step, Workflow
+from approvals.errors import (
+    EvidenceMissing,
+    InvalidValue,
+    Label,
+    NotAuthorized,
+    StepNotAllowed,
+    UnknownPerson,
+)
+
+__all__ = [
+    "Decision",
+    "check_filing",
+    "check_step",
+    "normalise_fields",
+    "normalise_value",
+]
+
+_TRUE = {"true", "yes", "y", "1", "はい", "on"}
+_FALSE = {"false", "no", "n", "0", "いいえ", "off"}
+_KIND_LABELS = {
+    "date": Label("a date such as 2026-04-01", "2026-04-01 のような日付"),
+    "bool": Label("yes or no", "yes か no"),
+    "int": Label("a whole number", "整数"),
+    "text": Label("some text", "文字列"),
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Decision:
+    """What a checked step will record: the step, the actor's role and the clean values."""
+
+    step: Step
+    role: str
+    fields: dict[str, Any]
+    checklist: list[str]
+
+
+def _held(roster: Roster, person: str, at: datetime | None) -> tuple[Label, ...]:
+    terms = roster.roles_of(person, at)
+    shown: list[Label] = []
+    for term in terms:
+        name, of = role_phrase(term.role, term.department)
+        shown.append(Label(f"{name.en}{of.en}", f"{of.ja}{name.ja}"))
+    return tuple(shown) or (Label("no role", "役割なし"),)
+
+
+def _known(roster: Roster, person: str) -> None:
+    # Someone dismissed from every role is still known: they are told what they lack.
+    if not roster.knows(person):
+        raise UnknownPerson(person=person)
+
+
+def normalise_fields(workflow: Workflow, values: Mapping[str, Any]) -> dict[str, Any]:
+    """Return ``values`` checked against the workflow's fields, in their stored form."""
+    clean: dict[str, Any] = {}
+    for name, value in values.items():
+        spec = workflow.fields.get(name)
+        if spec is None:
+            raise InvalidValue(
+                "value.unknown_field",
+                workflow=workflow.title,
+                field=name,
+                known=tuple(workflow.fields),
+            )
+        clean[name] = normalise_value(spec, value)
+    return clean
+
+
+def _as_bool(value: Any) -> Any:
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, str) and value.lower() in _TRUE:
+        return True
+    if isinstance(value, str) and value.lower() in _FALSE:
+        return False
+    return _INVALID
+
+
+def _as_date(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return value.date().isoformat()
+    if isinstance(value, date):
+        return value.isoformat()
+    try:
+        return date.fromisoformat(value).isoformat() if isinstance(value, str) else _INVALID
+    except ValueError:
+        return _INVALID
+
+
+def _as_int(value: Any) -> Any:
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value
+    if isinstance(value, str) and value.lstrip("-").isdigit():
+        return int(value)
+    return _INVALID
+
+
+def _as_text(value: Any) -> Any:
+    return value if isinstance(value, str) and value else _INVALID
+
+
+_INVALID = object()
+_PARSERS = {"bool": _as_bool, "date": _as_date, "int": _as_int, "text": _as_text}
+
+
+def normalise_value(spec: FieldSpec, value: Any) -> Any:
+    """Return ``value`` in the stored form of the field ``spec``, or refuse it."""
+    text = value.strip() if isinstance(value, str) else value
+    if spec.kind == "choice":
+        if isinstance(text, str) and text in spec.choices:
+            return text
+        raise InvalidValue("value.choice", field=spec.label, allowed=spec.choices, value=str(value))
+    clean = _PARSERS[spec.kind](text)
+    if clean is _INVALID:
+        raise InvalidValue(
+            "value.invalid", field=spec.label, kind=_KIND_LABELS[spec.kind], value=str(value)
+        )
+    return clean
+
+
+def _check_items(workflow: Workflow, items: Iterable[str]) -> list[str]:
+    checked: list[str] = []
+    for item in items:
+        if item not in workflow.checklist:
+            raise InvalidValue(
+                "value.unknown_item",
+                workflow=workflow.title,
+                item=item,
+                known=tuple(workflow.checklist),
+            )
+        if item not in checked:
+            checked.append(item)
+    return checked
+
+
+def check_filing(
+    workflow: Workflow,
+    roster: Roster,
+    *,
+    actor: str,
+    department: str,
+    title: str,
+    fields: Mapping[str, Any],
+    at: datetime,
+) -> tuple[str, dict[str, Any]]:
+    """Refuse a notice that may not be filed; return the filer's role and the clean fields."""
+    _known(roster, actor)
+    if not title.strip():
+        raise InvalidValue("value.empty", what=Label("The title", "件名"))
+    if not department.strip():
+        raise InvalidValue("value.empty", what=Label("The department", "部"))
+    role = workflow.file_role
+    if not roster.holds(actor, role, department, at):
+        raise NotAuthorized(
+            "file.not_authorized",
+            person=actor,
+            workflow=workflow.title,
+            department=department,
+            role=ROLES[role],
+            held=_held(roster, actor, at),
+        )
+    clean = normalise_fields(workflow, fields)
+    missing = tuple(
+        workflow.fields[name].label for name in workflow.file_fields if name not in clean
+    )
+    if missing:
+        raise EvidenceMissing(
+            "evidence.fields",
+            trigger=Label("file", "届け出"),
+            reference=workflow.title,
+            missing=missing,
+        )
+    return role, clean
+
+
+def check_step(
+    case: Case,
+    workflow: Workflow,
+    roster: Roster,
+    *,
+    actor: str,
+    trigger: str,
+    comment: str,
+    fields: Mapping[str, Any],
+    checklist: Iterable[str],
+    at: datetime,
+) -> Decision:
+    """Refuse a step that may not be taken now by ``actor``; return what it will record."""
+    _known(roster, actor)
+    step = _find_step(case, workflow, trigger)
+    role = _authorise(case, roster, step, actor, at)
+    clean = normalise_fields(workflow, fields)
+    items = _check_items(workflow, checklist)
+    _check_evidence(case, workflow=workflow, step=step, comment=comment, fields=clean, items=items)
+    return Decision(step=step, role=role, fields=clean, checklist=items)
+
+
+def _find_step(case: Case, workflow: Workflow, trigger: str) -> Step:
+    step = workflow.step(case.state, trigger)
+    if step is not None:
+        return step
+    state = workflow.state(case.state)
+    label = workflow.trigger_label(trigger) if trigger in workflow.triggers else trigger
+    if trigger not in workflow.triggers:
+        raise StepNotAllowed(
+            "step.unknown", workflow=workflow.title, trigger=trigger, known=workflow.triggers
+        )
+    if state.terminal:
+        raise StepNotAllowed(
+            "step.final", trigger=label, reference=case.reference, state=state.label
+        )
+    raise StepNotAllowed(
+        "step.not_allowed",
+        trigger=label,
+        reference=case.reference,
+        state=state.label,
+        allowed=tuple(
+            Label(s.trigger, f"{s.label.ja}({s.trigger})") for s in workflow.allowed(case.state)
+        ),
+    )
+
+
+def _authorise(case: Case, roster: Roster, step: Step, actor: str, at: datetime) -> str:
+    if step.filer_only and actor != case.filer:
+        raise NotAuthorized(
+            "step.filer_only",
+            person=actor,
+            trigger=step.label,
+            reference=case.reference,
+            filer=case.filer,
+        )
+    if not roster.holds(actor, step.role, case.department, at):
+        if roster.holds(actor, "auditor", "", at) and len(roster.roles_of(actor, at)) == 1:
+            raise NotAuthorized(
+                "step.auditor", person=actor, trigger=step.label, reference=case.reference
+            )
+        name, of = role_phrase(step.role, case.department)
+        raise NotAuthorized(
+            "step.not_authorized",
+            person=actor,
+            trigger=step.label,
+            reference=case.reference,
+            role=name,
+            department=of,
+            held=_held(roster, actor, at),
+        )
+    if step.role in ("manager", "chief") and actor == case.filer:
+        raise NotAuthorized(
+            "step.own_case",
+            person=actor,
+            trigger=step.label,
+            reference=case.reference,
+            role=ROLES[step.role],
+        )
+    return step.role
+
+
+def _check_evidence(
+    case: Case,
+    *,
+    workflow: Workflow,
+    step: Step,
+    comment: str,
+    fields: Mapping[str, Any],
+    items: list[str],
+) -> None:
+    merged = {**case.fields, **fields}
+    for name, expected in step.expect.items():
+        actual = merged.get(name)
+        if name in merged and actual != expected:
+            raise EvidenceMissing(
+                "evidence.expected",
+                trigger=step.label,
+                reference=case.reference,
+                field=workflow.fields[name].label,
+                expected=_shown(expected),
+                actual=_shown(actual),
+            )
+    needed = dict.fromkeys([*step.fields, *step.expect])
+    missing = tuple(workflow.fields[name].label for name in needed if name not in merged)
+    if missing:
+        raise EvidenceMissing(
+            "evidence.fields", trigger=step.label, reference=case.reference, missing=missing
+        )
+    confirmed = set(case.checked) | set(items)
+    unchecked = tuple(
+        workflow.checklist[name].label for name in step.checklist if name not in confirmed
+    )
+    if unchecked:
+        raise EvidenceMissing(
+            "evidence.checklist", trigger=step.label, reference=case.reference, missing=unchecked
+        )
+    if step.comment_required and not comment.strip():
+        raise EvidenceMissing("evidence.comment", trigger=step.label, reference=case.reference)
+
+
+def _shown(value: Any) -> Label:
+    if value is True:
+        return Label("yes", "はい")
+    if value is False:
+        return Label("no", "いいえ")
+    if value is None:
+        return Label("not recorded", "未記録")
+    return Label(str(value), str(value))

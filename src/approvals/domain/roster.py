@@ -1,0 +1,247 @@
+"""The roster: who held which role in which department, and when (Art.3, 20, 21)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import TYPE_CHECKING
+from uuid import UUID, uuid5
+
+from eventsourcing.domain import Aggregate
+
+from approvals.domain.case import NAMESPACE
+from approvals.domain.workflow import DEPARTMENT_ROLES, ROLES
+from approvals.errors import InvalidValue, Label, RosterRefused
+
+__all__ = ["ROSTER_ID", "Roster", "Term", "check_appointment", "check_dismissal"]
+
+ROSTER_ID: UUID = uuid5(NAMESPACE, "roster")
+
+
+@dataclass(frozen=True, slots=True)
+class Term:
+    """One person holding one role (in one department) from ``start`` until ``end``."""
+
+    user: str
+    role: str
+    department: str
+    start: datetime
+    end: datetime | None = None
+
+    def active_at(self, at: datetime | None) -> bool:
+        """Return whether the term was running at ``at`` (now when None)."""
+        if at is None:
+            return self.end is None
+        return self.start <= at and (self.end is None or at < self.end)
+
+
+class Roster(Aggregate):
+    """The company's one roster; appointments and dismissals are its events."""
+
+    TOPIC = "approvals:Roster"
+
+    if TYPE_CHECKING:
+        terms: list[Term]
+
+    class Created(Aggregate.Created):
+        """Never triggered: eventsourcing defines it for every aggregate, so it gets a topic."""
+
+        TOPIC = "approvals:Roster.Created"
+
+    class Established(Aggregate.Created):
+        """The roster began with the company's representative (代表者)."""
+
+        TOPIC = "approvals:Roster.Established"
+        representative: str
+        actor: str
+
+        def apply(self, aggregate: Roster) -> None:
+            aggregate.terms = [Term(self.representative, "representative", "", self.timestamp)]
+
+    class Appointed(Aggregate.Event):
+        """Someone was appointed to a role (選任)."""
+
+        TOPIC = "approvals:Roster.Appointed"
+        user: str
+        role: str
+        department: str
+        actor: str
+        actor_role: str
+
+        def apply(self, aggregate: Roster) -> None:
+            aggregate.terms.append(Term(self.user, self.role, self.department, self.timestamp))
+
+    class Dismissed(Aggregate.Event):
+        """Someone's role ended (解任)."""
+
+        TOPIC = "approvals:Roster.Dismissed"
+        user: str
+        role: str
+        department: str
+        actor: str
+        actor_role: str
+
+        def apply(self, aggregate: Roster) -> None:
+            for index, term in enumerate(aggregate.terms):
+                if (term.user, term.role, term.department) == (
+                    self.user,
+                    self.role,
+                    self.department,
+                ) and term.end is None:
+                    aggregate.terms[index] = Term(
+                        term.user, term.role, term.department, term.start, self.timestamp
+                    )
+
+    @classmethod
+    def establish(cls, *, representative: str, actor: str, at: datetime) -> Roster:
+        """Start the roster with its representative."""
+        return cls._create(
+            cls.Established, id=ROSTER_ID, timestamp=at, representative=representative, actor=actor
+        )
+
+    def appoint(
+        self, *, user: str, role: str, department: str, actor: str, actor_role: str, at: datetime
+    ) -> None:
+        """Record an appointment the caller has checked with :func:`check_appointment`."""
+        self.trigger_event(
+            self.Appointed,
+            timestamp=at,
+            user=user,
+            role=role,
+            department=department,
+            actor=actor,
+            actor_role=actor_role,
+        )
+
+    def dismiss(
+        self, *, user: str, role: str, department: str, actor: str, actor_role: str, at: datetime
+    ) -> None:
+        """Record a dismissal the caller has checked with :func:`check_dismissal`."""
+        self.trigger_event(
+            self.Dismissed,
+            timestamp=at,
+            user=user,
+            role=role,
+            department=department,
+            actor=actor,
+            actor_role=actor_role,
+        )
+
+    # -- questions -------------------------------------------------------------------------
+
+    def terms_at(self, at: datetime | None = None) -> list[Term]:
+        """Return the terms running at ``at`` (now when None)."""
+        return [term for term in self.terms if term.active_at(at)]
+
+    def knows(self, user: str) -> bool:
+        """Return whether ``user`` ever held any role."""
+        return any(term.user == user for term in self.terms)
+
+    def holds(self, user: str, role: str, department: str = "", at: datetime | None = None) -> bool:
+        """Return whether ``user`` held ``role`` (of ``department``) at ``at``."""
+        return any(
+            term.user == user
+            and term.role == role
+            and (role not in DEPARTMENT_ROLES or term.department == department)
+            and term.active_at(at)
+            for term in self.terms
+        )
+
+    def holders(self, role: str, department: str = "", at: datetime | None = None) -> list[str]:
+        """Return who held ``role`` (of ``department``) at ``at``, sorted."""
+        return sorted(
+            {
+                term.user
+                for term in self.terms
+                if term.role == role
+                and (role not in DEPARTMENT_ROLES or term.department == department)
+                and term.active_at(at)
+            }
+        )
+
+    def roles_of(self, user: str, at: datetime | None = None) -> list[Term]:
+        """Return the terms ``user`` held at ``at``."""
+        return [term for term in self.terms if term.user == user and term.active_at(at)]
+
+
+def role_phrase(role: str, department: str) -> tuple[Label, Label]:
+    """Return the role's name and an " of <department>" phrase, in both languages."""
+    name = ROLES[role]
+    if role in DEPARTMENT_ROLES and department:
+        return name, Label(f" of {department}", f"{department}の")
+    return name, Label("", "")
+
+
+def _authority(roster: Roster, actor: str, role: str, department: str) -> str | None:
+    """Return the role under which ``actor`` may appoint or dismiss, or None."""
+    if role in ("chief", "auditor", "representative"):
+        return "representative" if roster.holds(actor, "representative") else None
+    if role == "manager":
+        return "chief" if roster.holds(actor, "chief") else None
+    # staff and handler: the department's manager (Art.20-3), or the chief over them.
+    if roster.holds(actor, "manager", department):
+        return "manager"
+    return "chief" if roster.holds(actor, "chief") else None
+
+
+def _check_role(role: str, department: str) -> None:
+    if role not in ROLES:
+        raise RosterRefused("roster.unknown_role", role=role, known=tuple(ROLES))
+    if role in DEPARTMENT_ROLES and not department:
+        raise RosterRefused("roster.department_needed", role=ROLES[role])
+    if role not in DEPARTMENT_ROLES and department:
+        raise RosterRefused("roster.no_department", role=ROLES[role])
+
+
+def _allowed_appointers(role: str) -> tuple[Label, ...]:
+    if role in ("chief", "auditor", "representative"):
+        return (ROLES["representative"],)
+    if role == "manager":
+        return (ROLES["chief"],)
+    return (Label("the department's manager", "その部の個人情報管理者"), ROLES["chief"])
+
+
+def check_appointment(roster: Roster, *, actor: str, user: str, role: str, department: str) -> str:
+    """Refuse an appointment that breaks a roster rule; return the role the actor acts as."""
+    if not user.strip():
+        raise InvalidValue("value.empty", what=Label("The person's name", "氏名"))
+    _check_role(role, department)
+    name, of = role_phrase(role, department)
+    actor_role = _authority(roster, actor, role, department)
+    if actor_role is None:
+        raise RosterRefused(
+            "roster.not_authorized",
+            person=actor,
+            action=Label("appoint", "選任"),
+            role=name,
+            department=of,
+            allowed=_allowed_appointers(role),
+        )
+    if roster.holds(user, role, department):
+        raise RosterRefused("roster.already", person=user, role=name, department=of)
+    if (role == "chief" and roster.holds(user, "auditor")) or (
+        role == "auditor" and roster.holds(user, "chief")
+    ):
+        raise RosterRefused("roster.chief_auditor", person=user)
+    return actor_role
+
+
+def check_dismissal(roster: Roster, *, actor: str, user: str, role: str, department: str) -> str:
+    """Refuse a dismissal that breaks a roster rule; return the role the actor acts as."""
+    _check_role(role, department)
+    name, of = role_phrase(role, department)
+    actor_role = _authority(roster, actor, role, department)
+    if actor_role is None:
+        raise RosterRefused(
+            "roster.not_authorized",
+            person=actor,
+            action=Label("dismiss", "解任"),
+            role=name,
+            department=of,
+            allowed=_allowed_appointers(role),
+        )
+    if not roster.holds(user, role, department):
+        raise RosterRefused("roster.not_held", person=user, role=name, department=of)
+    if role == "representative" and roster.holders("representative") == [user]:
+        raise RosterRefused("roster.last_representative", person=user)
+    return actor_role

@@ -1,0 +1,182 @@
+"""Every error approvals raises, each a sentence a person can act on.
+
+The tree::
+
+    ApprovalsError
+    ├── DefinitionError (ValueError)        a workflow file is broken
+    │   └── DefinitionConflict              a changed file kept its version number
+    ├── NotFound (LookupError)
+    │   ├── CaseNotFound                    no case has that reference
+    │   ├── WorkflowNotFound                no workflow has that id
+    │   └── UnknownPerson                   the person is not on the roster
+    ├── Refused                             a rule forbids the command; nothing was written
+    │   ├── StepNotAllowed                  the trigger does not exist in the case's state
+    │   ├── NotAuthorized (PermissionError) wrong role, department or separation of duties
+    │   ├── EvidenceMissing (ValueError)    required fields, checklist items or comment absent
+    │   ├── InvalidValue (ValueError)       a value is malformed or not allowed
+    │   └── RosterRefused                   an appointment or dismissal breaks a roster rule
+    ├── ConcurrencyConflict                 somebody else changed the same thing first
+    └── StorageError (OSError)              the database cannot be reached or is not set up
+
+Each error carries a ``code`` and its ``params``; ``str(error)`` is the English sentence and
+``error.render("ja")`` the Japanese one.  Parameters that are :class:`Label` values or tuples of
+them are shown in the language asked for.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import ClassVar
+
+from approvals.messages import MESSAGES
+
+__all__ = [
+    "ApprovalsError",
+    "CaseNotFound",
+    "ConcurrencyConflict",
+    "DefinitionConflict",
+    "DefinitionError",
+    "EvidenceMissing",
+    "InvalidValue",
+    "Label",
+    "NotAuthorized",
+    "NotFound",
+    "Refused",
+    "RosterRefused",
+    "StepNotAllowed",
+    "StorageError",
+    "UnknownPerson",
+    "WorkflowNotFound",
+]
+
+LANGUAGES = ("en", "ja")
+
+
+@dataclass(frozen=True, slots=True)
+class Label:
+    """A text shown to people, in English and Japanese."""
+
+    en: str
+    ja: str
+
+    def get(self, lang: str) -> str:
+        """Return the text in ``lang``, English when the language is unknown."""
+        return self.ja if lang == "ja" else self.en
+
+    def __str__(self) -> str:
+        return self.en
+
+
+Param = str | int | Label | tuple[str | Label, ...]
+
+
+def _show(value: Param, lang: str) -> str:
+    if isinstance(value, Label):
+        return value.get(lang)
+    if isinstance(value, tuple):
+        shown = [_show(item, lang) for item in value]
+        if not shown:
+            return "なし" if lang == "ja" else "nothing"
+        return ("、" if lang == "ja" else ", ").join(shown)
+    return str(value)
+
+
+class ApprovalsError(Exception):
+    """The base of every error approvals raises on purpose."""
+
+    default_code: ClassVar[str] = "error"
+
+    def __init__(self, code: str | None = None, **params: Param) -> None:
+        self.code = code or self.default_code
+        self.params: Mapping[str, Param] = params
+        super().__init__(self.render("en"))
+
+    def render(self, lang: str = "en") -> str:
+        """Return the message as a sentence in ``lang`` ("en" or "ja")."""
+        templates = MESSAGES[self.code]
+        template = templates.get(lang, templates["en"])
+        return template.format(**{key: _show(value, lang) for key, value in self.params.items()})
+
+    def __str__(self) -> str:
+        return self.render("en")
+
+
+class DefinitionError(ApprovalsError, ValueError):
+    """A workflow definition file is broken; the message names the file and the key."""
+
+    default_code = "definition.invalid"
+
+
+class DefinitionConflict(DefinitionError):
+    """A definition's content changed but its version number did not."""
+
+    default_code = "definition.conflict"
+
+
+class NotFound(ApprovalsError, LookupError):
+    """Something named by the caller does not exist."""
+
+
+class CaseNotFound(NotFound):
+    """No case has the reference given."""
+
+    default_code = "case.not_found"
+
+
+class WorkflowNotFound(NotFound):
+    """No workflow definition has the id given."""
+
+    default_code = "workflow.not_found"
+
+
+class UnknownPerson(NotFound):
+    """The person is not on the roster."""
+
+    default_code = "person.unknown"
+
+
+class Refused(ApprovalsError):
+    """A rule forbids the command; nothing was written."""
+
+
+class StepNotAllowed(Refused):
+    """The trigger is not possible from the case's current state."""
+
+    default_code = "step.not_allowed"
+
+
+class NotAuthorized(Refused, PermissionError):
+    """The person lacks the role, department or independence the step needs."""
+
+    default_code = "step.not_authorized"
+
+
+class EvidenceMissing(Refused, ValueError):
+    """Required fields, checklist items, a comment or positive findings are missing."""
+
+    default_code = "evidence.missing"
+
+
+class InvalidValue(Refused, ValueError):
+    """A value given is malformed or not one the definition allows."""
+
+    default_code = "value.invalid"
+
+
+class RosterRefused(Refused):
+    """An appointment or dismissal breaks a rule of the roster."""
+
+    default_code = "roster.refused"
+
+
+class ConcurrencyConflict(ApprovalsError):
+    """Somebody else changed the same case or roster first; read it again and retry."""
+
+    default_code = "conflict"
+
+
+class StorageError(ApprovalsError, OSError):
+    """The database cannot be reached, or is not set up for approvals."""
+
+    default_code = "storage.unreachable"

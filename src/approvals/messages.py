@@ -1,0 +1,200 @@
+"""The sentences of every error, in English and Japanese, keyed by error code."""
+
+from __future__ import annotations
+
+MESSAGES: dict[str, dict[str, str]] = {
+    "error": {"en": "{message}", "ja": "{message}"},
+    "definition.invalid": {
+        "en": "Workflow file {file} is refused at {key}: {problem}.",
+        "ja": "ワークフロー定義 {file} の {key} を受け付けられません: {problem}。",
+    },
+    "definition.conflict": {
+        "en": (
+            "Workflow {workflow} version {version} is already in use with other content; "
+            "{file} changed without a new version number. Raise `version` in the file to "
+            "publish the change."
+        ),
+        "ja": (
+            "ワークフロー {workflow} の版 {version} は別の内容で使用中です。{file} は版番号を"
+            "上げずに変更されています。変更を公開するにはファイルの version を上げてください。"
+        ),
+    },
+    "case.not_found": {
+        "en": "No case has the reference {reference}; references look like ENT-2026-0003.",
+        "ja": "整理番号 {reference} の案件はありません(整理番号の例: ENT-2026-0003)。",
+    },
+    "workflow.not_found": {
+        "en": "No workflow is called {workflow}; the known workflows are {known}.",
+        "ja": "ワークフロー {workflow} はありません。使えるワークフロー: {known}。",
+    },
+    "person.unknown": {
+        "en": (
+            "{person} is not on the roster, so is refused; only people appointed to a role may act."
+        ),
+        "ja": "{person} は名簿にないため受け付けません。役割に選任された者だけが操作できます。",
+    },
+    "step.not_allowed": {
+        "en": "Step '{trigger}' is refused for {reference}: it is '{state}'. Allowed now: {allowed}.",
+        "ja": "{reference} に「{trigger}」はできません: 現在「{state}」です。今できること: {allowed}。",
+    },
+    "step.final": {
+        "en": "Step '{trigger}' is refused for {reference}: it is '{state}', which is final; "
+        "nothing more may happen to it.",
+        "ja": "{reference} に「{trigger}」はできません: 「{state}」は終了状態で、これ以上の操作は"
+        "できません。",
+    },
+    "step.unknown": {
+        "en": "Workflow {workflow} has no step called {trigger}; its steps are {known}.",
+        "ja": "ワークフロー {workflow} に手順「{trigger}」はありません。手順: {known}。",
+    },
+    "step.not_authorized": {
+        "en": (
+            "Step '{trigger}' is refused for {person} on {reference}: the step needs the "
+            "{role}{department}, and {person} holds {held}."
+        ),
+        "ja": (
+            "{person} は {reference} に「{trigger}」をできません: この手順には{department}"
+            "{role}が必要ですが、{person} の役割は {held} です。"
+        ),
+    },
+    "step.own_case": {
+        "en": (
+            "Step '{trigger}' is refused for {person} on {reference}: they filed it, and "
+            "nobody decides on a case they filed; another {role} must."
+        ),
+        "ja": (
+            "{person} は {reference} に「{trigger}」をできません: 自ら届け出た案件を自ら判断する"
+            "ことはできません。別の{role}が行ってください。"
+        ),
+    },
+    "step.filer_only": {
+        "en": "Step '{trigger}' is refused for {person} on {reference}: only the person who "
+        "filed it, {filer}, may take it.",
+        "ja": "{person} は {reference} に「{trigger}」をできません: 届け出た {filer} だけができます。",
+    },
+    "step.auditor": {
+        "en": (
+            "Step '{trigger}' is refused for {person} on {reference}: the audit officer acts "
+            "on nothing, and only reads and verifies."
+        ),
+        "ja": (
+            "{person} は {reference} に「{trigger}」をできません: 個人情報保護監査責任者は"
+            "閲覧と検証のみを行い、操作はしません。"
+        ),
+    },
+    "file.not_authorized": {
+        "en": (
+            "{person} cannot file a {workflow} notice for {department}: filing needs the "
+            "{role} of that department, and {person} holds {held}."
+        ),
+        "ja": (
+            "{person} は {department} の「{workflow}」を届け出ることはできません: その部の"
+            "{role}である必要がありますが、{person} の役割は {held} です。"
+        ),
+    },
+    "evidence.fields": {
+        "en": "Step '{trigger}' is refused for {reference}: {missing} must be given first.",
+        "ja": "{reference} に「{trigger}」はできません: 先に {missing} を入力してください。",
+    },
+    "evidence.checklist": {
+        "en": "Step '{trigger}' is refused for {reference}: not yet confirmed: {missing}.",
+        "ja": "{reference} に「{trigger}」はできません: 未確認の項目: {missing}。",
+    },
+    "evidence.comment": {
+        "en": "Step '{trigger}' is refused for {reference}: a comment saying why is required.",
+        "ja": "{reference} に「{trigger}」はできません: 理由のコメントが必要です。",
+    },
+    "evidence.expected": {
+        "en": (
+            "Step '{trigger}' is refused for {reference}: {field} must be {expected} and "
+            "it is {actual}; the case cannot go on as it is."
+        ),
+        "ja": (
+            "{reference} に「{trigger}」はできません: {field} は {expected} でなければなりませんが、"
+            "{actual} です。このままでは進められません。"
+        ),
+    },
+    "value.invalid": {
+        "en": "{field} must be {kind}; {value!s} is refused.",
+        "ja": "{field} は{kind}で入力してください。{value!s} は受け付けません。",
+    },
+    "value.choice": {
+        "en": "{field} must be one of {allowed}; {value!s} is refused.",
+        "ja": "{field} は次のいずれかです: {allowed}。{value!s} は受け付けません。",
+    },
+    "value.unknown_field": {
+        "en": "Workflow {workflow} has no field called {field}; its fields are {known}.",
+        "ja": "ワークフロー {workflow} に項目 {field} はありません。項目: {known}。",
+    },
+    "value.unknown_item": {
+        "en": "Workflow {workflow} has no checklist item called {item}; its items are {known}.",
+        "ja": "ワークフロー {workflow} に確認項目 {item} はありません。確認項目: {known}。",
+    },
+    "value.empty": {
+        "en": "{what} must not be empty.",
+        "ja": "{what} を空にはできません。",
+    },
+    "roster.not_established": {
+        "en": (
+            "The roster has no representative yet, so {action} is refused; establish it first "
+            "with the representative's name."
+        ),
+        "ja": "名簿に代表者がまだいないため {action} はできません。先に代表者を登録してください。",
+    },
+    "roster.established": {
+        "en": "The roster is already established with representative {person}; nothing changed.",
+        "ja": "名簿は代表者 {person} で登録済みです。変更はありません。",
+    },
+    "roster.not_authorized": {
+        "en": "{person} cannot {action} a {role}{department}: only {allowed} may.",
+        "ja": "{person} は{department}{role}を{action}できません: できるのは {allowed} です。",
+    },
+    "roster.chief_auditor": {
+        "en": (
+            "{person} cannot be both the chief and the audit officer: the audit officer must be "
+            "independent of the chief."
+        ),
+        "ja": (
+            "{person} は個人情報管理責任者と個人情報保護監査責任者を兼ねられません: 監査責任者は"
+            "管理責任者から独立している必要があります。"
+        ),
+    },
+    "roster.already": {
+        "en": "{person} already holds the {role}{department}; nothing changed.",
+        "ja": "{person} はすでに{department}{role}です。変更はありません。",
+    },
+    "roster.not_held": {
+        "en": "{person} does not hold the {role}{department}, so cannot be dismissed from it.",
+        "ja": "{person} は{department}{role}ではないため、解任できません。",
+    },
+    "roster.department_needed": {
+        "en": "The {role} belongs to a department; name the department.",
+        "ja": "{role}は部ごとの役割です。部を指定してください。",
+    },
+    "roster.no_department": {
+        "en": "The {role} is company-wide and takes no department.",
+        "ja": "{role}は全社の役割のため、部は指定できません。",
+    },
+    "roster.unknown_role": {
+        "en": "There is no role called {role}; the roles are {known}.",
+        "ja": "役割 {role} はありません。役割: {known}。",
+    },
+    "roster.last_representative": {
+        "en": "{person} is the only representative and cannot be dismissed; appoint another first.",
+        "ja": "{person} は唯一の代表者のため解任できません。先に別の代表者を選任してください。",
+    },
+    "conflict": {
+        "en": (
+            "{what} was changed by someone else at the same moment; nothing of yours was "
+            "written. Read it again and retry."
+        ),
+        "ja": (
+            "{what} は同時に他の人が変更しました。あなたの操作は記録されていません。"
+            "読み直してからやり直してください。"
+        ),
+    },
+    "storage.unreachable": {
+        "en": "Cannot use the database {url}: {reason}.",
+        "ja": "データベース {url} を使えません: {reason}。",
+    },
+}

@@ -1,0 +1,186 @@
+"""Where events live: a SQLAlchemy URL or a host's Engine, made into eventsourcing persistence.
+
+Events are written by eventsourcing-sqlalchemy into one table, ``approvals_events``. The table
+is append-only inside the database too: triggers abort every UPDATE and DELETE (and on
+PostgreSQL every TRUNCATE), whoever sends them.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy
+from eventsourcing.persistence import InfrastructureFactory
+from eventsourcing.utils import Environment
+from eventsourcing_sqlalchemy.datastore import SQLAlchemyDatastore
+from eventsourcing_sqlalchemy.factory import SQLAlchemyFactory
+from sqlalchemy import Engine, event, make_url, text
+from sqlalchemy.engine import URL
+from sqlalchemy.orm import sessionmaker
+from sqlalchemy.pool import StaticPool
+
+from approvals.errors import Label, StorageError
+
+__all__ = [
+    "APPLICATION_NAME",
+    "EVENTS_TABLE",
+    "create_engine",
+    "default_url",
+    "ensure_schema",
+    "persistence_env",
+    "shown_url",
+]
+
+APPLICATION_NAME = "approvals"
+EVENTS_TABLE = f"{APPLICATION_NAME}_events"
+SQLITE_BUSY_TIMEOUT_MS = 30_000
+
+
+def default_url() -> str:
+    """Return the URL of the default store: a SQLite file in the user's data folder."""
+    base = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
+    return f"sqlite:///{Path(base) / 'approvals' / 'approvals.db'}"
+
+
+def shown_url(url: str | URL) -> str:
+    """Return ``url`` with any password hidden, for messages."""
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except sqlalchemy.exc.ArgumentError:
+        return str(url)
+
+
+def _on_sqlite_connect(dbapi_connection: Any, _record: Any) -> None:
+    # WAL lets readers run beside the one writer; the busy timeout makes a second writer wait
+    # instead of failing with "database is locked"; FULL makes every commit durable.
+    cursor = dbapi_connection.cursor()
+    cursor.execute(f"PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS}")
+    cursor.execute("PRAGMA journal_mode = WAL")
+    cursor.execute("PRAGMA synchronous = FULL")
+    cursor.close()
+
+
+def create_engine(url: str) -> Engine:
+    """Return an Engine for ``url``; SQLite files get their folder, WAL and a busy timeout."""
+    try:
+        parsed = make_url(url)
+    except sqlalchemy.exc.ArgumentError:
+        raise StorageError(
+            url=url,
+            reason=Label(
+                "it is not a database URL (examples: sqlite:///approvals.db, "
+                "postgresql+psycopg://user@host/db)",
+                "データベース URL ではありません(例: sqlite:///approvals.db、"
+                "postgresql+psycopg://user@host/db)",
+            ),
+        ) from None
+    if parsed.get_backend_name() == "postgresql" and parsed.drivername == "postgresql":
+        parsed = parsed.set(drivername="postgresql+psycopg")
+    if parsed.get_backend_name() == "sqlite" and parsed.database not in (None, "", ":memory:"):
+        folder = Path(parsed.database or "").expanduser().parent
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+        except OSError as error:
+            reason = f"its folder {folder} cannot be made ({error.strerror})"
+            raise StorageError(
+                url=shown_url(parsed),
+                reason=Label(reason, f"フォルダ {folder} を作れません({error.strerror})"),
+            ) from None
+    options: dict[str, Any] = {"pool_pre_ping": True}
+    if parsed.get_backend_name() == "sqlite" and parsed.database in (None, "", ":memory:"):
+        # One in-memory database shared by every connection of this process.
+        options = {"poolclass": StaticPool, "connect_args": {"check_same_thread": False}}
+    try:
+        engine = sqlalchemy.create_engine(parsed, **options)
+    except (sqlalchemy.exc.ArgumentError, ImportError) as error:
+        raise StorageError(url=shown_url(parsed), reason=Label(str(error), str(error))) from None
+    if engine.dialect.name == "sqlite":
+        event.listen(engine, "connect", _on_sqlite_connect)
+    return engine
+
+
+@contextmanager
+def reachable(engine: Engine) -> Iterator[None]:
+    """Turn a database that cannot be reached into a StorageError naming it."""
+    try:
+        yield
+    except sqlalchemy.exc.OperationalError as error:
+        reason = str(error.orig).strip().splitlines()[0] if error.orig else str(error)
+        raise StorageError(url=shown_url(engine.url), reason=Label(reason, reason)) from None
+
+
+class Factory(SQLAlchemyFactory):
+    """eventsourcing-sqlalchemy's factory, on an Engine made (or lent) by approvals."""
+
+    def __init__(self, env: Environment, engine: Engine) -> None:
+        InfrastructureFactory.__init__(self, env)
+        self._schema_name = None
+        self.datastore = SQLAlchemyDatastore(session_maker=sessionmaker(bind=engine))
+
+
+def persistence_env(extra: Mapping[str, str] | None = None) -> dict[str, str]:
+    """Return the eventsourcing settings approvals uses; nothing comes from os.environ."""
+    env = {
+        "PERSISTENCE_MODULE": "eventsourcing_sqlalchemy",
+        "CREATE_TABLE": "n",  # approvals creates its schema itself, see ensure_schema()
+        "IS_SNAPSHOTTING_ENABLED": "no",
+    }
+    env.update(extra or {})
+    return env
+
+
+_SQLITE_TRIGGERS = [
+    f"""CREATE TRIGGER IF NOT EXISTS {EVENTS_TABLE}_no_update BEFORE UPDATE ON {EVENTS_TABLE}
+    BEGIN SELECT RAISE(ABORT, '{EVENTS_TABLE} is append-only: UPDATE refused'); END""",
+    f"""CREATE TRIGGER IF NOT EXISTS {EVENTS_TABLE}_no_delete BEFORE DELETE ON {EVENTS_TABLE}
+    BEGIN SELECT RAISE(ABORT, '{EVENTS_TABLE} is append-only: DELETE refused'); END""",
+]
+
+_POSTGRES_TRIGGERS = [
+    """CREATE OR REPLACE FUNCTION approvals_refuse_change() RETURNS trigger
+    LANGUAGE plpgsql AS $$
+    BEGIN
+        RAISE EXCEPTION '% is append-only: % refused', TG_TABLE_NAME, TG_OP
+            USING ERRCODE = 'insufficient_privilege';
+    END $$""",
+    f"""CREATE OR REPLACE TRIGGER {EVENTS_TABLE}_append_only
+    BEFORE UPDATE OR DELETE ON {EVENTS_TABLE}
+    FOR EACH ROW EXECUTE FUNCTION approvals_refuse_change()""",
+    f"""CREATE OR REPLACE TRIGGER {EVENTS_TABLE}_no_truncate
+    BEFORE TRUNCATE ON {EVENTS_TABLE}
+    FOR EACH STATEMENT EXECUTE FUNCTION approvals_refuse_change()""",
+]
+
+_LOCK_KEY = int.from_bytes(hashlib.sha256(b"approvals schema").digest()[:4], "big")
+
+
+def ensure_schema(engine: Engine, tables: list[sqlalchemy.Table]) -> None:
+    """Create the event tables and their append-only triggers if missing; safe to repeat.
+
+    On PostgreSQL an advisory lock serialises processes that start at the same moment.
+    """
+    with reachable(engine), engine.begin() as connection:
+        if engine.dialect.name == "postgresql":
+            connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _LOCK_KEY})
+        for table in tables:
+            table.create(connection, checkfirst=True)
+        if engine.dialect.name == "sqlite":
+            statements = _SQLITE_TRIGGERS
+        elif engine.dialect.name == "postgresql":
+            statements = _POSTGRES_TRIGGERS
+        else:
+            raise StorageError(
+                url=shown_url(engine.url),
+                reason=Label(
+                    f"{engine.dialect.name} is not supported; use SQLite or PostgreSQL",
+                    f"{engine.dialect.name} には対応していません。"
+                    "SQLite か PostgreSQL を使ってください",
+                ),
+            )
+        for statement in statements:
+            connection.execute(text(statement))

@@ -1,0 +1,43 @@
+"""The README's promises: its library example runs as written, its commands are the real ones."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+README = (ROOT / "README.md").read_text(encoding="utf-8")
+
+
+def test_the_readme_library_example_runs_as_written(tmp_path: Path) -> None:
+    (block,) = re.findall(r"```python\n(.*?)```", README, flags=re.DOTALL)
+    script = tmp_path / "example.py"
+    script.write_text(block, encoding="utf-8")
+    done = subprocess.run(
+        [sys.executable, str(script)], capture_output=True, text=True, cwd=tmp_path, check=False
+    )
+    assert done.returncode == 0, done.stderr
+    assert "NP-" in done.stdout
+    assert "record_measures" in done.stdout
+    assert "must be given first" in done.stdout
+
+
+def test_the_quickstart_example_runs(tmp_path: Path) -> None:
+    done = subprocess.run(
+        [sys.executable, str(ROOT / "examples" / "quickstart.py")],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert "ENT-" in done.stdout
+    assert "refused:" in done.stdout
+
+
+def test_the_readme_holds_exactly_two_set_up_commands() -> None:
+    commands = re.findall(r"<!-- (\w+)-command -->\n\n```sh\n(.+)\n```", README)
+    assert [name for name, _ in commands] == ["main", "test"]
+    assert all(command.startswith("python3 -m venv .venv && ") for _, command in commands)
