@@ -84,7 +84,7 @@ MESSAGES: dict[str, dict[str, str]] = {
     },
     "file.not_authorized": {
         "en": (
-            "{person} cannot file a {workflow} notice for {department}: filing needs the "
+            "Filing '{workflow}' for {department} is refused for {person}: filing needs the "
             "{role} of that department, and {person} holds {held}."
         ),
         "ja": (
