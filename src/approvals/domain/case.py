@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
@@ -75,7 +76,6 @@ class Case(Aggregate):
         state: str
         fields: dict[str, Any]
         checked: list[str]
-        attachments: list[dict[str, Any]]
         history: list[Entry]
 
     class Created(Aggregate.Created):
@@ -108,25 +108,11 @@ class Case(Aggregate):
             aggregate.title = self.title
             aggregate.department = self.department
             aggregate.filer = self.actor
-            aggregate.state = self.state
-            aggregate.fields = dict(self.fields)
+            aggregate.state = ""
+            aggregate.fields = {}
             aggregate.checked = []
-            aggregate.attachments = list(self.attachments)
-            aggregate.history = [
-                Entry(
-                    position=self.originator_version,
-                    at=self.timestamp,
-                    actor=self.actor,
-                    role=self.role,
-                    trigger="file",
-                    source="",
-                    dest=self.state,
-                    comment=self.comment,
-                    fields=dict(self.fields),
-                    checklist=(),
-                    attachments=tuple(Attachment.from_record(a) for a in self.attachments),
-                )
-            ]
+            aggregate.history = []
+            _record(aggregate, self, trigger="file", source="", dest=self.state, checklist=())
 
     class StepTaken(Aggregate.Event):
         """Someone took a step of the case's workflow (協議, 承認, a contract, an inspection…)."""
@@ -143,26 +129,13 @@ class Case(Aggregate):
         attachments: list[dict[str, Any]]
 
         def apply(self, aggregate: Case) -> None:
-            aggregate.fields.update(self.fields)
-            for item in self.checklist:
-                if item not in aggregate.checked:
-                    aggregate.checked.append(item)
-            aggregate.attachments.extend(self.attachments)
-            aggregate.state = self.dest
-            aggregate.history.append(
-                Entry(
-                    position=self.originator_version,
-                    at=self.timestamp,
-                    actor=self.actor,
-                    role=self.role,
-                    trigger=self.trigger,
-                    source=self.source,
-                    dest=self.dest,
-                    comment=self.comment,
-                    fields=dict(self.fields),
-                    checklist=tuple(self.checklist),
-                    attachments=tuple(Attachment.from_record(a) for a in self.attachments),
-                )
+            _record(
+                aggregate,
+                self,
+                trigger=self.trigger,
+                source=self.source,
+                dest=self.dest,
+                checklist=self.checklist,
             )
 
     @classmethod
@@ -229,3 +202,35 @@ class Case(Aggregate):
             checklist=checklist,
             attachments=attachments,
         )
+
+
+def _record(
+    case: Case,
+    event: Case.Filed | Case.StepTaken,
+    *,
+    trigger: str,
+    source: str,
+    dest: str,
+    checklist: Sequence[str],
+) -> None:
+    """Apply what every case event records: values, confirmed items, the state, the history."""
+    case.fields.update(event.fields)
+    for item in checklist:
+        if item not in case.checked:
+            case.checked.append(item)
+    case.state = dest
+    case.history.append(
+        Entry(
+            position=event.originator_version,
+            at=event.timestamp,
+            actor=event.actor,
+            role=event.role,
+            trigger=trigger,
+            source=source,
+            dest=dest,
+            comment=event.comment,
+            fields=dict(event.fields),
+            checklist=tuple(checklist),
+            attachments=tuple(Attachment.from_record(a) for a in event.attachments),
+        )
+    )
