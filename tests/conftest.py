@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import Iterator
-from datetime import datetime, timedelta
+from datetime import datetime
 from pathlib import Path
 
 import pytest
@@ -13,37 +13,37 @@ import sqlalchemy
 
 from approvals import JST, ApprovalsApplication, open_approvals
 from approvals.definitions import load_directory
+from approvals.demo import (  # the people of the sample roster
+    AUDITOR,
+    CHIEF,
+    HANDLER,
+    HR_STAFF,
+    MANAGER,
+    OTHER_MANAGER,
+    OTHER_STAFF,
+    REPRESENTATIVE,
+    STAFF,
+)
+from approvals.demo import SimulatedClock as FakeClock
+from approvals.demo import appoint_sample_roster as appoint_standard_roster
 
 POSTGRES_URL = os.environ.get(
     "APPROVALS_TEST_POSTGRES", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 )
 
-# The people of the standard roster, by what they do.
-REPRESENTATIVE = "daihyo"
-CHIEF = "sato"
-AUDITOR = "kansa"
-MANAGER = "suzuki"  # sales
-OTHER_MANAGER = "takahashi"  # hr
-STAFF = "tanaka"  # sales
-OTHER_STAFF = "ito"  # sales
-HR_STAFF = "watanabe"  # hr
-HANDLER = "yamamoto"  # sales
-
-
-class FakeClock:
-    """A clock tests move by hand; every reading moves it on by ``tick``."""
-
-    def __init__(self, start: datetime, tick: timedelta = timedelta(seconds=1)) -> None:
-        self.now = start
-        self.tick = tick
-
-    def __call__(self) -> datetime:
-        moment = self.now
-        self.now += self.tick
-        return moment
-
-    def advance(self, **delta: float) -> None:
-        self.now += timedelta(**delta)
+__all__ = [
+    "AUDITOR",
+    "CHIEF",
+    "HANDLER",
+    "HR_STAFF",
+    "MANAGER",
+    "OTHER_MANAGER",
+    "OTHER_STAFF",
+    "REPRESENTATIVE",
+    "STAFF",
+    "FakeClock",
+    "appoint_standard_roster",
+]
 
 
 @pytest.fixture(scope="session")
@@ -54,19 +54,6 @@ def workflows() -> dict[str, object]:
 @pytest.fixture
 def clock() -> FakeClock:
     return FakeClock(datetime(2026, 4, 1, 9, 0, tzinfo=JST))
-
-
-def appoint_standard_roster(app: ApprovalsApplication) -> None:
-    """Appoint the standard roster, each by who may appoint them."""
-    app.establish_roster(REPRESENTATIVE)
-    app.appoint(actor=REPRESENTATIVE, user=CHIEF, role="chief")
-    app.appoint(actor=REPRESENTATIVE, user=AUDITOR, role="auditor")
-    app.appoint(actor=CHIEF, user=MANAGER, role="manager", department="sales")
-    app.appoint(actor=CHIEF, user=OTHER_MANAGER, role="manager", department="hr")
-    app.appoint(actor=MANAGER, user=STAFF, role="staff", department="sales")
-    app.appoint(actor=MANAGER, user=OTHER_STAFF, role="staff", department="sales")
-    app.appoint(actor=OTHER_MANAGER, user=HR_STAFF, role="staff", department="hr")
-    app.appoint(actor=MANAGER, user=HANDLER, role="handler", department="sales")
 
 
 @pytest.fixture

@@ -1,0 +1,288 @@
+"""The sample company: its roster, a filing for each workflow, and each walked to its end.
+
+``approvals demo`` runs it on a fresh SQLite file; the tests replay the same data.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from approvals.application import ApprovalsApplication
+
+# The people of the sample roster, by what they do.
+REPRESENTATIVE = "daihyo"
+CHIEF = "sato"
+AUDITOR = "kansa"
+MANAGER = "suzuki"  # sales
+OTHER_MANAGER = "takahashi"  # hr
+STAFF = "tanaka"  # sales
+OTHER_STAFF = "ito"  # sales
+HR_STAFF = "watanabe"  # hr
+HANDLER = "yamamoto"  # sales
+
+
+def appoint_sample_roster(app: ApprovalsApplication) -> None:
+    """Appoint the sample roster, each by who may appoint them."""
+    app.establish_roster(REPRESENTATIVE)
+    app.appoint(actor=REPRESENTATIVE, user=CHIEF, role="chief")
+    app.appoint(actor=REPRESENTATIVE, user=AUDITOR, role="auditor")
+    app.appoint(actor=CHIEF, user=MANAGER, role="manager", department="sales")
+    app.appoint(actor=CHIEF, user=OTHER_MANAGER, role="manager", department="hr")
+    app.appoint(actor=MANAGER, user=STAFF, role="staff", department="sales")
+    app.appoint(actor=MANAGER, user=OTHER_STAFF, role="staff", department="sales")
+    app.appoint(actor=OTHER_MANAGER, user=HR_STAFF, role="staff", department="hr")
+    app.appoint(actor=MANAGER, user=HANDLER, role="handler", department="sales")
+
+
+ART6_ITEMS = [
+    "contact", "purpose", "third_party", "entrustment", "disclosure_rights",
+    "refusal_rights", "voluntariness", "consequences", "joint_use", "disposal_standard",
+    "notice_given",
+]  # fmt: skip
+CLAUSES = [
+    "clause_confidentiality", "clause_custody", "clause_training", "clause_return_erasure",
+    "clause_incidents", "clause_subcontracting", "clause_audit",
+]  # fmt: skip
+INVESTIGATION = {
+    "interview_date": "2026-04-03",
+    "site_survey_date": "2026-04-06",
+    "security_equal_or_higher": "yes",
+    "financially_sound": "yes",
+}
+
+
+@dataclass(frozen=True)
+class Move:
+    """One step of a walk: who takes which trigger with what."""
+
+    trigger: str
+    actor: str
+    fields: dict[str, Any] = field(default_factory=dict)
+    checklist: list[str] = field(default_factory=list)
+    comment: str = ""
+
+
+FILINGS: dict[str, dict[str, Any]] = {
+    "purpose": {
+        "purpose": "Newsletter to customers",
+        "data_items": "name, e-mail",
+        "data_subjects": "customers",
+    },
+    "method": {
+        "collection": "indirect",
+        "method": "List bought from a partner",
+        "source": "Partner Co.",
+        "data_items": "name, address",
+        "purpose": "Direct mail",
+    },
+    "entrustment": {
+        "vendor": "Shred & Scan Ltd.",
+        "data_items": "customer files",
+        "purpose": "Digitising paper records",
+    },
+    "provision": {
+        "recipient": "Group insurer",
+        "data_subjects": "policy holders",
+        "data_items": "name, policy number",
+        "purpose": "Claims handling",
+        "unavoidable_reason": "The insurer settles the claims itself",
+    },
+    "joint_use": {
+        "data_items": "name, membership number",
+        "joint_users": "Group companies listed on the website",
+        "purpose": "Shared loyalty programme",
+        "responsible_party": "Head office",
+    },
+}
+
+APPROVAL = [Move("consult", MANAGER), Move("approve", CHIEF)]
+
+PATHS: dict[str, list[Move]] = {
+    "purpose": [
+        *APPROVAL,
+        Move("record_measures", CHIEF, {"effective_date": "2026-05-01"}, ART6_ITEMS),
+        Move("end", MANAGER, {"end_date": "2027-03-31"}),
+    ],
+    "method": [
+        *APPROVAL,
+        Move(
+            "record_indirect_measures",
+            CHIEF,
+            {"effective_date": "2026-05-01"},
+            [
+                "lawful_and_fair",
+                "website_notice",
+                "provider_lawful_consent",
+                "provider_written_statement",
+            ],
+        ),
+        Move("end", MANAGER, {"end_date": "2027-03-31"}),
+    ],
+    "entrustment": [
+        Move("record_investigation", MANAGER, INVESTIGATION),
+        Move("draft_contract", MANAGER, checklist=CLAUSES),
+        *APPROVAL,
+        Move("conclude_basic_contract", MANAGER, {"basic_contract_date": "2026-04-20"}),
+        Move("conclude_individual_contract", MANAGER, {"individual_contract_date": "2026-04-27"}),
+        Move("hand_over", STAFF, {"handover_date": "2026-05-07"}, ["written_notice"]),
+        Move("record_compliance_check", OTHER_STAFF, {"check_date": "2026-06-01"}),
+        Move("report_breach", STAFF, {"violation": "Copies kept on a laptop"}),
+        Move("consult_breach", MANAGER),
+        Move("record_measures", CHIEF, {"measures": "Laptop wiped; written warning"}),
+        Move("inspect", MANAGER, {"inspection_date": "2026-10-01", "inspection_findings": "OK"}),
+        Move("end_contract", MANAGER, {"individual_contract_end_date": "2027-03-31"}),
+    ],
+    "provision": [
+        *APPROVAL,
+        Move(
+            "record_measures",
+            CHIEF,
+            {"consent": "obtained"},
+            ["consent_confirmed", "recipient_contract", "minimum_items"],
+        ),
+        Move(
+            "record_provision",
+            STAFF,
+            {
+                "provision_date": "2026-05-10",
+                "recipient": "Group insurer",
+                "data_subjects": "3 policy holders",
+                "data_items": "name, policy number",
+                "consent": "obtained",
+            },
+        ),
+        Move("end", MANAGER, {"end_date": "2026-12-31"}),
+    ],
+    "joint_use": [
+        *APPROVAL,
+        Move(
+            "record_measures",
+            CHIEF,
+            {"announced_on": "2026-04-15"},
+            [
+                "announce_data_items",
+                "announce_joint_users",
+                "announce_purpose",
+                "announce_responsible_party",
+            ],
+        ),
+        Move("end", MANAGER, {"end_date": "2027-03-31"}),
+    ],
+}
+
+
+_SECOND = timedelta(seconds=1)
+
+
+class SimulatedClock:
+    """A clock that moves by hand; every reading moves it on by ``tick``."""
+
+    def __init__(self, start: datetime, tick: timedelta = _SECOND) -> None:
+        self.now = start
+        self.tick = tick
+
+    def __call__(self) -> datetime:
+        moment = self.now
+        self.now += self.tick
+        return moment
+
+    def advance(self, **delta: float) -> None:
+        """Move the clock on by ``delta`` (keywords of :class:`datetime.timedelta`)."""
+        self.now += timedelta(**delta)
+
+
+@dataclass(frozen=True)
+class DemoRun:
+    """What the demo filed: every case by what happened to it."""
+
+    finished: dict[str, str]
+    returned_and_resubmitted: str
+    rejected: str
+    open_cases: tuple[str, ...]
+
+
+def walk(app: ApprovalsApplication, reference: str, moves: list[Move]) -> None:
+    """Take ``moves`` on case ``reference`` in order."""
+    for move in moves:
+        app.act(
+            reference,
+            move.trigger,
+            actor=move.actor,
+            fields=move.fields,
+            checklist=move.checklist,
+            comment=move.comment,
+        )
+
+
+def run_demo(app: ApprovalsApplication, clock: SimulatedClock) -> DemoRun:
+    """Appoint the sample roster, then run each of the five workflows to its end.
+
+    The purpose notice is returned once and resubmitted; a third-party provision is rejected;
+    two cases are left open so that inboxes have something in them.
+    """
+    appoint_sample_roster(app)
+    finished: dict[str, str] = {}
+    for workflow in ("purpose", "method", "entrustment", "joint_use"):
+        clock.advance(days=1)
+        reference = app.file(
+            workflow,
+            actor=STAFF,
+            title=TITLES[workflow],
+            department="sales",
+            fields=FILINGS[workflow],
+        ).reference
+        if workflow == "purpose":
+            app.act(reference, "return", actor=MANAGER, comment="Name the data subjects precisely.")
+            clock.advance(hours=20)
+            app.act(
+                reference,
+                "resubmit",
+                actor=STAFF,
+                fields={"data_subjects": "customers who opted in to e-mail"},
+                comment="Data subjects narrowed to opted-in customers.",
+            )
+        for move in PATHS[workflow]:
+            clock.advance(hours=5)
+            walk(app, reference, [move])
+        finished[workflow] = reference
+
+    clock.advance(days=1)
+    rejected = app.file(
+        "provision", actor=STAFF, title=TITLES["provision"], department="sales",
+        fields=FILINGS["provision"],
+    ).reference  # fmt: skip
+    walk(app, rejected, [Move("consult", MANAGER)])
+    clock.advance(hours=6)
+    walk(app, rejected, [Move("reject", CHIEF, comment="Consent cannot be shown for all.")])
+
+    clock.advance(days=2)
+    waiting_for_manager = app.file(
+        "entrustment", actor=OTHER_STAFF, title="Payroll outsourcing", department="sales",
+        fields={"vendor": "Payroll Partners Inc.", "data_items": "salary records",
+                "purpose": "monthly payroll"},
+    ).reference  # fmt: skip
+    waiting_for_chief = app.file(
+        "joint_use", actor=HR_STAFF, title="Group-wide training records", department="hr",
+        fields={"data_items": "name, courses taken", "joint_users": "group companies",
+                "purpose": "shared training plan", "responsible_party": "HR, head office"},
+    ).reference  # fmt: skip
+    clock.advance(hours=2)
+    walk(app, waiting_for_chief, [Move("consult", OTHER_MANAGER)])
+    return DemoRun(
+        finished=finished,
+        returned_and_resubmitted=finished["purpose"],
+        rejected=rejected,
+        open_cases=(waiting_for_manager, waiting_for_chief),
+    )
+
+
+TITLES = {
+    "purpose": "Newsletter to customers",
+    "method": "Address list bought from a partner",
+    "entrustment": "Scanning of paper customer files",
+    "provision": "Claims data for the group insurer",
+    "joint_use": "Shared loyalty programme",
+}
