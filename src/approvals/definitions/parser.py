@@ -1,22 +1,15 @@
-"""Load workflow definition files (TOML) into validated, frozen :class:`Workflow` values.
-
-A definition is refused with a :class:`DefinitionError` naming the file and the key when it has
-an unknown key, an unknown or unreachable state, a non-terminal dead end, a step without a role,
-a terminal state with steps out of it, a trigger defined twice from one state, or a field or
-checklist item used but not declared.
-"""
+"""The workflow definition parser: from TOML tables to a validated :class:`Workflow`."""
 
 from __future__ import annotations
 
 import hashlib
-import tomllib
 from collections.abc import Iterable, Mapping
-from importlib import resources
-from pathlib import Path
 from typing import Any
 
 from transitions import Machine
 
+from approvals.definitions.graph import check_graph
+from approvals.definitions.reader import TableReader
 from approvals.domain.guards import normalise_value
 from approvals.domain.workflow import (
     ACTING_ROLES,
@@ -30,15 +23,9 @@ from approvals.domain.workflow import (
     Step,
     Workflow,
 )
-from approvals.errors import DefinitionError, InvalidValue, Label, WorkflowNotFound
+from approvals.errors import InvalidValue
 
-__all__ = [
-    "builtin_workflows_dir",
-    "find_workflow",
-    "load_directory",
-    "load_file",
-    "parse_definition",
-]
+__all__ = ["WorkflowParser"]
 
 _TOP_KEYS = {
     "id",
@@ -58,169 +45,8 @@ _TOP_KEYS = {
 _DURATION_UNITS = {"business_days", "days", "hours"}
 
 
-def builtin_workflows_dir() -> Path:
-    """Return the folder of the reference workflows shipped with approvals."""
-    packaged = resources.files("approvals") / "workflows"
-    if packaged.is_dir():
-        return Path(str(packaged))
-    # A development checkout keeps them at the top of the repository.
-    return Path(__file__).resolve().parents[2] / "workflows"
-
-
-def load_directory(directory: Path | None = None) -> dict[str, Workflow]:
-    """Load every ``*.toml`` definition in ``directory`` (default: the reference workflows)."""
-    folder = directory or builtin_workflows_dir()
-    if not folder.is_dir():
-        raise DefinitionError(
-            file=str(folder),
-            key="(folder)",
-            problem=Label("no such folder", "フォルダがありません"),
-        )
-    workflows: dict[str, Workflow] = {}
-    for path in sorted(folder.glob("*.toml")):
-        workflow = load_file(path)
-        if workflow.id in workflows:
-            raise DefinitionError(
-                file=str(path),
-                key="id",
-                problem=Label(
-                    f"the id {workflow.id} is already used by {workflows[workflow.id].path}",
-                    f"id {workflow.id} は {workflows[workflow.id].path} で使われています",
-                ),
-            )
-        workflows[workflow.id] = workflow
-    prefixes: dict[str, str] = {}
-    for workflow in workflows.values():
-        if workflow.prefix in prefixes:
-            raise DefinitionError(
-                file=workflow.path,
-                key="prefix",
-                problem=Label(
-                    f"the prefix {workflow.prefix} is already used by {prefixes[workflow.prefix]}",
-                    f"接頭辞 {workflow.prefix} は {prefixes[workflow.prefix]} で使われています",
-                ),
-            )
-        prefixes[workflow.prefix] = workflow.id
-    return workflows
-
-
-def load_file(path: Path) -> Workflow:
-    """Load and validate one definition file."""
-    try:
-        raw = path.read_bytes()
-    except OSError as error:
-        raise DefinitionError(
-            file=str(path),
-            key="(file)",
-            problem=Label(f"cannot be read ({error.strerror})", "読み込めません"),
-        ) from None
-    try:
-        # Decoded as is (no newline translation), so the hash is the hash of the file's bytes.
-        source = raw.decode("utf-8")
-    except UnicodeDecodeError:
-        raise DefinitionError(
-            file=str(path),
-            key="(file)",
-            problem=Label("is not UTF-8 text", "UTF-8 のテキストではありません"),
-        ) from None
-    return parse_definition(source, str(path))
-
-
-def parse_definition(source: str, file: str = "<definition>") -> Workflow:
-    """Validate definition text and return the workflow it defines."""
-    try:
-        data = tomllib.loads(source)
-    except tomllib.TOMLDecodeError as error:
-        raise DefinitionError(
-            file=file,
-            key="(syntax)",
-            problem=Label(f"is not valid TOML ({error})", f"TOML として読めません({error})"),
-        ) from None
-    return _Parser(file).workflow(data, source)
-
-
-def _problem(en: str, ja: str) -> Label:
-    return Label(en, ja)
-
-
-class _Parser:
-    """Reads one file's table; every refusal names the file and the dotted key."""
-
-    def __init__(self, file: str) -> None:
-        self.file = file
-
-    def fail(self, key: str, en: str, ja: str) -> DefinitionError:
-        return DefinitionError(file=self.file, key=key, problem=_problem(en, ja))
-
-    # -- typed readers -----------------------------------------------------------------
-
-    def table(self, value: Any, key: str, allowed: Iterable[str]) -> dict[str, Any]:
-        if not isinstance(value, dict):
-            raise self.fail(key, "must be a table", "テーブルである必要があります")
-        allowed_keys = set(allowed)
-        for name in value:
-            if name not in allowed_keys:
-                raise self.fail(
-                    f"{key}.{name}" if key else name,
-                    f"unknown key (allowed: {', '.join(sorted(allowed_keys))})",
-                    f"不明なキーです(使えるキー: {', '.join(sorted(allowed_keys))})",
-                )
-        return value
-
-    def required(self, table: Mapping[str, Any], name: str, prefix: str) -> Any:
-        if name not in table:
-            raise self.fail(_join(prefix, name), "is missing", "がありません")
-        return table[name]
-
-    def text(self, value: Any, key: str) -> str:
-        if not isinstance(value, str) or not value.strip():
-            raise self.fail(key, "must be a non-empty string", "空でない文字列が必要です")
-        return value
-
-    def name(self, value: Any, key: str) -> str:
-        text = self.text(value, key)
-        if (
-            not text.replace("_", "").isalnum()
-            or not text.isascii()
-            or not text.islower()
-            or text[0].isdigit()
-        ):
-            raise self.fail(
-                key,
-                f"'{text}' must be a lower-case identifier such as basic_contract",
-                f"'{text}' は basic_contract のような英小文字の識別子にしてください",
-            )
-        return text
-
-    def names(self, value: Any, key: str) -> tuple[str, ...]:
-        if isinstance(value, str):
-            value = [value]
-        if not isinstance(value, list):
-            raise self.fail(key, "must be a list of names", "名前のリストが必要です")
-        return tuple(self.name(item, f"{key}[{index}]") for index, item in enumerate(value))
-
-    def label(self, value: Any, key: str) -> Label:
-        table = self.table(value, key, {"en", "ja"})
-        return Label(
-            en=self.text(self.required(table, "en", key), f"{key}.en"),
-            ja=self.text(self.required(table, "ja", key), f"{key}.ja"),
-        )
-
-    def integer(self, value: Any, key: str, minimum: int = 1) -> int:
-        if not isinstance(value, int) or isinstance(value, bool) or value < minimum:
-            raise self.fail(
-                key,
-                f"must be a whole number of at least {minimum}",
-                f"{minimum} 以上の整数が必要です",
-            )
-        return value
-
-    def boolean(self, value: Any, key: str) -> bool:
-        if not isinstance(value, bool):
-            raise self.fail(key, "must be true or false", "true か false が必要です")
-        return value
-
-    # -- the file ----------------------------------------------------------------------
+class WorkflowParser(TableReader):
+    """Reads one definition file into a Workflow, or refuses it."""
 
     def workflow(self, data: dict[str, Any], source: str) -> Workflow:
         top = self.table(data, "", _TOP_KEYS)
@@ -247,7 +73,7 @@ class _Parser:
         file_role, file_fields = self.filing(top.get("file", {}), fields)
         steps = self.steps(self.required(top, "steps", ""), states, fields, checklist)
         deadlines = self.deadlines(top.get("deadlines", []), states, steps)
-        self.check_graph(initial, states, steps)
+        check_graph(self, initial, states, steps)
         retention = self.retention(self.required(top, "retention", ""), states)
 
         machine = Machine(
@@ -529,58 +355,3 @@ class _Parser:
             years=self.integer(self.required(body, "years", "retention"), "retention.years"),
             articles=self.articles(body.get("articles", []), "retention.articles"),
         )
-
-    def check_graph(
-        self, initial: str, states: Mapping[str, State], steps: Mapping[tuple[str, str], Step]
-    ) -> None:
-        out: dict[str, set[str]] = {name: set() for name in states}
-        into: dict[str, set[str]] = {name: set() for name in states}
-        for (source, _), step in steps.items():
-            out[source].add(step.dest)
-            into[step.dest].add(source)
-        reachable = _closure({initial}, out)
-        for name in states:
-            if name not in reachable:
-                raise self.fail(
-                    f"states.{name}",
-                    f"cannot be reached from the initial state '{initial}'",
-                    f"初期状態 '{initial}' から到達できません",
-                )
-        for name, state in states.items():
-            if not state.terminal and not out[name]:
-                raise self.fail(
-                    f"states.{name}",
-                    "is a dead end: it is not terminal and no step leaves it",
-                    "行き止まりです: 終了状態ではないのに出る手順がありません",
-                )
-        can_finish = _closure({name for name, state in states.items() if state.terminal}, into)
-        for name in states:
-            if name not in can_finish:
-                raise self.fail(
-                    f"states.{name}",
-                    "can never reach a terminal state",
-                    "どの終了状態にも到達できません",
-                )
-
-
-def _closure(start: set[str], edges: Mapping[str, set[str]]) -> set[str]:
-    seen = set(start)
-    frontier = list(start)
-    while frontier:
-        for nxt in edges[frontier.pop()]:
-            if nxt not in seen:
-                seen.add(nxt)
-                frontier.append(nxt)
-    return seen
-
-
-def _join(prefix: str, name: str) -> str:
-    return f"{prefix}.{name}" if prefix else name
-
-
-def find_workflow(workflows: Mapping[str, Workflow], workflow_id: str) -> Workflow:
-    """Return the workflow called ``workflow_id`` or refuse with the known ids."""
-    try:
-        return workflows[workflow_id]
-    except KeyError:
-        raise WorkflowNotFound(workflow=workflow_id, known=tuple(sorted(workflows))) from None

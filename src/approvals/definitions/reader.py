@@ -1,0 +1,95 @@
+"""Typed reading of a definition's TOML tables; every refusal names the file and the key."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from approvals.errors import DefinitionError, Label
+
+__all__ = ["TableReader", "join"]
+
+
+class TableReader:
+    """Reads one file's tables; every refusal names the file and the dotted key."""
+
+    def __init__(self, file: str) -> None:
+        self.file = file
+
+    def fail(self, key: str, en: str, ja: str) -> DefinitionError:
+        return DefinitionError(file=self.file, key=key, problem=Label(en, ja))
+
+    # -- typed readers -----------------------------------------------------------------
+
+    def table(self, value: Any, key: str, allowed: Iterable[str]) -> dict[str, Any]:
+        if not isinstance(value, dict):
+            raise self.fail(key, "must be a table", "テーブルである必要があります")
+        allowed_keys = set(allowed)
+        for name in value:
+            if name not in allowed_keys:
+                raise self.fail(
+                    f"{key}.{name}" if key else name,
+                    f"unknown key (allowed: {', '.join(sorted(allowed_keys))})",
+                    f"不明なキーです(使えるキー: {', '.join(sorted(allowed_keys))})",
+                )
+        return value
+
+    def required(self, table: Mapping[str, Any], name: str, prefix: str) -> Any:
+        if name not in table:
+            raise self.fail(join(prefix, name), "is missing", "がありません")
+        return table[name]
+
+    def text(self, value: Any, key: str) -> str:
+        if not isinstance(value, str) or not value.strip():
+            raise self.fail(key, "must be a non-empty string", "空でない文字列が必要です")
+        return value
+
+    def name(self, value: Any, key: str) -> str:
+        text = self.text(value, key)
+        if (
+            not text.replace("_", "").isalnum()
+            or not text.isascii()
+            or not text.islower()
+            or text[0].isdigit()
+        ):
+            raise self.fail(
+                key,
+                f"'{text}' must be a lower-case identifier such as basic_contract",
+                f"'{text}' は basic_contract のような英小文字の識別子にしてください",
+            )
+        return text
+
+    def names(self, value: Any, key: str) -> tuple[str, ...]:
+        if isinstance(value, str):
+            value = [value]
+        if not isinstance(value, list):
+            raise self.fail(key, "must be a list of names", "名前のリストが必要です")
+        return tuple(self.name(item, f"{key}[{index}]") for index, item in enumerate(value))
+
+    def label(self, value: Any, key: str) -> Label:
+        table = self.table(value, key, {"en", "ja"})
+        return Label(
+            en=self.text(self.required(table, "en", key), f"{key}.en"),
+            ja=self.text(self.required(table, "ja", key), f"{key}.ja"),
+        )
+
+    def integer(self, value: Any, key: str, minimum: int = 1) -> int:
+        if not isinstance(value, int) or isinstance(value, bool) or value < minimum:
+            raise self.fail(
+                key,
+                f"must be a whole number of at least {minimum}",
+                f"{minimum} 以上の整数が必要です",
+            )
+        return value
+
+    def boolean(self, value: Any, key: str) -> bool:
+        if not isinstance(value, bool):
+            raise self.fail(key, "must be true or false", "true か false が必要です")
+        return value
+
+    # -- the file ----------------------------------------------------------------------
+
+
+def join(prefix: str, name: str) -> str:
+    """Return the dotted key ``prefix.name`` (``name`` at the top)."""
+    return f"{prefix}.{name}" if prefix else name
