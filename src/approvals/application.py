@@ -7,27 +7,17 @@ raises an :class:`~approvals.errors.ApprovalsError` and writes nothing.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Iterable, Mapping
 from datetime import UTC, datetime
 from typing import Any, cast
-from uuid import UUID
 
-import sqlalchemy.exc
 import structlog
-from eventsourcing.application import AggregateNotFoundError, Application
-from eventsourcing.persistence import (
-    InfrastructureFactory,
-    IntegrityError,
-    PersistenceError,
-    TrackingRecorder,
-)
-from eventsourcing.utils import Environment
+from eventsourcing.application import AggregateNotFoundError
 from sqlalchemy import Engine
 
 from approvals.definitions import find_workflow, parse_definition
 from approvals.domain.case import Case, case_id
-from approvals.domain.clocks import JST, Holiday, due_dates, retention_until, weekends
+from approvals.domain.clocks import JST, Holiday, weekends
 from approvals.domain.guards import check_filing, check_step
 from approvals.domain.registry import (
     PublishedDefinition,
@@ -38,23 +28,21 @@ from approvals.domain.registry import (
 from approvals.domain.roster import ROSTER_ID, Roster, check_appointment, check_dismissal
 from approvals.domain.workflow import ROLES, Workflow
 from approvals.errors import (
-    ApprovalsError,
     CaseNotFound,
     ConcurrencyConflict,
     DefinitionConflict,
     Label,
     RosterRefused,
-    StorageError,
 )
 from approvals.results import (
     Appointment,
     CaseView,
-    DeadlineView,
     Document,
     HistoryEntry,
-    NextStep,
+    InboxItem,
 )
-from approvals.store import Factory, persistence_env, shown_url
+from approvals.stored import StoredApplication
+from approvals.views import case_view, history_entries, inbox_items
 
 __all__ = ["ApprovalsApplication", "Clock", "system_clock"]
 
@@ -69,10 +57,10 @@ def system_clock() -> datetime:
     return datetime.now(UTC)
 
 
-class ApprovalsApplication(Application[UUID]):
+class ApprovalsApplication(StoredApplication):
     """The approvals engine on one database; build it with :func:`approvals.open_approvals`."""
 
-    name = "approvals"
+    name = "approvals"  # eventsourcing names tables after it: approvals_events
 
     def __init__(
         self,
@@ -83,32 +71,11 @@ class ApprovalsApplication(Application[UUID]):
         holiday: Holiday = weekends,
         owns_engine: bool = False,
     ) -> None:
-        self._engine = engine
-        self._owns_engine = owns_engine
         self._workflows = dict(workflows)
         self._clock = clock
         self._holiday = holiday
         self._published: dict[tuple[str, int], Workflow] = {}
-        super().__init__(env=persistence_env())
-
-    def construct_env(self, name: str, env: Mapping[str, str] | None = None) -> Environment:
-        """Use only the settings approvals passes: a host's os.environ must not leak in."""
-        return Environment(name, dict(env or {}))
-
-    def construct_factory(self, env: Environment) -> InfrastructureFactory[TrackingRecorder]:
-        """Persist through the Engine approvals was opened with."""
-        return cast("InfrastructureFactory[TrackingRecorder]", Factory(env, self._engine))
-
-    def close(self) -> None:
-        """Release the database connections approvals opened (a host's Engine stays open)."""
-        super().close()
-        if self._owns_engine:
-            self._engine.dispose()
-
-    @property
-    def engine(self) -> Engine:
-        """The SQLAlchemy Engine the events are stored through."""
-        return self._engine
+        super().__init__(engine=engine, owns_engine=owns_engine)
 
     @property
     def workflows(self) -> Mapping[str, Workflow]:
@@ -242,7 +209,9 @@ class ApprovalsApplication(Application[UUID]):
                 except ConcurrencyConflict:
                     continue  # another filer took the number first: take the next one
                 logged["case"] = counter.reference
-                return self._view(case, definition, at)
+                return case_view(
+                    case, definition, self._roster_or_none(), at, holiday=self._holiday
+                )
             raise ConcurrencyConflict(
                 what=Label(f"The numbering of {workflow}", f"{workflow} の採番")
             )
@@ -288,38 +257,72 @@ class ApprovalsApplication(Application[UUID]):
             )
             self._save(reference, case)
             logged["state"] = case.state
-            return self._view(case, definition, at)
+            return self._present(case, definition, at)
 
     def case(self, reference: str, *, as_of: datetime | None = None) -> CaseView:
         """Return case ``reference`` as it stands now, or as it stood at ``as_of``."""
         case = self._case(reference, as_of=as_of)
-        return self._view(case, self._definition_of(case), as_of or self.now(), as_of=as_of)
+        return case_view(
+            case,
+            self._definition_of(case),
+            self._roster_or_none(),
+            as_of or self.now(),
+            holiday=self._holiday,
+            as_of=as_of,
+        )
 
     def history(self, reference: str) -> tuple[HistoryEntry, ...]:
         """Return every event of case ``reference``, oldest first."""
         case = self._case(reference)
         definition = self._definition_of(case)
-        return tuple(
-            HistoryEntry(
-                position=entry.position,
-                at=entry.at,
-                actor=entry.actor,
-                role=entry.role,
-                role_label=ROLES[entry.role],
-                trigger=entry.trigger,
-                label=Label("file", "届け出")
-                if entry.trigger == "file"
-                else definition.trigger_label(entry.trigger),
-                source=entry.source,
-                dest=entry.dest,
-                dest_label=definition.state(entry.dest).label,
-                comment=entry.comment,
-                fields=entry.fields,
-                checklist=entry.checklist,
-                attachments=entry.attachments,
+        return history_entries(case, definition)
+
+    def cases(
+        self,
+        *,
+        workflow: str | None = None,
+        state: str | None = None,
+        department: str | None = None,
+        as_of: datetime | None = None,
+    ) -> tuple[CaseView, ...]:
+        """Return every case (as it stood at ``as_of``), filtered, in the order filed.
+
+        This replays each case; the read models of ``projections/`` answer it for large logs.
+        """
+        now = as_of or self.now()
+        roster = self._roster_or_none()
+        found: list[CaseView] = []
+        for reference in self.references():
+            try:
+                case = self._case(reference, as_of=as_of)
+            except CaseNotFound:
+                continue  # filed after as_of
+            if workflow not in (None, case.workflow_id) or department not in (
+                None,
+                case.department,
+            ):
+                continue
+            if state not in (None, case.state):
+                continue
+            definition = self._definition_of(case)
+            found.append(
+                case_view(case, definition, roster, now, holiday=self._holiday, as_of=as_of)
             )
-            for entry in case.history
-        )
+        return tuple(found)
+
+    def inbox(self, person: str) -> tuple[InboxItem, ...]:
+        """Return the steps that wait for ``person``, oldest first."""
+        now = self.now()
+        roster = self._roster_or_none()
+        items: list[InboxItem] = []
+        for reference in self.references():
+            case = self._case(reference)
+            definition = self._definition_of(case)
+            if definition.state(case.state).terminal:
+                continue
+            view = case_view(case, definition, roster, now, holiday=self._holiday)
+            items.extend(inbox_items(case, view, person))
+        return tuple(sorted(items, key=lambda item: item.since))
 
     def references(self) -> tuple[str, ...]:
         """Return the reference of every case, in the order they were filed."""
@@ -336,53 +339,8 @@ class ApprovalsApplication(Application[UUID]):
 
     # -- inside --------------------------------------------------------------------------------
 
-    def _notifications(self, topics: Sequence[str] = ()) -> Iterator[Any]:
-        start = 1
-        while True:
-            page = self.recorder.select_notifications(start, 1000, topics=topics)
-            yield from page
-            if len(page) < 1000:
-                return
-            start = page[-1].id + 1
-
-    @contextmanager
-    def _storage(self) -> Iterator[None]:
-        try:
-            yield
-        except (sqlalchemy.exc.OperationalError, sqlalchemy.exc.InterfaceError) as error:
-            raise self._storage_error(error) from None
-        except PersistenceError as error:
-            if isinstance(error, IntegrityError):
-                raise
-            raise self._storage_error(error) from None
-
-    def _storage_error(self, error: Exception) -> StorageError:
-        cause = error.__cause__ or error
-        original = getattr(cause, "orig", None) or cause
-        reason = (
-            str(original).strip().splitlines()[0]
-            if str(original).strip()
-            else type(original).__name__
-        )
-        return StorageError(url=shown_url(self._engine.url), reason=Label(reason, reason))
-
-    @contextmanager
-    def _command(self, command: str, **fields: Any) -> Iterator[dict[str, Any]]:
-        logged: dict[str, Any] = dict(fields)
-        try:
-            with self._storage():
-                yield logged
-        except ApprovalsError as error:
-            log.info(command, outcome="refused", code=error.code, reason=str(error), **logged)
-            raise
-        log.info(command, outcome="recorded", **logged)
-
-    def _save(self, what: str, *aggregates: Any) -> None:
-        try:
-            with self._storage():
-                self.save(*aggregates)
-        except IntegrityError:
-            raise ConcurrencyConflict(what=Label(what, what)) from None
+    def _present(self, case: Case, workflow: Workflow, now: datetime) -> CaseView:
+        return case_view(case, workflow, self._roster_or_none(), now, holiday=self._holiday)
 
     def _roster_or_none(self) -> Roster | None:
         try:
@@ -466,68 +424,3 @@ class ApprovalsApplication(Application[UUID]):
         )
         self._published[key] = workflow
         return workflow
-
-    def _view(
-        self, case: Case, workflow: Workflow, now: datetime, *, as_of: datetime | None = None
-    ) -> CaseView:
-        roster = self._roster_or_none()
-        state = workflow.state(case.state)
-        merged = case.fields
-        next_steps = tuple(
-            NextStep(
-                trigger=step.trigger,
-                label=step.label,
-                role=step.role,
-                role_label=ROLES[step.role],
-                department=case.department if step.role in ("staff", "handler", "manager") else "",
-                people=tuple(
-                    person
-                    for person in (
-                        roster.holders(step.role, case.department, as_of) if roster else []
-                    )
-                    if not (step.filer_only and person != case.filer)
-                    and not (step.role in ("manager", "chief") and person == case.filer)
-                ),
-                target=step.dest,
-                target_label=workflow.state(step.dest).label,
-                fields=step.fields,
-                missing_fields=tuple(name for name in step.fields if name not in merged),
-                checklist=step.checklist,
-                missing_checklist=tuple(i for i in step.checklist if i not in case.checked),
-                comment_required=step.comment_required,
-                filer_only=step.filer_only,
-            )
-            for step in workflow.allowed(case.state)
-        )
-        deadlines = tuple(
-            DeadlineView(
-                name=due.deadline.name,
-                label=due.deadline.label,
-                started_at=due.started_at,
-                due_at=due.due_at,
-                overdue=due.overdue(now),
-            )
-            for due in due_dates(case.history, workflow.deadlines, self._holiday)
-        )
-        return CaseView(
-            reference=case.reference,
-            workflow=workflow.id,
-            workflow_version=workflow.version,
-            workflow_sha256=workflow.sha256,
-            workflow_title=workflow.title,
-            title=case.title,
-            department=case.department,
-            filer=case.filer,
-            state=case.state,
-            state_label=state.label,
-            terminal=state.terminal,
-            fields=dict(case.fields),
-            checklist=tuple(case.checked),
-            attachments=tuple(a for entry in case.history for a in entry.attachments),
-            filed_at=case.created_on,
-            updated_at=case.modified_on,
-            version=case.version,
-            next_steps=next_steps,
-            deadlines=deadlines,
-            retention_until=retention_until(case.history, workflow.retention),
-        )

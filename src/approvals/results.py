@@ -19,6 +19,7 @@ __all__ = [
     "DeadlineView",
     "Document",
     "HistoryEntry",
+    "InboxItem",
     "NextStep",
 ]
 
@@ -147,3 +148,23 @@ class Appointment:
     department: str
     start: datetime
     end: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class InboxItem:
+    """A step that waits for someone: which case, what to do, since when, due when."""
+
+    reference: str
+    workflow: str
+    workflow_title: Label
+    title: str
+    department: str
+    state: str
+    state_label: Label
+    trigger: str
+    label: Label
+    role: str
+    role_label: Label
+    since: datetime
+    due_at: datetime | None
+    overdue: bool

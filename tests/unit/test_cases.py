@@ -233,3 +233,39 @@ def test_every_command_writes_one_structured_log_line(app: ApprovalsApplication)
     assert logs[1]["trigger"] == "consult"
     assert logs[1]["actor"] == MANAGER
     assert logs[2]["code"] == "step.not_allowed"
+
+
+def test_the_inbox_lists_what_waits_for_a_person_oldest_first(
+    app: ApprovalsApplication, clock: FakeClock
+) -> None:
+    older = file_case(app, "purpose").reference
+    clock.advance(hours=1)
+    newer = file_case(app, "joint_use").reference
+    clock.advance(hours=1)
+    decided = file_case(app, "provision").reference
+    app.act(decided, "consult", actor=MANAGER)
+    inbox = app.inbox(MANAGER)
+    assert [(item.reference, item.trigger) for item in inbox] == [
+        (older, "consult"),
+        (older, "return"),
+        (newer, "consult"),
+        (newer, "return"),
+    ]
+    assert [item.reference for item in app.inbox(CHIEF)] == [decided] * 3
+    assert app.inbox(STAFF)[0].trigger == "withdraw"
+    clock.advance(days=10)
+    assert all(item.overdue for item in app.inbox(MANAGER))
+
+
+def test_cases_are_listed_and_filtered(app: ApprovalsApplication, clock: FakeClock) -> None:
+    first = file_case(app, "purpose").reference
+    moment = clock.now
+    clock.advance(hours=1)
+    second = file_case(app, "entrustment").reference
+    app.act(first, "consult", actor=MANAGER)
+    assert [c.reference for c in app.cases()] == [first, second]
+    assert [c.reference for c in app.cases(workflow="entrustment")] == [second]
+    assert [c.reference for c in app.cases(state="consulting")] == [first]
+    assert app.cases(department="hr") == ()
+    past = app.cases(as_of=moment)
+    assert [(c.reference, c.state) for c in past] == [(first, "notified")]
