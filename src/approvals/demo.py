@@ -9,6 +9,8 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
+from approvals.domain.clocks import JST
+
 if TYPE_CHECKING:
     from approvals.application import ApprovalsApplication
 
@@ -193,6 +195,11 @@ class SimulatedClock:
         """Move the clock on by ``delta`` (keywords of :class:`datetime.timedelta`)."""
         self.now += timedelta(**delta)
 
+    def next_morning(self) -> None:
+        """Move the clock to ten o'clock (JST) of the next day."""
+        tomorrow = self.now.astimezone(JST) + timedelta(days=1)
+        self.now = tomorrow.replace(hour=10, minute=0, second=0, microsecond=0)
+
 
 @dataclass(frozen=True)
 class DemoRun:
@@ -215,6 +222,14 @@ def walk(app: ApprovalsApplication, reference: str, moves: list[Move]) -> None:
             checklist=move.checklist,
             comment=move.comment,
         )
+
+
+def _dated(app: ApprovalsApplication, workflow: str, move: Move, clock: SimulatedClock) -> Move:
+    """Return ``move`` with its date fields set to the clock's day, so the story adds up."""
+    kinds = app.workflows[workflow].fields
+    today = clock.now.astimezone(JST).date().isoformat()
+    fields = {k: today if kinds[k].kind == "date" else v for k, v in move.fields.items()}
+    return Move(move.trigger, move.actor, fields, move.checklist, move.comment)
 
 
 def run_demo(app: ApprovalsApplication, clock: SimulatedClock) -> DemoRun:
@@ -245,8 +260,8 @@ def run_demo(app: ApprovalsApplication, clock: SimulatedClock) -> DemoRun:
                 comment="Data subjects narrowed to opted-in customers.",
             )
         for move in PATHS[workflow]:
-            clock.advance(hours=5)
-            walk(app, reference, [move])
+            clock.next_morning()
+            walk(app, reference, [_dated(app, workflow, move, clock)])
         finished[workflow] = reference
 
     clock.advance(days=1)

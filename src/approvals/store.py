@@ -34,6 +34,7 @@ __all__ = [
     "ensure_schema",
     "persistence_env",
     "shown_url",
+    "sqlite_url",
 ]
 
 APPLICATION_NAME = "approvals"
@@ -45,6 +46,11 @@ def default_url() -> str:
     """Return the URL of the default store: a SQLite file in the user's data folder."""
     base = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
     return f"sqlite:///{Path(base) / 'approvals' / 'approvals.db'}"
+
+
+def sqlite_url(path: str | Path) -> str:
+    """Return the URL of the SQLite file at ``path``."""
+    return f"sqlite:///{Path(path).expanduser().resolve()}"
 
 
 def shown_url(url: str | URL) -> str:

@@ -1,25 +1,46 @@
-"""The ``approvals`` command line: parse, call one application method, print."""
+"""The ``approvals`` command line: parse, call one application method, print.
+
+Exit codes: 0 done; 1 refused (a rule, an unknown case or person, a lost race, the database);
+2 the command line itself is wrong (click's usage errors).
+"""
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import IO, Any
 
 import click
 
-from approvals.definitions import builtin_workflows_dir, load_directory, load_file
+from approvals.cli.session import Session
 from approvals.errors import ApprovalsError
-from approvals.logging import configure
 
 __all__ = ["cli", "main"]
 
+EPILOG = """\b
+Environment: APPROVALS_DB (the store), APPROVALS_USER (who acts), APPROVALS_LANG (en|ja).
+The default store is the SQLite file ~/.local/share/approvals/approvals.db ($XDG_DATA_HOME
+when set). For PostgreSQL: --db postgresql+psycopg://USER@HOST/DB; a plain path is a SQLite
+file.
+\b
+Exit codes: 0 done; 1 refused (rule, unknown case or person, lost race, database);
+2 usage error."""
+
 
 class Refusal(click.ClickException):
-    """An ApprovalsError shown as its one sentence, in the language asked for."""
+    """A refusal shown as its one sentence, in the language asked for."""
 
     exit_code = 1
 
+    def __init__(self, message: str, code: str, as_json: bool) -> None:
+        super().__init__(message)
+        self.code = code
+        self.as_json = as_json
+
     def show(self, file: IO[Any] | None = None) -> None:
+        if self.as_json:
+            import json
+
+            click.echo(json.dumps({"error": {"code": self.code, "message": self.message}},
+                                  ensure_ascii=False))  # fmt: skip
         click.echo(self.message, err=True)
 
 
@@ -30,54 +51,71 @@ class ApprovalsGroup(click.Group):
         try:
             return super().invoke(ctx)
         except ApprovalsError as error:
-            lang = (ctx.obj or {}).get("lang", "en")
-            raise Refusal(error.render(lang)) from None
+            session = ctx.find_object(Session)
+            lang = session.lang if session else "en"
+            raise Refusal(
+                error.render(lang), error.code, bool(session and session.as_json)
+            ) from None
 
 
-@click.group(cls=ApprovalsGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(
+    cls=ApprovalsGroup,
+    context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100},
+    epilog=EPILOG,
+)
+@click.option(
+    "--db",
+    envvar="APPROVALS_DB",
+    metavar="URL",
+    help="The store: a SQLAlchemy URL or a SQLite file path.",
+)
+@click.option(
+    "--user", envvar="APPROVALS_USER", metavar="NAME", help="Who acts (default: your login name)."
+)
 @click.option(
     "--lang",
     type=click.Choice(["en", "ja"]),
     envvar="APPROVALS_LANG",
     default="en",
     show_default=True,
-    help="Language of labels and messages (env APPROVALS_LANG).",
+    help="Language of labels and messages.",
 )
+@click.option("--json", "as_json", is_flag=True, help="Print JSON (commands that read or decide).")
 @click.option(
     "-v", "--verbose", is_flag=True, help="Log one structured line per command to stderr."
 )
+@click.version_option(package_name="approvals")
 @click.pass_context
-def cli(ctx: click.Context, lang: str, verbose: bool) -> None:
-    """Run the sign-offs a personal-information regulation requires, and keep their records."""
+def cli(
+    ctx: click.Context, db: str | None, user: str | None, lang: str, as_json: bool, verbose: bool
+) -> None:
+    """Run the sign-offs the personal-information regulation requires, and keep their records.
+
+    届け出 (notice) → 協議 (consultation) → 承認 (approval), for new collection purposes, new
+    or indirect collection methods, entrustment to vendors, third-party provision and joint use.
+    """
+    from approvals.logging import configure
+
     configure(verbose=verbose)
-    ctx.obj = {"lang": lang}
-
-
-@cli.group(cls=ApprovalsGroup)
-def workflows() -> None:
-    """Read and check workflow definitions."""
-
-
-@workflows.command("list")
-@click.pass_context
-def workflows_list(ctx: click.Context) -> None:
-    """List the workflows new cases are filed on."""
-    lang = ctx.obj["lang"]
-    for workflow in load_directory().values():
-        click.echo(f"{workflow.id:<12} v{workflow.version}  {workflow.title.get(lang)}")
-
-
-@workflows.command("validate")
-@click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
-def workflows_validate(paths: tuple[Path, ...]) -> None:
-    """Check definition files or folders (default: the reference workflows)."""
-    files = list(paths) or sorted(builtin_workflows_dir().glob("*.toml"))
-    for path in files:
-        found = load_directory(path).values() if path.is_dir() else [load_file(path)]
-        for workflow in found:
-            click.echo(f"ok  {workflow.path}  ({workflow.id} v{workflow.version})")
+    session = Session(db=db, user=user, lang=lang, as_json=as_json)
+    ctx.obj = session
+    ctx.call_on_close(session.close)
 
 
 def main() -> None:
     """Run the ``approvals`` command."""
     cli(prog_name="approvals")
+
+
+def _register() -> None:
+    from approvals.cli import admin, cases, roster, workflows
+
+    cli.add_command(admin.init)
+    cli.add_command(admin.demo)
+    cli.add_command(roster.roster)
+    cli.add_command(workflows.workflows)
+    for command in cases.COMMANDS:
+        cli.add_command(command)
+
+
+_register()

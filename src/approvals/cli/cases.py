@@ -1,0 +1,395 @@
+"""Cases at the terminal: file, act, show, history, the inbox and the list."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import click
+from click.shell_completion import CompletionItem
+
+from approvals.cli.output import emit_json, table
+from approvals.cli.session import Session, as_of_option, pass_session
+from approvals.cli.text import day, moment, say
+
+if TYPE_CHECKING:
+    from datetime import datetime
+
+    from approvals.results import CaseView, Document, HistoryEntry, InboxItem
+
+__all__ = ["COMMANDS"]
+
+
+# -- parsing and completion ------------------------------------------------------------------
+
+
+def _pairs(_ctx: click.Context, _param: click.Parameter, values: Sequence[str]) -> dict[str, str]:
+    """Read KEY=VALUE options; a key given twice with two values is ambiguous."""
+    pairs: dict[str, str] = {}
+    for value in values:
+        key, sep, text = value.partition("=")
+        key = key.strip()
+        if not sep or not key:
+            raise click.BadParameter(f"{value!r} is not KEY=VALUE (for example vendor=Acme Ltd.)")
+        if key in pairs and pairs[key] != text:
+            raise click.BadParameter(
+                f"{key} is given twice ({pairs[key]!r} and {text!r}); give it once"
+            )
+        pairs[key] = text
+    return pairs
+
+
+def _documents(paths: Sequence[Path]) -> list[Document]:
+    from approvals.results import Document
+
+    return [Document.from_path(path) for path in paths]
+
+
+def _completion_app(ctx: click.Context) -> Any:
+    from approvals.factory import open_approvals
+
+    root = ctx.find_root()
+    session = Session(db=root.params.get("db"), user=None, lang="en", as_json=False)
+    return open_approvals(session.url, create_schema=False)
+
+
+def complete_case(
+    ctx: click.Context, _param: click.Parameter, incomplete: str
+) -> list[CompletionItem]:
+    """Offer the case references that start with what was typed."""
+    try:
+        app = _completion_app(ctx)
+        try:
+            references = app.references()
+        finally:
+            app.close()
+    except Exception:
+        return []
+    wanted = incomplete.upper()
+    return [CompletionItem(ref) for ref in references if ref.startswith(wanted)]
+
+
+def complete_trigger(
+    ctx: click.Context, _param: click.Parameter, incomplete: str
+) -> list[CompletionItem]:
+    """Offer the steps the case allows now."""
+    try:
+        app = _completion_app(ctx)
+        try:
+            steps = app.case(ctx.params["reference"]).next_steps
+        finally:
+            app.close()
+    except Exception:
+        return []
+    return [
+        CompletionItem(s.trigger, help=s.label.en)
+        for s in steps
+        if s.trigger.startswith(incomplete)
+    ]
+
+
+case_argument = click.argument("reference", metavar="CASE", shell_complete=complete_case)
+comment_option = click.option("--comment", "-m", default="", help="Why: shown in the history.")
+set_option = click.option(
+    "--set", "values", multiple=True, metavar="KEY=VALUE", callback=_pairs,
+    help="Record a field, e.g. --set vendor='Acme Ltd.' (repeatable).",
+)  # fmt: skip
+check_option = click.option(
+    "--check", "items", multiple=True, metavar="ITEM", help="Confirm a checklist item (repeatable)."
+)
+attach_option = click.option(
+    "--attach", "attachments", multiple=True, metavar="FILE",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="Attach a document by the SHA-256 of its content (repeatable).",
+)  # fmt: skip
+
+
+# -- printing a case --------------------------------------------------------------------------
+
+
+def print_case(case: CaseView, lang: str) -> None:
+    """Print one case: state, what may happen next and who may do it, deadlines."""
+    rows: list[tuple[str, str]] = [
+        (say("h.workflow", lang),
+         f"{case.workflow} v{case.workflow_version} — {case.workflow_title.get(lang)}"),
+        (say("h.department", lang), case.department),
+        (say("h.filer", lang), f"{case.filer}, {moment(case.filed_at)}"),
+        (say("h.state", lang), f"{case.state_label.get(lang)} ({case.state})"),
+    ]  # fmt: skip
+    rows += [
+        (say("h.fields", lang), f"{key}: {_shown(value)}") for key, value in case.fields.items()
+    ]
+    rows += [(say("h.checklist", lang), item) for item in case.checklist]
+    rows += [
+        (say("h.documents", lang), f"{doc.name}  sha256:{doc.sha256[:16]}…  {doc.size} B")
+        for doc in case.attachments
+    ]
+    for step in case.next_steps:
+        people = ", ".join(step.people) or say("nobody", lang)
+        where = f" ({step.department})" if step.department else ""
+        rows.append((say("h.next", lang), f"{step.trigger} — {step.label.get(lang)}: "
+                     f"{step.role_label.get(lang)}{where}: {people}"))  # fmt: skip
+        needs = [*step.missing_fields, *step.missing_checklist]
+        if step.comment_required:
+            needs.append(say("comment required", lang))
+        if needs:
+            rows.append(("", f"  {say('needs', lang)}: {', '.join(needs)}"))
+    for deadline in case.deadlines:
+        mark = f"  {say('overdue', lang)}" if deadline.overdue else ""
+        rows.append(
+            (
+                say("h.deadlines", lang),
+                f"{deadline.label.get(lang)}: {moment(deadline.due_at)}{mark}",
+            )
+        )
+    kept = (
+        f"{say('until', lang)} {day(case.retention_until)}"
+        if case.retention_until
+        else say("not started", lang)
+    )
+    rows.append((say("h.retention", lang), kept))
+    click.echo(f"{case.reference}  {case.title}")
+    label_width = max(len(label) for label, _ in rows)
+    for label, text in rows:
+        click.echo(f"  {label:<{label_width}}  {text}")
+
+
+def _shown(value: Any) -> str:
+    if value is True:
+        return "yes"
+    if value is False:
+        return "no"
+    return str(value)
+
+
+def _report(session: Session, case: CaseView, key: str, **values: object) -> None:
+    if session.as_json:
+        emit_json(case, session.lang)
+    else:
+        click.echo(say(key, session.lang, reference=case.reference, **values))
+
+
+# -- commands ---------------------------------------------------------------------------------
+
+
+@click.command("file")
+@click.argument("workflow")
+@click.option("--title", required=True, help="What the case is about.")
+@click.option("--department", required=True, help="The department the notice belongs to.")
+@set_option
+@attach_option
+@comment_option
+@pass_session
+def file_command(
+    session: Session,
+    workflow: str,
+    title: str,
+    department: str,
+    values: dict[str, str],
+    attachments: tuple[Path, ...],
+    comment: str,
+) -> None:
+    """File a notice (届け出) on WORKFLOW; prints the case reference."""
+    case = session.app().file(
+        workflow,
+        actor=session.actor,
+        title=title,
+        department=department,
+        fields=values,
+        attachments=_documents(attachments),
+        comment=comment,
+    )
+    _report(session, case, "filed", title=case.title)
+
+
+@click.command("act")
+@case_argument
+@click.argument("trigger", shell_complete=complete_trigger)
+@comment_option
+@set_option
+@check_option
+@attach_option
+@pass_session
+def act_command(
+    session: Session,
+    reference: str,
+    trigger: str,
+    comment: str,
+    values: dict[str, str],
+    items: tuple[str, ...],
+    attachments: tuple[Path, ...],
+) -> None:
+    """Take the step TRIGGER on CASE (see `approvals show CASE` for what is allowed)."""
+    _take(
+        session,
+        reference,
+        trigger=trigger,
+        comment=comment,
+        values=values,
+        items=items,
+        attachments=attachments,
+    )
+
+
+def _take(
+    session: Session,
+    reference: str,
+    *,
+    trigger: str,
+    comment: str,
+    values: dict[str, str] | None = None,
+    items: Sequence[str] = (),
+    attachments: Sequence[Path] = (),
+) -> None:
+    case = session.app().act(
+        reference,
+        trigger,
+        actor=session.actor,
+        comment=comment,
+        fields=values or {},
+        checklist=items,
+        attachments=_documents(attachments),
+    )
+    label = session.app().workflow_of(case.reference).trigger_label(trigger).get(session.lang)
+    _report(session, case, "took", step=label, state=case.state_label.get(session.lang))
+
+
+def _shortcut(trigger: str, summary: str) -> click.Command:
+    @click.command(trigger, help=f"{summary} (the same as `approvals act CASE {trigger}`).")
+    @case_argument
+    @comment_option
+    @pass_session
+    def command(session: Session, reference: str, comment: str) -> None:
+        _take(session, reference, trigger=trigger, comment=comment)
+
+    return command
+
+
+@click.command("show")
+@case_argument
+@as_of_option
+@pass_session
+def show_command(session: Session, reference: str, as_of: datetime | None) -> None:
+    """Show CASE: its state, what may happen next and who may do it, its deadlines."""
+    case = session.app().case(reference, as_of=as_of)
+    if session.as_json:
+        emit_json(case, session.lang)
+    else:
+        print_case(case, session.lang)
+
+
+@click.command("history")
+@case_argument
+@pass_session
+def history_command(session: Session, reference: str) -> None:
+    """Show the timeline of CASE: when, who, as which role, what, comment, evidence."""
+    print_history(session, session.app().history(reference))
+
+
+def print_history(session: Session, entries: Sequence[HistoryEntry]) -> None:
+    """Print a case's timeline (or its JSON)."""
+    lang = session.lang
+    if session.as_json:
+        emit_json(entries, lang)
+        return
+    rows = []
+    for entry in entries:
+        notes = [entry.comment] if entry.comment else []
+        notes += [f"{k}={_shown(v)}" for k, v in entry.fields.items()]
+        notes += [f"✓{item}" for item in entry.checklist]
+        notes += [f"📎{doc.name} {doc.sha256[:12]}…" for doc in entry.attachments]
+        rows.append([
+            str(entry.position), moment(entry.at), entry.actor, entry.role_label.get(lang),
+            entry.label.get(lang), entry.dest_label.get(lang), "; ".join(notes),
+        ])  # fmt: skip
+    keys = ("when", "who", "as", "what", "to", "comment")
+    table(["#", *(say(f"h.{key}", lang) for key in keys)], rows)
+
+
+@click.command("inbox")
+@pass_session
+def inbox_command(session: Session) -> None:
+    """What waits for me, oldest first; overdue steps are marked."""
+    print_inbox(session, session.app().inbox(session.actor), session.actor)
+
+
+def print_inbox(session: Session, items: Sequence[InboxItem], person: str) -> None:
+    """Print what waits for ``person`` (or its JSON)."""
+    lang = session.lang
+    if session.as_json:
+        emit_json(items, lang)
+        return
+    if not items:
+        click.echo(say("empty.inbox", lang, user=person))
+        return
+    overdue = f" {say('overdue', lang)}"
+    rows = [
+        [item.reference, item.trigger, item.label.get(lang), item.title, item.state_label.get(lang),
+         moment(item.since), moment(item.due_at) + (overdue if item.overdue else "")]
+        for item in items
+    ]  # fmt: skip
+    keys = ("reference", "step", "what", "title", "state", "since", "due")
+    table([say(f"h.{key}", lang) for key in keys], rows)
+
+
+@click.command("list")
+@click.option("--workflow", help="Only cases of this workflow.")
+@click.option("--state", help="Only cases in this state.")
+@click.option("--department", help="Only cases of this department.")
+@as_of_option
+@pass_session
+def list_command(
+    session: Session,
+    workflow: str | None,
+    state: str | None,
+    department: str | None,
+    as_of: datetime | None,
+) -> None:
+    """List cases, optionally filtered (and as they stood at a past moment)."""
+    app = session.app()
+    if workflow is not None:
+        from approvals.definitions import find_workflow
+
+        find_workflow(app.workflows, workflow)
+    print_cases(
+        session, app.cases(workflow=workflow, state=state, department=department, as_of=as_of)
+    )
+
+
+def print_cases(session: Session, cases: Sequence[CaseView]) -> None:
+    """Print cases one a line (or their JSON)."""
+    lang = session.lang
+    if session.as_json:
+        emit_json(cases, lang)
+        return
+    if not cases:
+        click.echo(say("empty.list", lang))
+        return
+    rows = [
+        [c.reference, c.workflow, c.state_label.get(lang), c.department, c.filer, c.title,
+         moment(c.updated_at)]
+        for c in cases
+    ]  # fmt: skip
+    keys = ("reference", "workflow", "state", "department", "filer", "title", "updated")
+    table([say(f"h.{key}", lang) for key in keys], rows)
+
+
+SHORTCUTS: list[tuple[str, str]] = [
+    ("consult", "Consult the chief (協議)"),
+    ("approve", "Approve (承認)"),
+    ("reject", "Reject"),
+    ("return", "Return for revision"),
+    ("resubmit", "Resubmit a returned notice"),
+    ("withdraw", "Withdraw a notice you filed"),
+]
+
+COMMANDS: list[click.Command] = [
+    file_command,
+    act_command,
+    *(_shortcut(trigger, summary) for trigger, summary in SHORTCUTS),
+    show_command,
+    history_command,
+    inbox_command,
+    list_command,
+]

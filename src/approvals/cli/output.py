@@ -1,0 +1,59 @@
+"""Tables for people and JSON for programs."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import unicodedata
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import date, datetime
+from typing import Any
+
+import click
+
+from approvals.errors import Label
+
+__all__ = ["emit_json", "plain", "table", "width"]
+
+
+def plain(value: Any, lang: str) -> Any:
+    """Return ``value`` as JSON data: labels in ``lang``, times in ISO 8601 with their offset."""
+    if isinstance(value, Label):
+        return value.get(lang)
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {
+            field.name: plain(getattr(value, field.name), lang)
+            for field in dataclasses.fields(value)
+        }
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    if isinstance(value, Mapping):
+        return {str(key): plain(item, lang) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [plain(item, lang) for item in value]
+    return value
+
+
+def emit_json(value: Any, lang: str) -> None:
+    """Print ``value`` as one JSON document."""
+    click.echo(json.dumps(plain(value, lang), ensure_ascii=False, indent=2))
+
+
+def width(text: str) -> int:
+    """Return how many terminal columns ``text`` takes (Japanese characters take two)."""
+    return sum(2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in text)
+
+
+def _pad(text: str, columns: int) -> str:
+    return text + " " * (columns - width(text))
+
+
+def table(headers: Sequence[str], rows: Iterable[Sequence[str]]) -> None:
+    """Print ``rows`` under ``headers`` in aligned columns."""
+    body = [[str(cell) for cell in row] for row in rows]
+    widths = [width(h) for h in headers]
+    for row in body:
+        widths = [max(w, width(cell)) for w, cell in zip(widths, row, strict=True)]
+    lines = [headers, ["-" * w for w in widths], *body]
+    for line in lines:
+        click.echo("  ".join(_pad(cell, w) for cell, w in zip(line, widths, strict=True)).rstrip())

@@ -1,0 +1,90 @@
+"""Who runs the command, on which store, in which language; the application opened on demand."""
+
+from __future__ import annotations
+
+import getpass
+from dataclasses import dataclass, field
+from datetime import datetime, time
+from typing import TYPE_CHECKING, Any
+
+import click
+
+if TYPE_CHECKING:
+    from approvals.application import ApprovalsApplication
+
+__all__ = ["Session", "as_of_option", "parse_moment", "pass_session"]
+
+
+@dataclass
+class Session:
+    """The settings of one command line run."""
+
+    db: str | None
+    user: str | None
+    lang: str
+    as_json: bool
+    _app: ApprovalsApplication | None = field(default=None, repr=False)
+
+    @property
+    def url(self) -> str:
+        """The store's SQLAlchemy URL; a plain path means a SQLite file."""
+        from approvals.store import default_url, sqlite_url
+
+        if not self.db:
+            return default_url()
+        return self.db if "://" in self.db else sqlite_url(self.db)
+
+    def app(self) -> ApprovalsApplication:
+        """Open the application on the store, once."""
+        if self._app is None:
+            from approvals.factory import open_approvals
+
+            self._app = open_approvals(self.url)
+        return self._app
+
+    @property
+    def actor(self) -> str:
+        """Who acts: --user, else APPROVALS_USER, else the login name."""
+        return self.user or getpass.getuser()
+
+    def close(self) -> None:
+        """Close the application if it was opened."""
+        if self._app is not None:
+            self._app.close()
+            self._app = None
+
+
+pass_session = click.make_pass_decorator(Session)
+
+
+def parse_moment(value: str) -> datetime:
+    """Read a moment: an ISO date (the end of that day) or date and time; JST unless given."""
+    from approvals.domain.clocks import JST
+
+    text = value.strip()
+    try:
+        if len(text) == 10:
+            moment = datetime.combine(datetime.fromisoformat(text).date(), time.max)
+        else:
+            moment = datetime.fromisoformat(text)
+    except ValueError:
+        raise click.BadParameter(
+            f"{value!r} is not a moment; give 2026-04-30 or 2026-04-30T17:00 (JST unless an "
+            "offset is given)"
+        ) from None
+    return moment if moment.tzinfo else moment.replace(tzinfo=JST)
+
+
+def _as_of(_ctx: click.Context, _param: click.Parameter, value: str | None) -> datetime | None:
+    return None if value is None else parse_moment(value)
+
+
+def as_of_option(function: Any) -> Any:
+    """The --as-of WHEN option."""
+    return click.option(
+        "--as-of",
+        "as_of",
+        metavar="WHEN",
+        callback=_as_of,
+        help="As things stood then: 2026-04-30 (end of that day) or 2026-04-30T17:00; JST.",
+    )(function)

@@ -1,0 +1,104 @@
+"""What the command line says, in English and Japanese."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from approvals.errors import Label
+
+__all__ = ["TEXT", "day", "moment", "say"]
+
+TEXT: dict[str, Label] = {
+    "filed": Label("Filed {reference}: {title}.", "{reference} を届け出ました: {title}。"),
+    "took": Label(
+        "{reference}: {step} recorded; now '{state}'.",
+        "{reference}: {step}を記録しました。現在「{state}」です。",
+    ),
+    "appointed": Label(
+        "Appointed {user} as {role}{department}.", "{user} を{department}{role}に選任しました。"
+    ),
+    "dismissed": Label(
+        "Dismissed {user} as {role}{department}.", "{user} の{department}{role}を解任しました。"
+    ),
+    "init.done": Label("Store ready at {url}.", "保存先を用意しました: {url}"),
+    "init.roster": Label(
+        "Roster established with representative {user}.", "代表者 {user} で名簿を作成しました。"
+    ),
+    "empty.inbox": Label("Nothing waits for {user}.", "{user} の対応待ちはありません。"),
+    "empty.list": Label("No cases.", "案件はありません。"),
+    "empty.roster": Label(
+        "The roster is empty; start it with `approvals init --representative NAME`.",
+        "名簿は空です。`approvals init --representative 氏名` で作成してください。",
+    ),
+    "valid": Label("ok  {path}  ({workflow} v{version})", "OK  {path}  ({workflow} 版{version})"),
+    "overdue": Label("OVERDUE", "期限超過"),
+    "none": Label("none", "なし"),
+    "by": Label("by", "担当"),
+    "needs": Label("needs", "必要"),
+    "comment required": Label("a comment", "コメント"),
+    "only the filer": Label("only the filer", "届け出た本人のみ"),
+    "nobody": Label("nobody holds this role now", "現在この役割の者はいません"),
+    "until": Label("until", "まで"),
+    "not started": Label("starts when the case ends", "案件の終了から起算"),
+    "demo.store": Label("Demo store: {path}", "デモ用の保存先: {path}"),
+    "demo.inbox": Label("Inbox of {user} ({role})", "{user}({role})の対応待ち"),
+    "demo.history": Label("History of {reference}", "{reference} の履歴"),
+    "demo.cases": Label("Cases", "案件一覧"),
+    "demo.done": Label(
+        "Five workflows ran to their end ({returned} was returned and resubmitted, {rejected} "
+        "was rejected); two cases wait. Try: approvals --db {url} --user sato inbox",
+        "5 つのワークフローを最後まで実行しました({returned} は差し戻し後に再提出、{rejected} は"
+        "却下)。2 件が対応待ちです。例: approvals --db {url} --user sato inbox",
+    ),
+    # headings
+    "h.reference": Label("case", "整理番号"),
+    "h.workflow": Label("workflow", "ワークフロー"),
+    "h.title": Label("title", "件名"),
+    "h.department": Label("department", "部"),
+    "h.state": Label("state", "状態"),
+    "h.filer": Label("filed by", "届出者"),
+    "h.filed": Label("filed", "届出日時"),
+    "h.updated": Label("updated", "更新日時"),
+    "h.step": Label("step", "手順"),
+    "h.since": Label("waiting since", "待機開始"),
+    "h.due": Label("due", "期限"),
+    "h.when": Label("when (JST)", "日時(JST)"),
+    "h.who": Label("who", "実施者"),
+    "h.as": Label("as", "役割"),
+    "h.what": Label("what", "内容"),
+    "h.to": Label("then", "結果"),
+    "h.comment": Label("comment / evidence", "コメント・証跡"),
+    "h.user": Label("person", "氏名"),
+    "h.role": Label("role", "役割"),
+    "h.from": Label("from", "開始"),
+    "h.end": Label("until", "終了"),
+    "h.fields": Label("recorded", "記録事項"),
+    "h.checklist": Label("confirmed", "確認済み"),
+    "h.documents": Label("documents", "添付文書"),
+    "h.next": Label("next", "次の手順"),
+    "h.deadlines": Label("deadlines", "期限"),
+    "h.retention": Label("kept", "保存期間"),
+    "h.version": Label("version", "版"),
+    "h.articles": Label("articles", "条文"),
+    "h.states": Label("states", "状態"),
+    "h.steps": Label("steps", "手順"),
+    "h.final": Label("final", "終了"),
+    "h.id": Label("id", "ID"),
+}
+
+
+def say(key: str, lang: str, **values: object) -> str:
+    """Return the text ``key`` in ``lang`` with ``values`` filled in."""
+    return TEXT[key].get(lang).format(**values)
+
+
+def moment(value: datetime | None) -> str:
+    """Return ``value`` as people read it: minutes, Japan Standard Time."""
+    from approvals.domain.clocks import JST
+
+    return "" if value is None else value.astimezone(JST).strftime("%Y-%m-%d %H:%M")
+
+
+def day(value: date | None) -> str:
+    """Return ``value`` as an ISO date, or nothing."""
+    return "" if value is None else value.isoformat()

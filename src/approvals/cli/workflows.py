@@ -1,0 +1,138 @@
+"""Workflow definitions at the terminal: list, show, validate, diagram."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import click
+
+from approvals.cli.output import emit_json, table
+from approvals.cli.session import Session, pass_session
+from approvals.cli.text import say
+
+if TYPE_CHECKING:
+    from approvals.domain.workflow import Workflow
+
+__all__ = ["mermaid", "workflows"]
+
+
+def _definitions() -> dict[str, Workflow]:
+    from approvals.definitions import load_directory
+
+    return load_directory()
+
+
+def _one(workflow_id: str) -> Workflow:
+    from approvals.definitions import find_workflow
+
+    return find_workflow(_definitions(), workflow_id)
+
+
+@click.group()
+def workflows() -> None:
+    """Read and check the workflow definitions (one TOML file per regulated action)."""
+
+
+@workflows.command("list")
+@pass_session
+def list_workflows(session: Session) -> None:
+    """List the workflows new cases are filed on."""
+    found = list(_definitions().values())
+    lang = session.lang
+    if session.as_json:
+        emit_json(
+            [{"id": w.id, "version": w.version, "title": w.title, "articles": w.articles,
+              "sha256": w.sha256, "prefix": w.prefix} for w in found],
+            lang,
+        )  # fmt: skip
+        return
+    rows = [
+        [w.id, str(w.version), w.prefix, w.title.get(lang), ", ".join(w.articles)] for w in found
+    ]
+    table([say(f"h.{k}", lang) for k in ("id", "version", "reference", "title", "articles")], rows)
+
+
+@workflows.command("show")
+@click.argument("workflow_id", metavar="ID")
+@pass_session
+def show_workflow(session: Session, workflow_id: str) -> None:
+    """Show a workflow's states, steps (who, what they need) and deadlines."""
+    workflow = _one(workflow_id)
+    lang = session.lang
+    if session.as_json:
+        emit_json(
+            {
+                "id": workflow.id, "version": workflow.version, "sha256": workflow.sha256,
+                "title": workflow.title, "articles": workflow.articles, "initial": workflow.initial,
+                "states": list(workflow.states.values()), "steps": list(workflow.steps.values()),
+                "fields": list(workflow.fields.values()),
+                "checklist": list(workflow.checklist.values()),
+                "deadlines": workflow.deadlines, "retention": workflow.retention,
+            },
+            lang,
+        )  # fmt: skip
+        return
+    articles = ", ".join(workflow.articles)
+    click.echo(f"{workflow.id} v{workflow.version} — {workflow.title.get(lang)} ({articles})")
+    click.echo(f"sha256 {workflow.sha256}\n")
+    table(
+        [say("h.state", lang), "", say("h.final", lang)],
+        [[s.name, s.label.get(lang), "✓" if s.terminal else ""] for s in workflow.states.values()],
+    )
+    click.echo()
+    rows = []
+    for step in workflow.steps.values():
+        needs = [*step.fields, *step.checklist, *(f"{k}={v}" for k, v in step.expect.items())]
+        if step.comment_required:
+            needs.append(say("comment required", lang))
+        if step.filer_only:
+            needs.append(say("only the filer", lang))
+        rows.append([step.source, step.trigger, step.dest, step.role, ", ".join(needs)])
+    table([say("h.from", lang), say("h.step", lang), say("h.to", lang), say("h.role", lang),
+           say("needs", lang)], rows)  # fmt: skip
+    click.echo()
+    for deadline in workflow.deadlines:
+        within = f"{deadline.within.amount} {deadline.within.unit}"
+        click.echo(f"{say('h.deadlines', lang)}: {deadline.label.get(lang)} — {within} "
+                   f"({', '.join(deadline.states)})")  # fmt: skip
+    retention = workflow.retention
+    click.echo(
+        f"{say('h.retention', lang)}: {retention.years} y from {', '.join(retention.starts_on)}"
+    )
+
+
+@workflows.command("validate")
+@click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
+@pass_session
+def validate(session: Session, paths: tuple[Path, ...]) -> None:
+    """Check definition files or folders (default: the reference workflows)."""
+    from approvals.definitions import builtin_workflows_dir, load_directory, load_file
+
+    files = list(paths) or [builtin_workflows_dir()]
+    for path in files:
+        found = load_directory(path).values() if path.is_dir() else [load_file(path)]
+        for workflow in found:
+            click.echo(say("valid", session.lang, path=workflow.path, workflow=workflow.id,
+                           version=workflow.version))  # fmt: skip
+
+
+def mermaid(workflow: Workflow, lang: str) -> str:
+    """Return the workflow as a Mermaid state diagram."""
+    lines = ["stateDiagram-v2", f"    [*] --> {workflow.initial}"]
+    for state in workflow.states.values():
+        lines.append(f"    {state.name} : {state.label.get(lang)}")
+    for step in workflow.steps.values():
+        lines.append(f"    {step.source} --> {step.dest} : {step.trigger} ({step.role})")
+    for state in workflow.states.values():
+        if state.terminal:
+            lines.append(f"    {state.name} --> [*]")
+    return "\n".join(lines)
+
+
+@workflows.command("diagram")
+@click.argument("workflow_id", metavar="ID")
+@pass_session
+def diagram(session: Session, workflow_id: str) -> None:
+    """Print the workflow as a Mermaid state diagram."""
+    click.echo(mermaid(_one(workflow_id), session.lang))
