@@ -34,7 +34,7 @@ def init(session: Session, representative: str | None) -> None:
     click.echo(say("init.roster", session.lang, user=representative))
 
 
-@click.command()
+@click.command(short_help="Run the quickstart on a fresh SQLite file.")
 @pass_session
 def demo(session: Session) -> None:
     """The quickstart: a fresh SQLite store (./approvals-demo.db, replaced) with a sample roster,

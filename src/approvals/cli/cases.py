@@ -173,7 +173,7 @@ def _report(session: Session, case: CaseView, key: str, **values: object) -> Non
 # -- commands ---------------------------------------------------------------------------------
 
 
-@click.command("file")
+@click.command("file", short_help="File a notice (届け出); prints the case reference.")
 @click.argument("workflow")
 @click.option("--title", required=True, help="What the case is about.")
 @click.option("--department", required=True, help="The department the notice belongs to.")
@@ -203,7 +203,7 @@ def file_command(
     _report(session, case, "filed", title=case.title)
 
 
-@click.command("act")
+@click.command("act", short_help="Take a step TRIGGER on CASE, with its evidence.")
 @case_argument
 @click.argument("trigger", shell_complete=complete_trigger)
 @comment_option
@@ -256,7 +256,9 @@ def _take(
 
 
 def _shortcut(trigger: str, summary: str) -> click.Command:
-    @click.command(trigger, help=f"{summary} (the same as `approvals act CASE {trigger}`).")
+    @click.command(
+        trigger, short_help=summary, help=f"{summary} (the same as `approvals act CASE {trigger}`)."
+    )
     @case_argument
     @comment_option
     @pass_session
@@ -266,7 +268,7 @@ def _shortcut(trigger: str, summary: str) -> click.Command:
     return command
 
 
-@click.command("show")
+@click.command("show", short_help="Show a case: state, next steps and who, deadlines.")
 @case_argument
 @as_of_option
 @pass_session
@@ -279,7 +281,7 @@ def show_command(session: Session, reference: str, as_of: datetime | None) -> No
         print_case(case, session.lang)
 
 
-@click.command("history")
+@click.command("history", short_help="Show the timeline of a case.")
 @case_argument
 @pass_session
 def history_command(session: Session, reference: str) -> None:
@@ -333,7 +335,7 @@ def print_inbox(session: Session, items: Sequence[InboxItem], person: str) -> No
     table([say(f"h.{key}", lang) for key in keys], rows)
 
 
-@click.command("list")
+@click.command("list", short_help="List cases (filters, --as-of).")
 @click.option("--workflow", help="Only cases of this workflow.")
 @click.option("--state", help="Only cases in this state.")
 @click.option("--department", help="Only cases of this department.")

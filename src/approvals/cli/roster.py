@@ -29,7 +29,7 @@ def _phrases(role: str, department: str, lang: str) -> dict[str, str]:
     return {"role": name.get(lang), "department": of.get(lang)}
 
 
-@click.group()
+@click.group(short_help="Appoint, dismiss and list the holders of roles.")
 def roster() -> None:
     """Who holds which role: appointments and dismissals are events too."""
 

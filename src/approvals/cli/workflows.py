@@ -29,7 +29,7 @@ def _one(workflow_id: str) -> Workflow:
     return find_workflow(_definitions(), workflow_id)
 
 
-@click.group()
+@click.group(short_help="List, show, check and draw the workflow definitions.")
 def workflows() -> None:
     """Read and check the workflow definitions (one TOML file per regulated action)."""
 
