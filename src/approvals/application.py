@@ -33,6 +33,7 @@ from approvals.errors import (
     DefinitionConflict,
     Label,
     RosterRefused,
+    UnknownPerson,
 )
 from approvals.results import (
     Appointment,
@@ -143,6 +144,13 @@ class ApprovalsApplication(StoredApplication):
                 at=self.now(),
             )
             self._save("roster", roster)
+
+    def identify(self, person: str) -> tuple[Appointment, ...]:
+        """Return the roles ``person`` holds now; refuse someone who holds none."""
+        held = tuple(term for term in self.roster() if term.user == person)
+        if not held:
+            raise UnknownPerson(person=person)
+        return held
 
     def roster(self, *, as_of: datetime | None = None) -> tuple[Appointment, ...]:
         """Return the terms running now, or at ``as_of``, ordered by role, department, person."""

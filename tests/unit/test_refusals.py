@@ -351,3 +351,12 @@ def test_refusals_read_in_japanese_too(app: ApprovalsApplication) -> None:
         f"{ref} に「承認」はできません: 現在「届け出済み」です。"
         "今できること: 協議(consult)、差し戻し(return)、取り下げ(withdraw)。"
     )
+
+
+def test_only_people_on_the_roster_are_identified(app: ApprovalsApplication) -> None:
+    assert [term.role for term in app.identify(MANAGER)] == ["manager"]
+    with refused(app, UnknownPerson, "nobody"):
+        app.identify("nobody")
+    app.dismiss(actor=MANAGER, user=OTHER_STAFF, role="staff", department="sales")
+    with refused(app, UnknownPerson, OTHER_STAFF):
+        app.identify(OTHER_STAFF)

@@ -274,7 +274,7 @@ def _shortcut(trigger: str, summary: str) -> click.Command:
 @pass_session
 def show_command(session: Session, reference: str, as_of: datetime | None) -> None:
     """Show CASE: its state, what may happen next and who may do it, its deadlines."""
-    case = session.app().case(reference, as_of=as_of)
+    case = session.reader().case(reference, as_of=as_of)
     if session.as_json:
         emit_json(case, session.lang)
     else:
@@ -286,7 +286,7 @@ def show_command(session: Session, reference: str, as_of: datetime | None) -> No
 @pass_session
 def history_command(session: Session, reference: str) -> None:
     """Show the timeline of CASE: when, who, as which role, what, comment, evidence."""
-    print_history(session, session.app().history(reference))
+    print_history(session, session.reader().history(reference))
 
 
 def print_history(session: Session, entries: Sequence[HistoryEntry]) -> None:
@@ -313,7 +313,7 @@ def print_history(session: Session, entries: Sequence[HistoryEntry]) -> None:
 @pass_session
 def inbox_command(session: Session) -> None:
     """What waits for me, oldest first; overdue steps are marked."""
-    print_inbox(session, session.app().inbox(session.actor), session.actor)
+    print_inbox(session, session.reader().inbox(session.actor), session.actor)
 
 
 def print_inbox(session: Session, items: Sequence[InboxItem], person: str) -> None:
@@ -349,7 +349,7 @@ def list_command(
     as_of: datetime | None,
 ) -> None:
     """List cases, optionally filtered (and as they stood at a past moment)."""
-    app = session.app()
+    app = session.reader()
     if workflow is not None:
         from approvals.definitions import find_workflow
 

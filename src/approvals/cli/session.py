@@ -42,6 +42,12 @@ class Session:
             self._app = open_approvals(self.url)
         return self._app
 
+    def reader(self) -> ApprovalsApplication:
+        """Open the application for someone on the roster; refuse anyone else."""
+        app = self.app()
+        app.identify(self.actor)
+        return app
+
     @property
     def actor(self) -> str:
         """Who acts: --user, else APPROVALS_USER, else the login name."""
