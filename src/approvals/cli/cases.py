@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 import click
 from click.shell_completion import CompletionItem
 
-from approvals.cli.output import emit_json, table
+from approvals.cli.output import emit_json, table, width
 from approvals.cli.session import Session, as_of_option, pass_session
 from approvals.cli.text import day, moment, say
 
@@ -150,9 +150,9 @@ def print_case(case: CaseView, lang: str) -> None:
     )
     rows.append((say("h.retention", lang), kept))
     click.echo(f"{case.reference}  {case.title}")
-    label_width = max(len(label) for label, _ in rows)
+    label_width = max(width(label) for label, _ in rows)
     for label, text in rows:
-        click.echo(f"  {label:<{label_width}}  {text}")
+        click.echo(f"  {label}{' ' * (label_width - width(label))}  {text}")
 
 
 def _shown(value: Any) -> str:
