@@ -11,7 +11,7 @@ from approvals.application import ApprovalsApplication, Clock, system_clock
 from approvals.definitions import load_directory
 from approvals.domain.clocks import Holiday, weekends
 from approvals.domain.workflow import Workflow
-from approvals.store import create_engine, default_url, ensure_schema, reachable
+from approvals.store import check_schema, create_engine, default_url, ensure_schema, reachable
 
 __all__ = ["open_approvals"]
 
@@ -23,27 +23,30 @@ def open_approvals(
     workflows: Path | str | Mapping[str, Workflow] | None = None,
     clock: Clock = system_clock,
     holiday: Holiday = weekends,
-    create_schema: bool = True,
+    create: bool = True,
 ) -> ApprovalsApplication:
     """Open approvals on a database and return the application.
 
     Give a SQLAlchemy ``url`` (default: a SQLite file, see :func:`approvals.store.default_url`)
     or a host's ``engine``, not both.  ``workflows`` is a folder of definition files (default:
     the reference workflows) or already loaded definitions.  ``clock`` returns the current time,
-    timezone-aware; tests inject their own.  With ``create_schema`` the event table and its
-    append-only triggers are created when missing.
+    timezone-aware; tests inject their own.  With ``create`` (the default) a missing SQLite file,
+    the event table and its append-only triggers are created; without it a database that is
+    not set up is refused with a :class:`StorageError` and nothing is created.
     """
     if url is not None and engine is not None:
         raise TypeError("open_approvals() takes a url or an engine, not both")
     owns_engine = engine is None
     if engine is None:
-        engine = create_engine(url or default_url())
+        engine = create_engine(url or default_url(), create=create)
     if isinstance(workflows, Mapping):
         definitions = dict(workflows)
     else:
         definitions = load_directory(Path(workflows) if workflows is not None else None)
     with reachable(engine), engine.connect() as connection:
         connection.execute(text("SELECT 1"))
+    if not create:
+        check_schema(engine)
     app = ApprovalsApplication(
         engine=engine,
         workflows=definitions,
@@ -51,6 +54,6 @@ def open_approvals(
         holiday=holiday,
         owns_engine=owns_engine,
     )
-    if create_schema:
+    if create:
         ensure_schema(engine, list(app.recorder.tables))  # type: ignore[attr-defined]
     return app

@@ -29,6 +29,7 @@ from approvals.errors import Label, StorageError
 __all__ = [
     "APPLICATION_NAME",
     "EVENTS_TABLE",
+    "check_schema",
     "create_engine",
     "default_url",
     "ensure_schema",
@@ -71,8 +72,12 @@ def _on_sqlite_connect(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
-def create_engine(url: str) -> Engine:
-    """Return an Engine for ``url``; SQLite files get their folder, WAL and a busy timeout."""
+def create_engine(url: str, *, create: bool = True) -> Engine:
+    """Return an Engine for ``url``; SQLite files get WAL and a busy timeout.
+
+    With ``create`` a SQLite file's folder is made when missing; without it a SQLite file that
+    does not exist is refused, so that nothing is created by mistake.
+    """
     try:
         parsed = make_url(url)
     except sqlalchemy.exc.ArgumentError:
@@ -88,7 +93,16 @@ def create_engine(url: str) -> Engine:
     if parsed.get_backend_name() == "postgresql" and parsed.drivername == "postgresql":
         parsed = parsed.set(drivername="postgresql+psycopg")
     if parsed.get_backend_name() == "sqlite" and parsed.database not in (None, "", ":memory:"):
-        folder = Path(parsed.database or "").expanduser().parent
+        file = Path(parsed.database or "").expanduser()
+        folder = file.parent
+        if not create and not file.is_file():
+            raise StorageError(
+                url=shown_url(parsed),
+                reason=Label(
+                    "no store is there yet; create one with `approvals init`",
+                    "まだ保存先がありません。`approvals init` で作成してください",
+                ),
+            )
         try:
             folder.mkdir(parents=True, exist_ok=True)
         except OSError as error:
@@ -163,6 +177,20 @@ _POSTGRES_TRIGGERS = [
 ]
 
 _LOCK_KEY = int.from_bytes(hashlib.sha256(b"approvals schema").digest()[:4], "big")
+
+
+def check_schema(engine: Engine) -> None:
+    """Refuse a database that holds no approvals event table."""
+    with reachable(engine), engine.connect() as connection:
+        present = sqlalchemy.inspect(connection).has_table(EVENTS_TABLE)
+    if not present:
+        raise StorageError(
+            url=shown_url(engine.url),
+            reason=Label(
+                "it is not set up for approvals; create the store with `approvals init`",
+                "approvals 用に準備されていません。`approvals init` で作成してください",
+            ),
+        )
 
 
 def ensure_schema(engine: Engine, tables: list[sqlalchemy.Table]) -> None:

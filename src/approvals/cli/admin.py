@@ -6,6 +6,7 @@ from pathlib import Path
 
 import click
 
+from approvals.cli.output import emit_json
 from approvals.cli.session import Session, pass_session
 from approvals.cli.text import say
 
@@ -23,15 +24,18 @@ def init(session: Session, representative: str | None) -> None:
     """Create the store (safe to repeat); optionally start the roster."""
     from approvals.store import shown_url
 
-    app = session.app()
-    click.echo(say("init.done", session.lang, url=shown_url(session.url)))
-    if representative is None:
-        return
+    app = session.app(create=True)
+    url = shown_url(session.url)
     holders = [t.user for t in app.roster() if t.role == "representative"]
-    if representative in holders:
-        return  # already done: init is idempotent
-    app.establish_roster(representative)
-    click.echo(say("init.roster", session.lang, user=representative))
+    if representative is not None and representative not in holders:
+        app.establish_roster(representative)
+        holders = [representative]
+    if session.as_json:
+        emit_json({"url": url, "representatives": holders}, session.lang)
+        return
+    click.echo(say("init.done", session.lang, url=url))
+    if representative is not None:
+        click.echo(say("init.roster", session.lang, user=representative))
 
 
 @click.command(short_help="Run the quickstart on a fresh SQLite file.")

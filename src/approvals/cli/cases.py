@@ -51,7 +51,7 @@ def _completion_app(ctx: click.Context) -> Any:
 
     root = ctx.find_root()
     session = Session(db=root.params.get("db"), user=None, lang="en", as_json=False)
-    return open_approvals(session.url, create_schema=False)
+    return open_approvals(session.url, create=False)
 
 
 def complete_case(

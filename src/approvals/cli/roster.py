@@ -83,7 +83,7 @@ def list_roster(session: Session, as_of: datetime | None) -> None:
         emit_json(terms, lang)
         return
     if not terms:
-        click.echo(say("empty.roster", lang))
+        click.echo(say("empty.roster.then" if as_of else "empty.roster", lang))
         return
     rows = [
         [t.user, t.role_label.get(lang), t.department, moment(t.start), moment(t.end)]

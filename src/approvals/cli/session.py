@@ -34,12 +34,12 @@ class Session:
             return default_url()
         return self.db if "://" in self.db else sqlite_url(self.db)
 
-    def app(self) -> ApprovalsApplication:
-        """Open the application on the store, once."""
+    def app(self, *, create: bool = False) -> ApprovalsApplication:
+        """Open the application on the store, once; only ``create`` makes a missing store."""
         if self._app is None:
             from approvals.factory import open_approvals
 
-            self._app = open_approvals(self.url)
+            self._app = open_approvals(self.url, create=create)
         return self._app
 
     def reader(self) -> ApprovalsApplication:

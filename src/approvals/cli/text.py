@@ -21,11 +21,19 @@ TEXT: dict[str, Label] = {
         "Dismissed {user} as {role}{department}.", "{user} の{department}{role}を解任しました。"
     ),
     "init.done": Label("Store ready at {url}.", "保存先を用意しました: {url}"),
-    "init.roster": Label(
-        "Roster established with representative {user}.", "代表者 {user} で名簿を作成しました。"
-    ),
+    "init.roster": Label("The roster's representative: {user}.", "名簿の代表者: {user}"),
     "empty.inbox": Label("Nothing waits for {user}.", "{user} の対応待ちはありません。"),
     "empty.list": Label("No cases.", "案件はありません。"),
+    "empty.roster.then": Label(
+        "Nobody held a role at that moment.", "その時点で役割を持つ者はいませんでした。"
+    ),
+    "within": Label("within {amount} {unit}", "{amount}{unit}以内"),
+    "unit.business_days": Label("business days", "営業日"),
+    "unit.days": Label("days", "日"),
+    "unit.hours": Label("hours", "時間"),
+    "retention": Label(
+        "{years} years from when the case is {states}", "案件が{states}となってから{years}年"
+    ),
     "empty.roster": Label(
         "The roster is empty; start it with `approvals init --representative NAME`.",
         "名簿は空です。`approvals init --representative 氏名` で作成してください。",

@@ -93,13 +93,14 @@ def show_workflow(session: Session, workflow_id: str) -> None:
            say("needs", lang)], rows)  # fmt: skip
     click.echo()
     for deadline in workflow.deadlines:
-        within = f"{deadline.within.amount} {deadline.within.unit}"
-        click.echo(f"{say('h.deadlines', lang)}: {deadline.label.get(lang)} — {within} "
-                   f"({', '.join(deadline.states)})")  # fmt: skip
+        unit = say(f"unit.{deadline.within.unit}", lang)
+        within = say("within", lang, amount=deadline.within.amount, unit=unit)
+        states = ", ".join(workflow.states[name].label.get(lang) for name in deadline.states)
+        click.echo(f"{say('h.deadlines', lang)}: {deadline.label.get(lang)} — {within} ({states})")
     retention = workflow.retention
-    click.echo(
-        f"{say('h.retention', lang)}: {retention.years} y from {', '.join(retention.starts_on)}"
-    )
+    ends = " / ".join(workflow.states[name].label.get(lang) for name in retention.starts_on)
+    kept = say("retention", lang, years=retention.years, states=ends)
+    click.echo(f"{say('h.retention', lang)}: {kept}")
 
 
 @workflows.command("validate")

@@ -222,7 +222,7 @@ class WorkflowParser(TableReader):
                 raise self.fail(
                     f"{key}.role",
                     "is missing: every step needs a role",
-                    "がありません: 手順には役割が必要です",
+                    "必須の項目がありません: 手順には役割が必要です",
                 )
             role = self.role(body["role"], f"{key}.role")
             sources = self.names(self.required(body, "from", key), f"{key}.from")

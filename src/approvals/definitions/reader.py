@@ -36,7 +36,7 @@ class TableReader:
 
     def required(self, table: Mapping[str, Any], name: str, prefix: str) -> Any:
         if name not in table:
-            raise self.fail(join(prefix, name), "is missing", "がありません")
+            raise self.fail(join(prefix, name), "is missing", "必須の項目がありません")
         return table[name]
 
     def text(self, value: Any, key: str) -> str:

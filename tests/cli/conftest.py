@@ -1,0 +1,80 @@
+"""Fixtures for the command line tests: a SQLite store with the sample roster, and a runner."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Protocol
+
+import pytest
+import structlog
+from click.testing import CliRunner, Result
+
+from approvals import open_approvals
+from approvals.cli import cli
+from approvals.demo import appoint_sample_roster
+from approvals.logging import configure
+
+# Settings a developer's shell may hold; the tests say everything on the command line instead.
+HERMETIC_ENV: dict[str, str | None] = {
+    "APPROVALS_DB": None,
+    "APPROVALS_USER": None,
+    "APPROVALS_LANG": None,
+}
+
+
+class Run(Protocol):
+    """``run(*args, user=..., lang=...)``: `approvals --db STORE [--user USER] ARGS...`."""
+
+    def __call__(
+        self,
+        *args: str,
+        user: str | None = None,
+        lang: str | None = None,
+        input: str | None = None,
+        db: str | None = None,
+        env: dict[str, str | None] | None = None,
+    ) -> Result: ...
+
+
+@pytest.fixture(autouse=True)
+def quiet_library_logs() -> Iterator[None]:
+    """Keep the library's info lines quiet in fixtures, and undo the CLI's logging set-up.
+
+    Each command configures structlog to print on the stderr of its run; a later library call
+    must not write to that stream once the run is over.
+    """
+    configure(verbose=False)
+    yield
+    structlog.reset_defaults()
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> Path:
+    """A SQLite file holding the sample roster (daihyo, sato, kansa, suzuki, tanaka, ...)."""
+    path = tmp_path / "approvals.db"
+    app = open_approvals(f"sqlite:///{path}")
+    try:
+        appoint_sample_roster(app)
+    finally:
+        app.close()
+    return path
+
+
+@pytest.fixture
+def run(store: Path) -> Run:
+    """Invoke `approvals` in-process on ``store``; the language goes in APPROVALS_LANG."""
+
+    def invoke(
+        *args: str,
+        user: str | None = None,
+        lang: str | None = None,
+        input: str | None = None,
+        db: str | None = None,
+        env: dict[str, str | None] | None = None,
+    ) -> Result:
+        argv = ["--db", db or str(store), *(["--user", user] if user else []), *args]
+        environment = {**HERMETIC_ENV, "APPROVALS_LANG": lang, **(env or {})}
+        return CliRunner().invoke(cli, argv, input=input, env=environment, prog_name="approvals")
+
+    return invoke
