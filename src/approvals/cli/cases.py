@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 from click.shell_completion import CompletionItem
@@ -19,6 +19,8 @@ if TYPE_CHECKING:
     from approvals.results import CaseView, Document, HistoryEntry, InboxItem
 
 __all__ = ["COMMANDS"]
+
+T = TypeVar("T")
 
 
 # -- parsing and completion ------------------------------------------------------------------
@@ -46,26 +48,27 @@ def _documents(paths: Sequence[Path]) -> list[Document]:
     return [Document.from_path(path) for path in paths]
 
 
-def _completion_app(ctx: click.Context) -> Any:
+def _ask_store(ctx: click.Context, question: Callable[[Any], T]) -> T | None:
+    """Answer ``question`` from the store named on the command line, or None on any failure."""
     from approvals.factory import open_approvals
 
     root = ctx.find_root()
     session = Session(db=root.params.get("db"), user=None, lang="en", as_json=False)
-    return open_approvals(session.url, create=False)
+    try:
+        app = open_approvals(session.url, create=False)
+        try:
+            return question(app)
+        finally:
+            app.close()
+    except Exception:  # completion runs inside the user's shell: it must never print a traceback
+        return None
 
 
 def complete_case(
     ctx: click.Context, _param: click.Parameter, incomplete: str
 ) -> list[CompletionItem]:
     """Offer the case references that start with what was typed."""
-    try:
-        app = _completion_app(ctx)
-        try:
-            references = app.references()
-        finally:
-            app.close()
-    except Exception:
-        return []
+    references = _ask_store(ctx, lambda app: app.references()) or ()
     wanted = incomplete.upper()
     return [CompletionItem(ref) for ref in references if ref.startswith(wanted)]
 
@@ -74,14 +77,8 @@ def complete_trigger(
     ctx: click.Context, _param: click.Parameter, incomplete: str
 ) -> list[CompletionItem]:
     """Offer the steps the case allows now."""
-    try:
-        app = _completion_app(ctx)
-        try:
-            steps = app.case(ctx.params["reference"]).next_steps
-        finally:
-            app.close()
-    except Exception:
-        return []
+    reference = ctx.params.get("reference", "")
+    steps = _ask_store(ctx, lambda app: app.case(reference).next_steps) or ()
     return [
         CompletionItem(s.trigger, help=s.label.en)
         for s in steps
