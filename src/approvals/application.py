@@ -145,6 +145,10 @@ class ApprovalsApplication(StoredApplication):
             )
             self._save("roster", roster)
 
+    def roster_aggregate(self) -> Roster | None:
+        """Return the roster with its whole history (None before it is established)."""
+        return self._roster_or_none()
+
     def identify(self, person: str) -> tuple[Appointment, ...]:
         """Return the roles ``person`` holds now; refuse someone who holds none."""
         held = tuple(term for term in self.roster() if term.user == person)

@@ -1,8 +1,9 @@
 """Where events live: a SQLAlchemy URL or a host's Engine, made into eventsourcing persistence.
 
-Events are written by eventsourcing-sqlalchemy into one table, ``approvals_events``. The table
-is append-only inside the database too: triggers abort every UPDATE and DELETE (and on
-PostgreSQL every TRUNCATE), whoever sends them.
+Events are written by eventsourcing-sqlalchemy into one table, ``approvals_events``, with a row
+of the integrity ledger (``approvals_integrity``) beside each. Both tables are append-only
+inside the database too: triggers abort every UPDATE and DELETE (and on PostgreSQL every
+TRUNCATE), whoever sends them.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from sqlalchemy.engine import URL
 from sqlalchemy.orm import sessionmaker
 from sqlalchemy.pool import StaticPool
 
+from approvals.audit.ledger import INTEGRITY_TABLE, IntegrityRecorder
 from approvals.errors import Label, StorageError
 
 __all__ = [
@@ -137,6 +139,8 @@ def reachable(engine: Engine) -> Iterator[None]:
 class Factory(SQLAlchemyFactory):
     """eventsourcing-sqlalchemy's factory, on an Engine made (or lent) by approvals."""
 
+    application_recorder_class = IntegrityRecorder
+
     def __init__(self, env: Environment, engine: Engine) -> None:
         InfrastructureFactory.__init__(self, env)
         self._schema_name = None
@@ -154,27 +158,36 @@ def persistence_env(extra: Mapping[str, str] | None = None) -> dict[str, str]:
     return env
 
 
-_SQLITE_TRIGGERS = [
-    f"""CREATE TRIGGER IF NOT EXISTS {EVENTS_TABLE}_no_update BEFORE UPDATE ON {EVENTS_TABLE}
-    BEGIN SELECT RAISE(ABORT, '{EVENTS_TABLE} is append-only: UPDATE refused'); END""",
-    f"""CREATE TRIGGER IF NOT EXISTS {EVENTS_TABLE}_no_delete BEFORE DELETE ON {EVENTS_TABLE}
-    BEGIN SELECT RAISE(ABORT, '{EVENTS_TABLE} is append-only: DELETE refused'); END""",
-]
+APPEND_ONLY_TABLES = (EVENTS_TABLE, INTEGRITY_TABLE)
 
-_POSTGRES_TRIGGERS = [
-    """CREATE OR REPLACE FUNCTION approvals_refuse_change() RETURNS trigger
+
+def _sqlite_triggers(table: str) -> list[str]:
+    return [
+        f"""CREATE TRIGGER IF NOT EXISTS {table}_no_update BEFORE UPDATE ON {table}
+        BEGIN SELECT RAISE(ABORT, '{table} is append-only: UPDATE refused'); END""",
+        f"""CREATE TRIGGER IF NOT EXISTS {table}_no_delete BEFORE DELETE ON {table}
+        BEGIN SELECT RAISE(ABORT, '{table} is append-only: DELETE refused'); END""",
+    ]
+
+
+_POSTGRES_FUNCTION = """CREATE OR REPLACE FUNCTION approvals_refuse_change() RETURNS trigger
     LANGUAGE plpgsql AS $$
     BEGIN
         RAISE EXCEPTION '% is append-only: % refused', TG_TABLE_NAME, TG_OP
             USING ERRCODE = 'insufficient_privilege';
-    END $$""",
-    f"""CREATE OR REPLACE TRIGGER {EVENTS_TABLE}_append_only
-    BEFORE UPDATE OR DELETE ON {EVENTS_TABLE}
-    FOR EACH ROW EXECUTE FUNCTION approvals_refuse_change()""",
-    f"""CREATE OR REPLACE TRIGGER {EVENTS_TABLE}_no_truncate
-    BEFORE TRUNCATE ON {EVENTS_TABLE}
-    FOR EACH STATEMENT EXECUTE FUNCTION approvals_refuse_change()""",
-]
+    END $$"""
+
+
+def _postgres_triggers(table: str) -> list[str]:
+    return [
+        f"""CREATE OR REPLACE TRIGGER {table}_append_only
+        BEFORE UPDATE OR DELETE ON {table}
+        FOR EACH ROW EXECUTE FUNCTION approvals_refuse_change()""",
+        f"""CREATE OR REPLACE TRIGGER {table}_no_truncate
+        BEFORE TRUNCATE ON {table}
+        FOR EACH STATEMENT EXECUTE FUNCTION approvals_refuse_change()""",
+    ]
+
 
 _LOCK_KEY = int.from_bytes(hashlib.sha256(b"approvals schema").digest()[:4], "big")
 
@@ -204,9 +217,10 @@ def ensure_schema(engine: Engine, tables: list[sqlalchemy.Table]) -> None:
         for table in tables:
             table.create(connection, checkfirst=True)
         if engine.dialect.name == "sqlite":
-            statements = _SQLITE_TRIGGERS
+            statements = [s for t in APPEND_ONLY_TABLES for s in _sqlite_triggers(t)]
         elif engine.dialect.name == "postgresql":
-            statements = _POSTGRES_TRIGGERS
+            statements = [_POSTGRES_FUNCTION]
+            statements += [s for t in APPEND_ONLY_TABLES for s in _postgres_triggers(t)]
         else:
             raise StorageError(
                 url=shown_url(engine.url),

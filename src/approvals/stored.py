@@ -17,7 +17,7 @@ from eventsourcing.persistence import (
     TrackingRecorder,
 )
 from eventsourcing.utils import Environment
-from sqlalchemy import Engine
+from sqlalchemy import Engine, select
 
 from approvals.errors import ApprovalsError, ConcurrencyConflict, Label, StorageError
 from approvals.store import Factory, persistence_env, shown_url
@@ -64,6 +64,18 @@ class StoredApplication(Application[UUID]):
             if len(page) < 1000:
                 return
             start = page[-1].id + 1
+
+    def position_of(self, originator_id: UUID, version: int) -> int | None:
+        """Return the position in the global sequence of an aggregate's event, if recorded."""
+        ledger = self.recorder.ledger  # type: ignore[attr-defined]
+        with self._storage(), self._engine.connect() as connection:
+            found = connection.execute(
+                select(ledger.c.position).where(
+                    ledger.c.originator_id == str(originator_id),
+                    ledger.c.originator_version == version,
+                )
+            ).scalar_one_or_none()
+        return None if found is None else int(found)
 
     @contextmanager
     def _storage(self) -> Iterator[None]:

@@ -60,7 +60,7 @@ def _ask_store(ctx: click.Context, question: Callable[[Any], T]) -> T | None:
             return question(app)
         finally:
             app.close()
-    except Exception:  # completion runs inside the user's shell: it must never print a traceback
+    except Exception:  # noqa: BLE001 - completion runs inside a shell: it must never print a traceback
         return None
 
 

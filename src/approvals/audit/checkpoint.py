@@ -1,0 +1,211 @@
+"""Signed checkpoints: the size and root of the log at a moment, kept outside the database.
+
+A checkpoint is a JSON file holding a statement (log identity, tree size, root, time, key id,
+the previous checkpoint and the proof that this log extends it) and an Ed25519 signature over
+the statement's RFC 8785 form. An auditor who keeps the files and the public key can later
+prove that the log was not rewritten or cut short since.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import os
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import rfc8785
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+
+from approvals.errors import InvalidValue, Label
+
+__all__ = [
+    "FORMAT",
+    "Checkpoint",
+    "generate_keys",
+    "key_id",
+    "load_checkpoint",
+    "load_private_key",
+    "load_public_key",
+    "sign",
+]
+
+FORMAT = "approvals-checkpoint/1"
+
+
+def key_id(public: Ed25519PublicKey) -> str:
+    """Return the short id of a public key: the first 16 hex digits of its SHA-256."""
+    raw = public.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
+    return hashlib.sha256(raw).hexdigest()[:16]
+
+
+def generate_keys(folder: Path) -> tuple[Path, Path, str]:
+    """Write a new Ed25519 key pair into ``folder``; return the two paths and the key id."""
+    private = Ed25519PrivateKey.generate()
+    public = private.public_key()
+    ident = key_id(public)
+    folder.mkdir(parents=True, exist_ok=True)
+    private_path = folder / f"approvals-{ident}.key"
+    public_path = folder / f"approvals-{ident}.pub"
+    pem = private.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    )
+    descriptor = os.open(private_path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(descriptor, "wb") as stream:
+        stream.write(pem)
+    public_path.write_bytes(
+        public.public_bytes(
+            serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+        )
+    )
+    return private_path, public_path, ident
+
+
+def _refuse(path: Path, what: str, what_ja: str) -> InvalidValue:
+    return InvalidValue(
+        "value.invalid",
+        field=Label(str(path), str(path)),
+        kind=Label(what, what_ja),
+        value="",
+    )
+
+
+def load_private_key(path: Path) -> Ed25519PrivateKey:
+    """Read an Ed25519 private key (PEM)."""
+    try:
+        key = serialization.load_pem_private_key(path.read_bytes(), password=None)
+    except (OSError, ValueError, TypeError):
+        raise _refuse(
+            path, "an Ed25519 private key file (PEM)", "Ed25519 秘密鍵ファイル(PEM)"
+        ) from None
+    if not isinstance(key, Ed25519PrivateKey):
+        raise _refuse(path, "an Ed25519 private key file (PEM)", "Ed25519 秘密鍵ファイル(PEM)")
+    return key
+
+
+def load_public_key(path: Path) -> Ed25519PublicKey:
+    """Read an Ed25519 public key (PEM)."""
+    try:
+        key = serialization.load_pem_public_key(path.read_bytes())
+    except (OSError, ValueError, TypeError):
+        raise _refuse(
+            path, "an Ed25519 public key file (PEM)", "Ed25519 公開鍵ファイル(PEM)"
+        ) from None
+    if not isinstance(key, Ed25519PublicKey):
+        raise _refuse(path, "an Ed25519 public key file (PEM)", "Ed25519 公開鍵ファイル(PEM)")
+    return key
+
+
+@dataclass(frozen=True, slots=True)
+class Checkpoint:
+    """A signed statement of the log's size and root."""
+
+    log: str
+    tree_size: int
+    root: bytes
+    time: datetime
+    key_id: str
+    public_key: bytes
+    previous: tuple[int, bytes] | None
+    consistency: dict[str, Any] | None
+    signature: bytes
+    path: str = ""
+
+    def statement(self) -> dict[str, Any]:
+        """Return what is signed."""
+        return {
+            "format": FORMAT,
+            "log": self.log,
+            "tree_size": self.tree_size,
+            "root": self.root.hex(),
+            "time": self.time.isoformat(),
+            "key_id": self.key_id,
+            "public_key": base64.b64encode(self.public_key).decode("ascii"),
+            "previous": None
+            if self.previous is None
+            else {"tree_size": self.previous[0], "root": self.previous[1].hex()},
+            "consistency": self.consistency,
+        }
+
+    def signature_is_valid(self) -> bool:
+        """Return whether the signature is the embedded key's signature of the statement."""
+        try:
+            public = Ed25519PublicKey.from_public_bytes(self.public_key)
+            if key_id(public) != self.key_id:
+                return False
+            public.verify(self.signature, rfc8785.dumps(self.statement()))
+        except (InvalidSignature, ValueError):
+            return False
+        return True
+
+    def to_json(self) -> str:
+        """Return the file's content."""
+        document = {
+            **self.statement(),
+            "signature": base64.b64encode(self.signature).decode("ascii"),
+        }
+        return json.dumps(document, indent=2) + "\n"
+
+
+def sign(
+    private: Ed25519PrivateKey,
+    *,
+    log: str,
+    tree_size: int,
+    root: bytes,
+    time: datetime,
+    previous: tuple[int, bytes] | None = None,
+    consistency: dict[str, Any] | None = None,
+) -> Checkpoint:
+    """Return a checkpoint of the log, signed with ``private``."""
+    public = private.public_key()
+    unsigned = Checkpoint(
+        log=log,
+        tree_size=tree_size,
+        root=root,
+        time=time,
+        key_id=key_id(public),
+        public_key=public.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw),
+        previous=previous,
+        consistency=consistency,
+        signature=b"",
+    )
+    signature = private.sign(rfc8785.dumps(unsigned.statement()))
+    return Checkpoint(**{**_fields(unsigned), "signature": signature})
+
+
+def _fields(checkpoint: Checkpoint) -> dict[str, Any]:
+    return {name: getattr(checkpoint, name) for name in Checkpoint.__slots__}
+
+
+def load_checkpoint(path: Path) -> Checkpoint:
+    """Read a checkpoint file; refuse one that is not a checkpoint (the signature is checked
+    by whoever verifies)."""
+    try:
+        document = json.loads(path.read_text(encoding="utf-8"))
+        if document.get("format") != FORMAT:
+            raise ValueError(document.get("format"))
+        previous = document["previous"]
+        return Checkpoint(
+            log=str(document["log"]),
+            tree_size=int(document["tree_size"]),
+            root=bytes.fromhex(document["root"]),
+            time=datetime.fromisoformat(document["time"]),
+            key_id=str(document["key_id"]),
+            public_key=base64.b64decode(document["public_key"]),
+            previous=None
+            if previous is None
+            else (int(previous["tree_size"]), bytes.fromhex(previous["root"])),
+            consistency=document["consistency"],
+            signature=base64.b64decode(document["signature"]),
+            path=str(path),
+        )
+    except (OSError, ValueError, KeyError, TypeError):
+        raise _refuse(
+            path, f"a checkpoint file ({FORMAT})", f"チェックポイントファイル({FORMAT})"
+        ) from None

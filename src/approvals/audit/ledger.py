@@ -1,0 +1,147 @@
+"""The integrity ledger: one row per stored event, written in the same transaction.
+
+Each row holds the event's position in the global sequence (0, 1, 2… without gaps, unlike
+database ids), its leaf hash, the global chain value and the chain value of its own case.
+The table is append-only like the events.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from eventsourcing.persistence import StoredEvent
+from eventsourcing_sqlalchemy.recorders import SQLAlchemyApplicationRecorder
+from sqlalchemy import (
+    BigInteger,
+    Column,
+    Connection,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    insert,
+    select,
+)
+from sqlalchemy.orm import Session
+
+from approvals.audit.hashing import GENESIS, chain_hash, leaf_data, leaf_hash
+
+__all__ = ["INTEGRITY_TABLE", "IntegrityRecorder", "LedgerRow", "ledger_rows", "ledger_table"]
+
+INTEGRITY_TABLE = "approvals_integrity"
+_ID = BigInteger().with_variant(Integer(), "sqlite")
+
+
+def ledger_table(metadata: MetaData | None = None) -> Table:
+    """Return the integrity table's definition."""
+    return Table(
+        INTEGRITY_TABLE,
+        metadata or MetaData(),
+        Column("position", _ID, primary_key=True, autoincrement=False),
+        Column("event_id", _ID, nullable=False, unique=True),
+        Column("originator_id", String(36), nullable=False),
+        Column("originator_version", _ID, nullable=False),
+        Column("leaf_hash", String(64), nullable=False),
+        Column("chain_hash", String(64), nullable=False),
+        Column("case_chain_hash", String(64), nullable=False),
+        Index(f"{INTEGRITY_TABLE}_case_idx", "originator_id", "originator_version", unique=True),
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class LedgerRow:
+    """One row of the integrity ledger."""
+
+    position: int
+    event_id: int
+    originator_id: str
+    originator_version: int
+    leaf_hash: bytes
+    chain_hash: bytes
+    case_chain_hash: bytes
+
+
+def ledger_rows(connection: Connection, table: Table, page: int = 5000) -> Iterator[LedgerRow]:
+    """Read the whole ledger in position order."""
+    start = -1
+    while True:
+        result = connection.execute(
+            select(table).where(table.c.position > start).order_by(table.c.position).limit(page)
+        ).all()
+        for row in result:
+            yield LedgerRow(
+                position=row.position,
+                event_id=row.event_id,
+                originator_id=row.originator_id,
+                originator_version=row.originator_version,
+                leaf_hash=bytes.fromhex(row.leaf_hash),
+                chain_hash=bytes.fromhex(row.chain_hash),
+                case_chain_hash=bytes.fromhex(row.case_chain_hash),
+            )
+        if len(result) < page:
+            return
+        start = result[-1].position
+
+
+class IntegrityRecorder(SQLAlchemyApplicationRecorder):
+    """eventsourcing-sqlalchemy's recorder, writing a ledger row beside every event."""
+
+    def __init__(self, datastore: Any, *, events_table_name: str, schema_name: str | None = None):
+        super().__init__(datastore, events_table_name=events_table_name, schema_name=schema_name)
+        self.ledger = ledger_table()
+        self.tables.append(self.ledger)
+
+    def _insert_stored_events(
+        self, session: Session, stored_events: Sequence[StoredEvent], **kwargs: Any
+    ) -> Sequence[int]:
+        # The events table is locked (PostgreSQL) or the write transaction is open (SQLite)
+        # by now, so the ledger's last row cannot move under us.
+        ids = super()._insert_stored_events(session, stored_events, **kwargs)
+        connection = session.connection()
+        ledger = self.ledger.c
+        last = connection.execute(
+            select(ledger.position, ledger.chain_hash).order_by(ledger.position.desc()).limit(1)
+        ).first()
+        position = last.position + 1 if last else 0
+        chain = bytes.fromhex(last.chain_hash) if last else GENESIS
+        case_chains: dict[str, bytes] = {}
+        rows = []
+        for event_id, event in zip(ids, stored_events, strict=True):
+            originator = str(event.originator_id)
+            leaf = leaf_hash(
+                leaf_data(originator, event.originator_version, event.topic, event.state)
+            )
+            chain = chain_hash(chain, leaf)
+            previous = case_chains.get(originator)
+            if previous is None:
+                previous = self._case_chain(connection, originator, event.originator_version - 1)
+            case_chain = chain_hash(previous, leaf)
+            case_chains[originator] = case_chain
+            rows.append(
+                {
+                    "position": position,
+                    "event_id": event_id,
+                    "originator_id": originator,
+                    "originator_version": event.originator_version,
+                    "leaf_hash": leaf.hex(),
+                    "chain_hash": chain.hex(),
+                    "case_chain_hash": case_chain.hex(),
+                }
+            )
+            position += 1
+        connection.execute(insert(self.ledger), rows)
+        return ids
+
+    def _case_chain(self, connection: Connection, originator: str, version: int) -> bytes:
+        if version < 1:
+            return GENESIS
+        ledger = self.ledger.c
+        found = connection.execute(
+            select(ledger.case_chain_hash).where(
+                ledger.originator_id == originator, ledger.originator_version == version
+            )
+        ).scalar_one_or_none()
+        return bytes.fromhex(found) if found else GENESIS
