@@ -14,7 +14,8 @@ The tree::
     │   ├── NotAuthorized (PermissionError) wrong role, department or separation of duties
     │   ├── EvidenceMissing (ValueError)    required fields, checklist items or comment absent
     │   ├── InvalidValue (ValueError)       a value is malformed or not allowed
-    │   └── RosterRefused                   an appointment or dismissal breaks a roster rule
+    │   ├── RosterRefused                   an appointment or dismissal breaks a roster rule
+    │   └── LogNotSound                     a checkpoint is refused for a log that fails to verify
     ├── ConcurrencyConflict                 somebody else changed the same thing first
     └── StorageError (OSError)              the database cannot be reached or is not set up
 
@@ -40,6 +41,7 @@ __all__ = [
     "EvidenceMissing",
     "InvalidValue",
     "Label",
+    "LogNotSound",
     "NotAuthorized",
     "NotFound",
     "Refused",
@@ -168,6 +170,12 @@ class RosterRefused(Refused):
     """An appointment or dismissal breaks a rule of the roster."""
 
     default_code = "roster.refused"
+
+
+class LogNotSound(Refused):
+    """A checkpoint is refused: the log does not verify (or holds nothing yet)."""
+
+    default_code = "audit.not_sound"
 
 
 class ConcurrencyConflict(ApprovalsError):

@@ -183,6 +183,20 @@ MESSAGES: dict[str, dict[str, str]] = {
         "en": "{person} is the only representative and cannot be dismissed; appoint another first.",
         "ja": "{person} は唯一の代表者のため解任できません。先に別の代表者を選任してください。",
     },
+    "audit.not_sound": {
+        "en": (
+            "No checkpoint was signed: the log does not verify ({count} findings; the first: "
+            "{first}). Run `approvals audit verify` for the whole report."
+        ),
+        "ja": (
+            "チェックポイントを作成しませんでした: ログの検証に失敗しています(指摘 {count} 件、"
+            "最初の指摘: {first})。全体は `approvals audit verify` で確認してください。"
+        ),
+    },
+    "audit.empty": {
+        "en": "No checkpoint was signed: the log holds no event yet.",
+        "ja": "チェックポイントを作成しませんでした: ログにまだイベントがありません。",
+    },
     "conflict": {
         "en": (
             "{what} was changed by someone else at the same moment; nothing of yours was "

@@ -12,7 +12,7 @@ import base64
 import hashlib
 import json
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -176,11 +176,7 @@ def sign(
         signature=b"",
     )
     signature = private.sign(rfc8785.dumps(unsigned.statement()))
-    return Checkpoint(**{**_fields(unsigned), "signature": signature})
-
-
-def _fields(checkpoint: Checkpoint) -> dict[str, Any]:
-    return {name: getattr(checkpoint, name) for name in Checkpoint.__slots__}
+    return replace(unsigned, signature=signature)
 
 
 def load_checkpoint(path: Path) -> Checkpoint:

@@ -58,6 +58,27 @@ TEXT: dict[str, Label] = {
         "5 つのワークフローを最後まで実行しました({returned} は差し戻し後に再提出、{rejected} は"
         "却下)。2 件が対応待ちです。例: approvals --db {url} --user sato inbox",
     ),
+    "audit.keys": Label(
+        "Key {key_id}: private key {private} (keep it with the auditor), public key {public}.",
+        "鍵 {key_id}: 秘密鍵 {private}(監査責任者が保管)、公開鍵 {public}",
+    ),
+    "audit.checkpoint": Label(
+        "Checkpoint of {size} events (root {root}…) signed with key {key_id}: {path}",
+        "{size} 件のイベントのチェックポイント(ルート {root}…)を鍵 {key_id} で署名しました: {path}",
+    ),
+    "audit.walked": Label(
+        "Walked {events} events (root {root}…), against {checkpoints} checkpoints.",
+        "{events} 件のイベントを検証しました(ルート {root}…、チェックポイント {checkpoints} 件)。",
+    ),
+    "audit.ok": Label(
+        "OK: every event is what the engine recorded, and every case kept its rules.",
+        "OK: すべてのイベントが記録どおりで、すべての案件が規則を守っています。",
+    ),
+    "audit.failed": Label(
+        "FAILED: {count} findings. The first bad event: {subject}{where}: {message}.",
+        "不合格: 指摘 {count} 件。最初の不正なイベント: {subject}{where}: {message}。",
+    ),
+    "audit.note": Label("Note", "注意"),
     # headings
     "h.reference": Label("case", "整理番号"),
     "h.workflow": Label("workflow", "ワークフロー"),
