@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy
+import structlog
 
 from approvals import JST, ApprovalsApplication, open_approvals
 from approvals.definitions import load_directory
@@ -44,6 +45,13 @@ __all__ = [
     "FakeClock",
     "appoint_standard_roster",
 ]
+
+
+@pytest.fixture(autouse=True)
+def fresh_logging() -> Iterator[None]:
+    """Undo any structlog set-up a command line run in this process made."""
+    yield
+    structlog.reset_defaults()
 
 
 @pytest.fixture(scope="session")

@@ -1336,6 +1336,10 @@ HELP: dict[tuple[str, ...], list[str]] = {
     ("history",): ["CASE"],
     ("inbox",): [],
     ("list",): ["--workflow", "--state", "--department", "--as-of WHEN"],
+    ("audit",): ["keygen", "checkpoint", "verify"],
+    ("audit", "keygen"): ["--dir"],
+    ("audit", "checkpoint"): ["--key FILE", "--dir"],
+    ("audit", "verify"): ["--checkpoint FILE|DIR", "--key FILE"],
 }
 
 
