@@ -1339,7 +1339,8 @@ HELP: dict[tuple[str, ...], list[str]] = {
     ("audit",): ["keygen", "checkpoint", "verify"],
     ("audit", "keygen"): ["--dir"],
     ("audit", "checkpoint"): ["--key FILE", "--dir"],
-    ("audit", "verify"): ["--checkpoint FILE|DIR", "--key FILE"],
+    ("audit", "verify"): ["--checkpoint FILE|DIR", "--key FILE", "--bundle DIR"],
+    ("audit", "export"): ["--bundle DIR", "--format", "--from WHEN", "--to WHEN"],
 }
 
 

@@ -118,7 +118,10 @@ def case_violations(
 
 def check_rules(app: ApprovalsApplication) -> list[Finding]:
     """Return a finding for every event of every case that breaks its rules."""
-    roster = app.roster_aggregate()
+    try:
+        roster = app.roster_aggregate()
+    except Exception:  # noqa: BLE001 - a tampered log may not replay; that is the finding
+        return [_unreadable("roster")]
     if roster is None:
         return []
     findings: list[Finding] = []
@@ -127,20 +130,19 @@ def check_rules(app: ApprovalsApplication) -> list[Finding]:
             case: Case = app.repository.get(case_id(reference))
             workflow = app.workflow_of(reference)
         except Exception:  # noqa: BLE001 - a tampered log may not replay; that is the finding
-            findings.append(
-                Finding(
-                    "unreadable",
-                    None,
-                    reference,
-                    Label(
-                        f"{reference} cannot be replayed from the log",
-                        f"{reference} をログから再生できません",
-                    ),
-                )
-            )
+            findings.append(_unreadable(reference))
             continue
         for version, message in case_violations(case.history, workflow, roster, case.department):
             findings.append(
                 Finding("rule", app.position_of(case_id(reference), version), reference, message)
             )
     return findings
+
+
+def _unreadable(subject: str) -> Finding:
+    return Finding(
+        "unreadable",
+        None,
+        subject,
+        Label(f"{subject} cannot be replayed from the log", f"{subject} をログから再生できません"),
+    )

@@ -124,8 +124,6 @@ class _Walk:
         self.findings.append(Finding(code, position, subject, Label(en, ja)))
 
     def leaf(self, leaf: bytes) -> None:
-        if not self.first_leaf:
-            self.first_leaf = leaf
         self.roots.add(leaf)
         if self.roots.size in self.wanted:
             self.sizes[self.roots.size] = self.roots.root()
@@ -152,6 +150,8 @@ class _Walk:
 
     def ledger(self, row: LedgerRow) -> None:
         """Check the chains of one ledger row."""
+        if not self.first_leaf:
+            self.first_leaf = row.leaf_hash  # the log's identity, as recorded
         subject = self.name(row.originator_id)
         self.chain = chain_hash(self.chain, row.leaf_hash)
         if self.chain != row.chain_hash:
@@ -240,12 +240,17 @@ def _check_points(walk: _Walk, checkpoints: Sequence[Checkpoint], log: str) -> l
                 f" イベント {walk.roots.size} 以降が切り取られています",
             )  # fmt: skip
         elif walk.sizes.get(size) != checkpoint.root:
+            seen = any(f.position is not None and f.position < size for f in walk.findings)
+            how = ("", "") if seen else (
+                ": the log was rewritten with its hashes recomputed, which only a checkpoint "
+                "held outside can reveal",
+                ": ハッシュを再計算してログが書き換えられています(外部に保管したチェックポイント"
+                "でのみ検出できます)",
+            )  # fmt: skip
             walk.add(
                 "rewritten", None, name,
-                f"the first {size} events are not those {name} signed: the log was rewritten "
-                "(with its hashes recomputed, which only a checkpoint held outside can reveal)",
-                f"最初の {size} 件のイベントは {name} の署名時と異なります: ログが書き換えられて"
-                "います(ハッシュも再計算されており、外部に保管したチェックポイントでのみ検出できます)",
+                f"the first {size} events are not those {name} signed{how[0]}",
+                f"最初の {size} 件のイベントは {name} の署名時と異なります{how[1]}",
             )  # fmt: skip
         if checkpoint.previous is not None and checkpoint.consistency is not None:
             prior_size, prior_root = checkpoint.previous

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import sys
+from datetime import datetime
 from pathlib import Path
 
 import click
@@ -81,17 +83,27 @@ def checkpoint(session: Session, key_path: Path, folder: Path) -> None:
     type=click.Path(exists=True, dir_okay=False, path_type=Path),
     help="Accept only checkpoints signed by this public key (repeatable).",
 )  # fmt: skip
+@click.option(
+    "--bundle", metavar="DIR", type=click.Path(exists=True, file_okay=False, path_type=Path),
+    help="Verify an exported bundle instead of the database (no database needed).",
+)  # fmt: skip
 @pass_session
-def verify(session: Session, checkpoints: tuple[Path, ...], keys: tuple[Path, ...]) -> None:
+def verify(
+    session: Session, checkpoints: tuple[Path, ...], keys: tuple[Path, ...], bundle: Path | None
+) -> None:
     """Verify every event against what the engine recorded, the log against checkpoints held
     outside the database, and every case against its rules. Exit 1 when anything is wrong."""
     from approvals.audit.checkpoint import load_public_key
     from approvals.audit.service import read_checkpoints, verify_with_keys
 
-    app = session.reader()
-    report = verify_with_keys(
-        app, read_checkpoints(checkpoints), [load_public_key(key) for key in keys]
-    )
+    if bundle is not None:
+        from approvals.audit.bundle import verify_bundle
+
+        report = verify_bundle(bundle)
+    else:
+        report = verify_with_keys(
+            session.reader(), read_checkpoints(checkpoints), [load_public_key(k) for k in keys]
+        )
     lang = session.lang
     if session.as_json:
         emit_json({"ok": report.ok, "events": report.events, "root": report.root.hex(),
@@ -115,3 +127,64 @@ def verify(session: Session, checkpoints: tuple[Path, ...], keys: tuple[Path, ..
             click.echo(f"{say('audit.note', lang)}: {note.get(lang)}")
     if not report.ok:
         raise click.exceptions.Exit(1)
+
+
+def _moment(_ctx: click.Context, _param: click.Parameter, value: str | None) -> datetime | None:
+    from approvals.cli.session import parse_moment
+
+    if value is None:
+        return None
+    moment = parse_moment(value)
+    # --from 2026-04-01 means from the start of that day
+    return moment.replace(hour=0, minute=0, second=0, microsecond=0) if len(value) == 10 else moment
+
+
+@audit.command("export", short_help="Export the log: a bundle, JSON Lines or CSV.")
+@click.option(
+    "--bundle", metavar="DIR", type=click.Path(file_okay=False, path_type=Path),
+    help="Write a bundle that `audit verify --bundle` checks with no database.",
+)  # fmt: skip
+@click.option(
+    "--format", "kind", type=click.Choice(["jsonl", "csv"]), default="jsonl", show_default=True,
+    help="Without --bundle: the format written to stdout.",
+)  # fmt: skip
+@click.option("--from", "start", metavar="WHEN", callback=_moment, help="Events from then (JST).")
+@click.option("--to", "end", metavar="WHEN", callback=_moment, help="Events before then (JST).")
+@click.option(
+    "--checkpoint", "checkpoints", multiple=True, metavar="FILE|DIR",
+    type=click.Path(exists=True, path_type=Path), help="Checkpoints to put in the bundle.",
+)  # fmt: skip
+@click.option(
+    "--key", "keys", multiple=True, metavar="FILE",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="Public keys to put in the bundle.",
+)  # fmt: skip
+@pass_session
+def export(
+    session: Session,
+    bundle: Path | None,
+    kind: str,
+    start: datetime | None,
+    end: datetime | None,
+    checkpoints: tuple[Path, ...],
+    keys: tuple[Path, ...],
+) -> None:
+    """Export every case and roster event (JSON Lines or CSV on stdout, --from/--to), or a
+    whole bundle for offline verification."""
+    app = session.reader()
+    if bundle is not None:
+        from approvals.audit.bundle import export_bundle
+
+        manifest = export_bundle(app, bundle, checkpoints, keys)
+        if session.as_json:
+            emit_json({"bundle": str(bundle), **manifest}, session.lang)
+        else:
+            click.echo(say("audit.bundle", session.lang, path=bundle, events=manifest["events"]))
+        return
+    from approvals.audit.export import export_rows, write_csv, write_jsonl
+
+    rows = export_rows(app, start, end)
+    if kind == "csv":
+        write_csv(rows, sys.stdout)
+    else:
+        write_jsonl(rows, sys.stdout)

@@ -79,6 +79,12 @@ TEXT: dict[str, Label] = {
         "不合格: 指摘 {count} 件。最初の不正なイベント: {subject}{where}: {message}。",
     ),
     "audit.note": Label("Note", "注意"),
+    "audit.bundle": Label(
+        "Bundle of {events} events written to {path}; check it with "
+        "`approvals audit verify --bundle {path}`.",
+        "{events} 件のイベントのバンドルを {path} に書き出しました。"
+        "`approvals audit verify --bundle {path}` で検証できます。",
+    ),
     # headings
     "h.reference": Label("case", "整理番号"),
     "h.workflow": Label("workflow", "ワークフロー"),
