@@ -251,7 +251,7 @@ def run_demo(app: ApprovalsApplication, clock: SimulatedClock) -> DemoRun:
         ).reference
         if workflow == "purpose":
             app.act(reference, "return", actor=MANAGER, comment="Name the data subjects precisely.")
-            clock.advance(hours=20)
+            clock.next_morning()
             app.act(
                 reference,
                 "resubmit",

@@ -1341,6 +1341,7 @@ HELP: dict[tuple[str, ...], list[str]] = {
     ("audit", "checkpoint"): ["--key FILE", "--dir"],
     ("audit", "verify"): ["--checkpoint FILE|DIR", "--key FILE", "--bundle DIR"],
     ("audit", "export"): ["--bundle DIR", "--format", "--from WHEN", "--to WHEN"],
+    ("audit", "timeline"): ["CASE"],
 }
 
 

@@ -266,3 +266,22 @@ def test_a_later_checkpoint_proves_it_extends_the_earlier(
     later = json.loads(Path(made["path"]).read_text())
     assert later["consistency"] is not None
     assert verify(tampered)[0] == 0
+
+
+def test_the_timeline_marks_the_event_that_was_changed(tampered: dict[str, Any]) -> None:
+    reference = tampered["run"].finished["purpose"]
+    event_id, position = event_of(tampered, reference, 3)
+    code, before = audit(tampered["url"], "timeline", reference)
+    assert code == 0
+    assert isinstance(before, list)
+    assert all(item["intact"] for item in before)
+    assert before[2]["position"] == position
+    forged = state_of(tampered, event_id).replace(b"tanaka", b"tanaka2")
+    execute(
+        tampered, "UPDATE approvals_events SET state = :s WHERE id = :id", s=forged, id=event_id
+    )
+    code, after = audit(tampered["url"], "timeline", reference)
+    assert code == 0
+    assert isinstance(after, list)
+    assert [item["intact"] for item in after].count(False) == 1
+    assert after[2]["intact"] is False

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -12,14 +12,23 @@ from sqlalchemy import select
 
 from approvals.audit.checkpoint import Checkpoint, key_id, load_checkpoint, sign
 from approvals.audit.findings import Finding
+from approvals.audit.hashing import leaf_data, leaf_hash
 from approvals.audit.merkle import LeafTree, prove_consistency
 from approvals.audit.verify import Report, verify_log
+from approvals.domain.case import case_id
 from approvals.errors import Label, LogNotSound
+from approvals.results import HistoryEntry
 
 if TYPE_CHECKING:
     from approvals.application import ApprovalsApplication
 
-__all__ = ["create_checkpoint", "read_checkpoints", "verify_with_keys"]
+__all__ = [
+    "TimelineEntry",
+    "create_checkpoint",
+    "read_checkpoints",
+    "timeline",
+    "verify_with_keys",
+]
 
 
 def read_checkpoints(paths: Iterable[Path]) -> list[Checkpoint]:
@@ -124,3 +133,41 @@ def verify_with_keys(
     if not strangers:
         return report
     return replace(report, findings=(*report.findings, *strangers))
+
+
+@dataclass(frozen=True, slots=True)
+class TimelineEntry:
+    """One event of a case with its place in the log and whether it is as recorded."""
+
+    event: HistoryEntry
+    position: int | None
+    leaf_hash: str | None
+    intact: bool
+
+
+def timeline(app: ApprovalsApplication, reference: str) -> list[TimelineEntry]:
+    """Return a case's events with their place in the log and whether each is as recorded."""
+    history = app.history(reference)
+    originator = str(case_id(reference.strip().upper()))
+    ledger = app.recorder.ledger  # type: ignore[attr-defined]
+    events = app.recorder.events_record_cls.__table__  # type: ignore[attr-defined]
+    with app.engine.connect() as connection:
+        rows = {
+            row.originator_version: row
+            for row in connection.execute(
+                select(ledger, events.c.topic, events.c.state)
+                .join(events, events.c.id == ledger.c.event_id)
+                .where(ledger.c.originator_id == originator)
+            )
+        }
+    entries: list[TimelineEntry] = []
+    for entry in history:
+        row = rows.get(entry.position)
+        if row is None:
+            entries.append(TimelineEntry(entry, None, None, intact=False))
+            continue
+        recomputed = leaf_hash(leaf_data(originator, entry.position, row.topic, bytes(row.state)))
+        entries.append(
+            TimelineEntry(entry, row.position, row.leaf_hash, recomputed.hex() == row.leaf_hash)
+        )
+    return entries

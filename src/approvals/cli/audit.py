@@ -188,3 +188,30 @@ def export(
         write_csv(rows, sys.stdout)
     else:
         write_jsonl(rows, sys.stdout)
+
+
+@audit.command("timeline", short_help="A case's events with their place in the log.")
+@click.argument("reference", metavar="CASE")
+@pass_session
+def timeline_command(session: Session, reference: str) -> None:
+    """Show every event of CASE with its position in the log, its leaf hash, and whether it is
+    exactly what the engine recorded."""
+    from approvals.audit.service import timeline
+    from approvals.cli.output import table
+    from approvals.cli.text import moment
+
+    lang = session.lang
+    entries = timeline(session.reader(), reference)
+    if session.as_json:
+        emit_json(entries, lang)
+        return
+    rows = [
+        [str(item.position), moment(item.event.at), item.event.actor,
+         item.event.role_label.get(lang), item.event.label.get(lang),
+         item.event.dest_label.get(lang), (item.leaf_hash or "")[:16],
+         "✓" if item.intact else "✗"]
+        for item in entries
+    ]  # fmt: skip
+    keys = ("when", "who", "as", "what", "to")
+    headers = [say("h.position", lang), *(say(f"h.{k}", lang) for k in keys), "leaf", "✓"]
+    table(headers, rows)

@@ -87,6 +87,7 @@ TEXT: dict[str, Label] = {
     ),
     # headings
     "h.reference": Label("case", "整理番号"),
+    "h.position": Label("position", "位置"),
     "h.workflow": Label("workflow", "ワークフロー"),
     "h.title": Label("title", "件名"),
     "h.department": Label("department", "部"),
