@@ -25,6 +25,7 @@ from sqlalchemy.engine import URL
 from sqlalchemy.orm import sessionmaker
 from sqlalchemy.pool import StaticPool
 
+from approvals.audit.keys import CASE_KEYS_TABLE
 from approvals.audit.ledger import INTEGRITY_TABLE, IntegrityRecorder
 from approvals.errors import Label, StorageError
 
@@ -159,6 +160,7 @@ def persistence_env(extra: Mapping[str, str] | None = None) -> dict[str, str]:
 
 
 APPEND_ONLY_TABLES = (EVENTS_TABLE, INTEGRITY_TABLE)
+"""Never updated, never deleted. Case keys are never updated, and deleted only at disposal."""
 
 
 def _sqlite_triggers(table: str) -> list[str]:
@@ -176,6 +178,11 @@ _POSTGRES_FUNCTION = """CREATE OR REPLACE FUNCTION approvals_refuse_change() RET
         RAISE EXCEPTION '% is append-only: % refused', TG_TABLE_NAME, TG_OP
             USING ERRCODE = 'insufficient_privilege';
     END $$"""
+
+
+_POSTGRES_NO_KEY_UPDATE = f"""CREATE OR REPLACE TRIGGER {CASE_KEYS_TABLE}_no_update
+    BEFORE UPDATE ON {CASE_KEYS_TABLE}
+    FOR EACH ROW EXECUTE FUNCTION approvals_refuse_change()"""
 
 
 def _postgres_triggers(table: str) -> list[str]:
@@ -218,8 +225,9 @@ def ensure_schema(engine: Engine, tables: list[sqlalchemy.Table]) -> None:
             table.create(connection, checkfirst=True)
         if engine.dialect.name == "sqlite":
             statements = [s for t in APPEND_ONLY_TABLES for s in _sqlite_triggers(t)]
+            statements.append(_sqlite_triggers(CASE_KEYS_TABLE)[0])
         elif engine.dialect.name == "postgresql":
-            statements = [_POSTGRES_FUNCTION]
+            statements = [_POSTGRES_FUNCTION, _POSTGRES_NO_KEY_UPDATE]
             statements += [s for t in APPEND_ONLY_TABLES for s in _postgres_triggers(t)]
         else:
             raise StorageError(

@@ -11,14 +11,17 @@ import sqlalchemy.exc
 import structlog
 from eventsourcing.application import Application
 from eventsourcing.persistence import (
+    ApplicationRecorder,
     InfrastructureFactory,
     IntegrityError,
+    Mapper,
     PersistenceError,
     TrackingRecorder,
 )
 from eventsourcing.utils import Environment
 from sqlalchemy import Engine, select
 
+from approvals.audit.keys import CaseKeyMapper, CaseKeys
 from approvals.errors import ApprovalsError, ConcurrencyConflict, Label, StorageError
 from approvals.store import Factory, persistence_env, shown_url
 
@@ -40,6 +43,18 @@ class StoredApplication(Application[UUID]):
     def construct_env(self, name: str, env: Mapping[str, str] | None = None) -> Environment:
         """Use only the settings approvals passes: a host's os.environ must not leak in."""
         return Environment(name, dict(env or {}))
+
+    def construct_mapper(self) -> Mapper[UUID]:
+        """Encrypt each case's events under a key of its own (see approvals.audit.keys)."""
+        self.case_keys = CaseKeys(self._engine)
+        return CaseKeyMapper(self.construct_transcoder(), self.case_keys)
+
+    def construct_recorder(self) -> ApplicationRecorder:
+        """The integrity recorder, which also writes new case keys with their first event."""
+        recorder = super().construct_recorder()
+        recorder.case_keys = self.case_keys  # type: ignore[attr-defined]
+        recorder.tables.append(self.case_keys.table)  # type: ignore[attr-defined]
+        return recorder
 
     def construct_factory(self, env: Environment) -> InfrastructureFactory[TrackingRecorder]:
         """Persist through the Engine approvals was opened with."""

@@ -7,8 +7,9 @@ delete, reorder, insert, cut the tail, or rewrite the log and recompute every ha
 from __future__ import annotations
 
 import json
+import os
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -16,6 +17,7 @@ from typing import Any
 import pytest
 import sqlalchemy
 from click.testing import CliRunner
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from sqlalchemy import text
 
 from approvals import JST, ApprovalsApplication, open_approvals
@@ -94,6 +96,26 @@ def state_of(state: dict[str, Any], event_id: int) -> bytes:
     return bytes(value)
 
 
+def reseal(state: dict[str, Any], event_id: int, edit: Callable[[bytes], bytes]) -> bytes:
+    """What an attacker with the database does: decrypt a case event, edit it, encrypt it."""
+    with state["engine"].connect() as connection:
+        row = connection.execute(
+            text("SELECT i.originator_id, i.originator_version, k.data_key, e.state "
+                 "FROM approvals_integrity i JOIN approvals_events e ON e.id = i.event_id "
+                 "JOIN approvals_case_keys k ON k.originator_id = i.originator_id "
+                 "WHERE i.event_id = :id"),
+            {"id": event_id},
+        ).one()  # fmt: skip
+    aad = f"{row.originator_id}:{row.originator_version}".encode()
+    sealed = bytes(row.state)
+    cipher = AESGCM(bytes.fromhex(row.data_key))
+    plain = cipher.decrypt(sealed[3:15], sealed[15:], aad)
+    edited = edit(plain)
+    assert edited != plain, "the edit changed nothing"
+    nonce = os.urandom(12)
+    return sealed[:3] + nonce + cipher.encrypt(nonce, edited, aad)
+
+
 def execute(state: dict[str, Any], sql: str, **params: Any) -> None:
     with state["engine"].begin() as connection:
         connection.execute(text(sql), params)
@@ -108,7 +130,7 @@ def test_the_untouched_log_verifies(tampered: dict[str, Any]) -> None:
 def test_an_edited_payload_is_named(tampered: dict[str, Any]) -> None:
     reference = tampered["run"].finished["entrustment"]
     event_id, position = event_of(tampered, reference, 5)  # the chief's approval
-    forged = state_of(tampered, event_id).replace(b'"sato"', b'"suzuki"')
+    forged = reseal(tampered, event_id, lambda plain: plain.replace(b'"sato"', b'"suzuki"'))
     execute(
         tampered, "UPDATE approvals_events SET state = :s WHERE id = :id", s=forged, id=event_id
     )
@@ -217,7 +239,11 @@ def test_a_log_rewritten_with_recomputed_hashes_is_caught_only_by_the_checkpoint
 ) -> None:
     reference = tampered["run"].rejected
     event_id, _ = event_of(tampered, reference, 3)
-    forged = state_of(tampered, event_id).replace(b"Consent cannot be shown for all.", b"Fine.")
+    forged = reseal(
+        tampered,
+        event_id,
+        lambda plain: plain.replace(b"Consent cannot be shown for all.", b"Fine."),
+    )
     execute(
         tampered, "UPDATE approvals_events SET state = :s WHERE id = :id", s=forged, id=event_id
     )
@@ -276,7 +302,7 @@ def test_the_timeline_marks_the_event_that_was_changed(tampered: dict[str, Any])
     assert isinstance(before, list)
     assert all(item["intact"] for item in before)
     assert before[2]["position"] == position
-    forged = state_of(tampered, event_id).replace(b"tanaka", b"tanaka2")
+    forged = reseal(tampered, event_id, lambda plain: plain.replace(b"tanaka", b"tanaka2"))
     execute(
         tampered, "UPDATE approvals_events SET state = :s WHERE id = :id", s=forged, id=event_id
     )

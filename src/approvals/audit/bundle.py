@@ -4,6 +4,7 @@
 
     MANIFEST.json        format, counts, root, and the SHA-256 of every other file
     events.jsonl         every stored event with its ledger row, in position order
+    case-keys.jsonl      the data keys of the cases not disposed of (their events are encrypted)
     definitions/         the exact definition texts the cases ran on
     checkpoints/         the signed checkpoints given at export
     keys/                the public keys given at export
@@ -92,6 +93,11 @@ def export_bundle(
         for line in _event_lines(app):
             stream.write(json.dumps(line, sort_keys=True) + "\n")
             count += 1
+    key_table = app.case_keys.table
+    with app.engine.connect() as connection, (folder / "case-keys.jsonl").open("w") as stream:
+        for row in connection.execute(select(key_table).order_by(key_table.c.originator_id)):
+            line = {"originator_id": row.originator_id, "data_key": row.data_key}
+            stream.write(json.dumps(line) + "\n")
     for notification in app.recorder.select_notifications(
         1, 1_000_000, topics=(PublishedDefinition.Published.TOPIC,)
     ):
@@ -175,7 +181,15 @@ def _load(app: ApprovalsApplication, folder: Path) -> None:
             ledger_rows_.append({key: line[key] for key in (
                 "position", "event_id", "originator_id", "originator_version", "leaf_hash",
                 "chain_hash", "case_chain_hash")})  # fmt: skip
+    keys_path = folder / "case-keys.jsonl"
+    key_rows = (
+        [json.loads(text) for text in keys_path.read_text().splitlines()]
+        if keys_path.exists()
+        else []
+    )
     with app.engine.begin() as connection:
+        if key_rows:
+            connection.execute(insert(app.case_keys.table), key_rows)
         if event_rows:
             connection.execute(insert(events), event_rows)
         if ledger_rows_:

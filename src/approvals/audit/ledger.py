@@ -93,6 +93,7 @@ class IntegrityRecorder(SQLAlchemyApplicationRecorder):
         super().__init__(datastore, events_table_name=events_table_name, schema_name=schema_name)
         self.ledger = ledger_table()
         self.tables.append(self.ledger)
+        self.case_keys: Any = None  # set by the application: new case keys go in with events
 
     def _insert_stored_events(
         self, session: Session, stored_events: Sequence[StoredEvent], **kwargs: Any
@@ -133,6 +134,8 @@ class IntegrityRecorder(SQLAlchemyApplicationRecorder):
             )
             position += 1
         connection.execute(insert(self.ledger), rows)
+        if self.case_keys is not None:
+            self.case_keys.write_new(connection, [str(e.originator_id) for e in stored_events])
         return ids
 
     def _case_chain(self, connection: Connection, originator: str, version: int) -> bytes:

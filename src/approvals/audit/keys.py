@@ -1,0 +1,161 @@
+"""Each case's events are encrypted with a key of its own, so that disposal can erase them.
+
+The log is append-only, so a case's personal data cannot be deleted from it; instead every
+event of a case is stored encrypted (AES-256-GCM) under that case's data key, kept in
+``approvals_case_keys``. Disposing of a case destroys its key: the ciphertext stays, the
+ledger's hashes over it still verify, and nothing of the case can be read again.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections.abc import Iterable
+from uuid import UUID
+
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from eventsourcing.domain import DomainEventProtocol
+from eventsourcing.persistence import Mapper, StoredEvent, Transcoder
+from sqlalchemy import Column, Connection, Engine, MetaData, String, Table, delete, insert, select
+
+__all__ = ["CASE_KEYS_TABLE", "CaseDataErased", "CaseKeyMapper", "CaseKeys", "case_keys_table"]
+
+CASE_KEYS_TABLE = "approvals_case_keys"
+CASE_TOPICS = "approvals:Case."
+_MAGIC = b"AK1"
+
+
+class CaseDataErased(Exception):
+    """The events of a disposed case cannot be read: their key was destroyed."""
+
+    def __init__(self, originator_id: UUID | str) -> None:
+        super().__init__(f"the data of {originator_id} was erased at disposal")
+        self.originator_id = str(originator_id)
+
+
+def case_keys_table(metadata: MetaData | None = None) -> Table:
+    """Return the definition of the table of case keys."""
+    return Table(
+        CASE_KEYS_TABLE,
+        metadata or MetaData(),
+        Column("originator_id", String(36), primary_key=True),
+        Column("data_key", String(64), nullable=False),
+    )
+
+
+class CaseKeys:
+    """Finds, makes and destroys case keys; new keys are written with their first event."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self.table = case_keys_table()
+        self._known: dict[str, bytes] = {}
+        self._pending: dict[str, bytes] = {}
+        self._lock = threading.Lock()
+
+    def key(self, originator_id: UUID | str, *, create: bool = False) -> bytes | None:
+        """Return the case's key (making one for a new case when ``create``)."""
+        originator = str(originator_id)
+        with self._lock:
+            if originator in self._known:
+                return self._known[originator]
+            if originator in self._pending:
+                return self._pending[originator]
+        with self.engine.connect() as connection:
+            found = connection.execute(
+                select(self.table.c.data_key).where(self.table.c.originator_id == originator)
+            ).scalar_one_or_none()
+        with self._lock:
+            if found is not None:
+                self._known[originator] = bytes.fromhex(found)
+                return self._known[originator]
+            if not create:
+                return None
+            self._pending[originator] = AESGCM.generate_key(bit_length=256)
+            return self._pending[originator]
+
+    def write_new(self, connection: Connection, originators: Iterable[str]) -> None:
+        """Write the new keys of ``originators`` inside the events' own transaction."""
+        with self._lock:
+            rows = [
+                {"originator_id": o, "data_key": self._pending[o].hex()}
+                for o in dict.fromkeys(originators)
+                if o in self._pending
+            ]
+        if rows:
+            connection.execute(insert(self.table), rows)
+            with self._lock:
+                for row in rows:
+                    self._known[row["originator_id"]] = self._pending.pop(row["originator_id"])
+
+    def destroy(self, connection: Connection, originator_id: UUID | str) -> None:
+        """Destroy a case's key, in the caller's transaction."""
+        originator = str(originator_id)
+        connection.execute(delete(self.table).where(self.table.c.originator_id == originator))
+        with self._lock:
+            self._known.pop(originator, None)
+            self._pending.pop(originator, None)
+
+    def forget(self, originator_id: UUID | str) -> None:
+        """Drop a key from memory (another process may have destroyed it)."""
+        with self._lock:
+            self._known.pop(str(originator_id), None)
+
+
+def _aad(originator_id: UUID | str, version: int) -> bytes:
+    return f"{originator_id}:{version}".encode()
+
+
+class CaseKeyMapper(Mapper[UUID]):
+    """eventsourcing's mapper, encrypting the events of cases under each case's own key."""
+
+    def __init__(self, transcoder: Transcoder, keys: CaseKeys) -> None:
+        super().__init__(transcoder)
+        self.keys = keys
+
+    def to_stored_event(self, domain_event: DomainEventProtocol[UUID]) -> StoredEvent:
+        """Encode the event; a case's event is then encrypted under the case's key."""
+        stored = super().to_stored_event(domain_event)
+        if not stored.topic.startswith(CASE_TOPICS):
+            return stored
+        key = self.keys.key(stored.originator_id, create=True)
+        if key is None:
+            raise CaseDataErased(stored.originator_id)
+        nonce = os.urandom(12)
+        sealed = AESGCM(key).encrypt(
+            nonce, stored.state, _aad(stored.originator_id, stored.originator_version)
+        )
+        return StoredEvent(
+            originator_id=stored.originator_id,
+            originator_version=stored.originator_version,
+            topic=stored.topic,
+            state=_MAGIC + nonce + sealed,
+        )
+
+    def to_domain_event(self, stored_event: StoredEvent) -> DomainEventProtocol[UUID]:
+        """Decrypt a case's event with its key, then decode it."""
+        if not stored_event.topic.startswith(CASE_TOPICS):
+            return super().to_domain_event(stored_event)
+        key = self.keys.key(stored_event.originator_id)
+        if key is None:
+            raise CaseDataErased(stored_event.originator_id)
+        state = bytes(stored_event.state)
+        if not state.startswith(_MAGIC):
+            raise ValueError("a case event is stored without its encryption")
+        try:
+            plain = AESGCM(key).decrypt(
+                state[3:15],
+                state[15:],
+                _aad(stored_event.originator_id, stored_event.originator_version),
+            )
+        except InvalidTag:
+            raise ValueError("a case event does not decrypt: it was altered") from None
+        return super().to_domain_event(
+            StoredEvent(
+                originator_id=stored_event.originator_id,
+                originator_version=stored_event.originator_version,
+                topic=stored_event.topic,
+                state=plain,
+            )
+        )
