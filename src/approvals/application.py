@@ -15,6 +15,7 @@ import structlog
 from eventsourcing.application import AggregateNotFoundError
 from sqlalchemy import Engine
 
+from approvals.audit.keys import CaseDataErased
 from approvals.definitions import find_workflow, parse_definition
 from approvals.domain.case import Case, case_id
 from approvals.domain.clocks import JST, Holiday, weekends
@@ -25,9 +26,11 @@ from approvals.domain.registry import (
     counter_id,
     definition_id,
 )
+from approvals.domain.retention import RetentionRecord, retention_id
 from approvals.domain.roster import ROSTER_ID, Roster, check_appointment, check_dismissal
 from approvals.domain.workflow import ROLES, Workflow
 from approvals.errors import (
+    CaseDisposed,
     CaseNotFound,
     ConcurrencyConflict,
     DefinitionConflict,
@@ -42,6 +45,7 @@ from approvals.results import (
     HistoryEntry,
     InboxItem,
 )
+from approvals.retention import Retention
 from approvals.stored import StoredApplication
 from approvals.views import case_view, history_entries, inbox_items
 
@@ -94,7 +98,7 @@ class ApprovalsApplication(StoredApplication):
 
     def establish_roster(self, representative: str, *, actor: str | None = None) -> None:
         """Start the roster with the company's representative; done once, at installation."""
-        with self._command("roster.establish", actor=actor or representative, user=representative):
+        with self.command("roster.establish", actor=actor or representative, user=representative):
             existing = self._roster_or_none()
             if existing is not None:
                 raise RosterRefused(
@@ -103,11 +107,11 @@ class ApprovalsApplication(StoredApplication):
             roster = Roster.establish(
                 representative=representative, actor=actor or representative, at=self.now()
             )
-            self._save("roster", roster)
+            self.commit("roster", roster)
 
     def appoint(self, *, actor: str, user: str, role: str, department: str = "") -> Appointment:
         """Appoint ``user`` to ``role`` (of ``department``), as ``actor`` may."""
-        with self._command(
+        with self.command(
             "roster.appoint", actor=actor, user=user, role=role, department=department
         ):
             roster = self._roster("appoint")
@@ -123,12 +127,12 @@ class ApprovalsApplication(StoredApplication):
                 actor_role=actor_role,
                 at=at,
             )
-            self._save("roster", roster)
+            self.commit("roster", roster)
             return Appointment(user, role, ROLES[role], department, at, None)
 
     def dismiss(self, *, actor: str, user: str, role: str, department: str = "") -> None:
         """End ``user``'s term as ``role`` (of ``department``), as ``actor`` may."""
-        with self._command(
+        with self.command(
             "roster.dismiss", actor=actor, user=user, role=role, department=department
         ):
             roster = self._roster("dismiss")
@@ -143,7 +147,7 @@ class ApprovalsApplication(StoredApplication):
                 actor_role=actor_role,
                 at=self.now(),
             )
-            self._save("roster", roster)
+            self.commit("roster", roster)
 
     def roster_aggregate(self) -> Roster | None:
         """Return the roster with its whole history (None before it is established)."""
@@ -184,7 +188,7 @@ class ApprovalsApplication(StoredApplication):
         comment: str = "",
     ) -> CaseView:
         """File a notice (届け出) on ``workflow``; return the new case with its reference."""
-        with self._command("case.file", actor=actor, workflow=workflow) as logged:
+        with self.command("case.file", actor=actor, workflow=workflow) as logged:
             definition = find_workflow(self._workflows, workflow)
             docs = [doc.as_attachment().as_record() for doc in attachments]
             for _attempt in range(_FILING_ATTEMPTS):
@@ -217,7 +221,7 @@ class ApprovalsApplication(StoredApplication):
                 )
                 published = self._publication(definition, at)
                 try:
-                    self._save(counter.reference, counter, case, published)
+                    self.commit(counter.reference, counter, case, published)
                 except ConcurrencyConflict:
                     continue  # another filer took the number first: take the next one
                 logged["case"] = counter.reference
@@ -240,7 +244,7 @@ class ApprovalsApplication(StoredApplication):
         attachments: Iterable[Document] = (),
     ) -> CaseView:
         """Take the step ``trigger`` on case ``reference`` as ``actor``; return the case now."""
-        with self._command("case.act", actor=actor, case=reference, trigger=trigger) as logged:
+        with self.command("case.act", actor=actor, case=reference, trigger=trigger) as logged:
             docs = [doc.as_attachment().as_record() for doc in attachments]
             case = self._case(reference)
             definition = self._definition_of(case)
@@ -267,7 +271,7 @@ class ApprovalsApplication(StoredApplication):
                 attachments=docs,
                 at=at,
             )
-            self._save(reference, case)
+            self.commit(reference, case)
             logged["state"] = case.state
             return self._present(case, definition, at)
 
@@ -288,6 +292,10 @@ class ApprovalsApplication(StoredApplication):
         case = self._case(reference)
         definition = self._definition_of(case)
         return history_entries(case, definition)
+
+    def retention(self) -> Retention:
+        """The retention use cases: due, hold, release, approve, dispose."""
+        return Retention(self)
 
     def cases(
         self,
@@ -341,7 +349,10 @@ class ApprovalsApplication(StoredApplication):
         references: list[str] = []
         with self._storage():
             for notification in self._notifications(topics=(Case.Filed.TOPIC,)):
-                event = self.mapper.to_domain_event(notification)
+                try:
+                    event = self.mapper.to_domain_event(notification)
+                except CaseDataErased:
+                    continue  # disposed of: only its retention record remains
                 references.append(event.reference)  # type: ignore[attr-defined]
         return tuple(references)
 
@@ -372,6 +383,7 @@ class ApprovalsApplication(StoredApplication):
         key = reference.strip().upper()
         try:
             with self._storage():
+                self._refuse_disposed(key)
                 if as_of is None:
                     case: Case = self.repository.get(case_id(key))
                     return case
@@ -388,6 +400,24 @@ class ApprovalsApplication(StoredApplication):
                 return past
         except AggregateNotFoundError:
             raise CaseNotFound(reference=reference) from None
+        except CaseDataErased:
+            self._refuse_disposed(key)
+            raise CaseNotFound(reference=reference) from None
+
+    def _refuse_disposed(self, reference: str) -> None:
+        try:
+            record: RetentionRecord = self.repository.get(retention_id(reference))
+        except AggregateNotFoundError:
+            return
+        if record.disposed:
+            self.case_keys.forget(case_id(reference))
+            disposal = record.disposal
+            raise CaseDisposed(
+                reference=reference,
+                date=str(disposal["date"])[:10],
+                by=str(disposal["by"]),
+                method=str(disposal["method"]),
+            )
 
     def _next_reference(self, prefix: str, at: datetime) -> ReferenceCounter:
         series = f"{prefix}-{at.astimezone(JST).year}"

@@ -7,6 +7,7 @@ The tree::
     │   └── DefinitionConflict              a changed file kept its version number
     ├── NotFound (LookupError)
     │   ├── CaseNotFound                    no case has that reference
+    │   ├── CaseDisposed                    the case was disposed of; its disposal record remains
     │   ├── WorkflowNotFound                no workflow has that id
     │   └── UnknownPerson                   the person is not on the roster
     ├── Refused                             a rule forbids the command; nothing was written
@@ -15,6 +16,7 @@ The tree::
     │   ├── EvidenceMissing (ValueError)    required fields, checklist items or comment absent
     │   ├── InvalidValue (ValueError)       a value is malformed or not allowed
     │   ├── RosterRefused                   an appointment or dismissal breaks a roster rule
+    │   ├── RetentionRefused                a hold, approval or disposal breaks a retention rule
     │   └── LogNotSound                     a checkpoint is refused for a log that fails to verify
     ├── ConcurrencyConflict                 somebody else changed the same thing first
     └── StorageError (OSError)              the database cannot be reached or is not set up
@@ -34,6 +36,7 @@ from approvals.messages import MESSAGES
 
 __all__ = [
     "ApprovalsError",
+    "CaseDisposed",
     "CaseNotFound",
     "ConcurrencyConflict",
     "DefinitionConflict",
@@ -45,6 +48,7 @@ __all__ = [
     "NotAuthorized",
     "NotFound",
     "Refused",
+    "RetentionRefused",
     "RosterRefused",
     "StepNotAllowed",
     "StorageError",
@@ -126,6 +130,12 @@ class CaseNotFound(NotFound):
     default_code = "case.not_found"
 
 
+class CaseDisposed(NotFound):
+    """The case's records were disposed of; only its disposal record remains."""
+
+    default_code = "case.disposed"
+
+
 class WorkflowNotFound(NotFound):
     """No workflow definition has the id given."""
 
@@ -170,6 +180,12 @@ class RosterRefused(Refused):
     """An appointment or dismissal breaks a rule of the roster."""
 
     default_code = "roster.refused"
+
+
+class RetentionRefused(Refused):
+    """A legal hold, a disposal approval or a disposal breaks a retention rule."""
+
+    default_code = "retention.refused"
 
 
 class LogNotSound(Refused):

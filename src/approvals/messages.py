@@ -183,6 +183,47 @@ MESSAGES: dict[str, dict[str, str]] = {
         "en": "{person} is the only representative and cannot be dismissed; appoint another first.",
         "ja": "{person} は唯一の代表者のため解任できません。先に別の代表者を選任してください。",
     },
+    "case.disposed": {
+        "en": (
+            "{reference} was disposed of on {date} by {by} ({method}); only its disposal record "
+            "remains."
+        ),
+        "ja": "{reference} は {date} に {by} が廃棄しました({method})。廃棄の記録のみが残っています。",
+    },
+    "retention.disposed": {
+        "en": "{reference} was disposed of already; only its disposal record remains.",
+        "ja": "{reference} は廃棄済みです。廃棄の記録のみが残っています。",
+    },
+    "retention.held": {
+        "en": "Disposal of {reference} is refused: a legal hold stands ({reason}); release it first.",
+        "ja": "{reference} の廃棄はできません: 保全措置中です({reason})。先に解除してください。",
+    },
+    "retention.running": {
+        "en": (
+            "Disposal of {reference} is refused: its records must be kept until {until}; after "
+            "that the chief may approve disposal."
+        ),
+        "ja": "{reference} の廃棄はできません: {until} まで保存が必要です。その後、管理責任者が廃棄を承認できます。",
+    },
+    "retention.already_held": {
+        "en": "{reference} is already under a legal hold ({reason}); nothing changed.",
+        "ja": "{reference} はすでに保全措置中です({reason})。変更はありません。",
+    },
+    "retention.not_held": {
+        "en": "{reference} has no legal hold to release.",
+        "ja": "{reference} に解除する保全措置はありません。",
+    },
+    "retention.not_approved": {
+        "en": (
+            "Disposal of {reference} is refused: the chief has not approved it; the chief runs "
+            "`approvals retention approve {reference}` first."
+        ),
+        "ja": "{reference} の廃棄はできません: 管理責任者の承認がありません。先に `approvals retention approve {reference}` が必要です。",
+    },
+    "retention.not_authorized": {
+        "en": "{person} cannot {action} {reference}: only {allowed} may.",
+        "ja": "{person} は {reference} の{action}をできません: できるのは {allowed} です。",
+    },
     "audit.not_sound": {
         "en": (
             "No checkpoint was signed: the log does not verify ({count} findings; the first: "

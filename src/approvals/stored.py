@@ -114,7 +114,9 @@ class StoredApplication(Application[UUID]):
         return StorageError(url=shown_url(self._engine.url), reason=Label(reason, reason))
 
     @contextmanager
-    def _command(self, command: str, **fields: Any) -> Iterator[dict[str, Any]]:
+    def command(self, command: str, **fields: Any) -> Iterator[dict[str, Any]]:
+        """Run one command: one structured log line (recorded or refused), storage errors as
+        one sentence. The body may add fields to the yielded mapping for the log line."""
         logged: dict[str, Any] = dict(fields)
         try:
             with self._storage():
@@ -124,9 +126,10 @@ class StoredApplication(Application[UUID]):
             raise
         log.info(command, outcome="recorded", **logged)
 
-    def _save(self, what: str, *aggregates: Any) -> None:
+    def commit(self, what: str, *aggregates: Any, **kwargs: Any) -> None:
+        """Save the aggregates' new events in one transaction; a lost race is a conflict."""
         try:
             with self._storage():
-                self.save(*aggregates)
+                self.save(*aggregates, **kwargs)
         except IntegrityError:
             raise ConcurrencyConflict(what=Label(what, what)) from None

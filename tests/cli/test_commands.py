@@ -1342,6 +1342,13 @@ HELP: dict[tuple[str, ...], list[str]] = {
     ("audit", "verify"): ["--checkpoint FILE|DIR", "--key FILE", "--bundle DIR"],
     ("audit", "export"): ["--bundle DIR", "--format", "--from WHEN", "--to WHEN"],
     ("audit", "timeline"): ["CASE"],
+    ("retention",): ["due", "show", "hold", "release", "approve", "dispose"],
+    ("retention", "due"): ["--as-of WHEN"],
+    ("retention", "show"): ["CASE"],
+    ("retention", "hold"): ["CASE", "--reason"],
+    ("retention", "release"): ["CASE", "--comment"],
+    ("retention", "approve"): ["CASE", "--comment"],
+    ("retention", "dispose"): ["CASE", "--method"],
 }
 
 

@@ -8,6 +8,7 @@ from collections.abc import Iterator
 from datetime import datetime
 from typing import IO, TYPE_CHECKING, Any
 
+from approvals.audit.keys import CaseDataErased
 from approvals.domain.case import Case
 from approvals.domain.clocks import JST
 from approvals.domain.roster import Roster
@@ -34,7 +35,10 @@ def export_rows(
         page = app.recorder.select_notifications(first, 2000)
         for notification in page:
             position += 1
-            event: Any = app.mapper.to_domain_event(notification)
+            try:
+                event: Any = app.mapper.to_domain_event(notification)
+            except CaseDataErased:
+                continue  # a disposed case: its retention record says what was disposed of
             if isinstance(event, Case.Filed):
                 references[str(event.originator_id)] = event.reference
             at: datetime = event.timestamp

@@ -136,6 +136,9 @@ class IntegrityRecorder(SQLAlchemyApplicationRecorder):
         connection.execute(insert(self.ledger), rows)
         if self.case_keys is not None:
             self.case_keys.write_new(connection, [str(e.originator_id) for e in stored_events])
+            # Disposal: the case's key goes in the same transaction as the disposal record.
+            for originator in kwargs.get("destroy_case_keys", ()):
+                self.case_keys.destroy(connection, originator)
         return ids
 
     def _case_chain(self, connection: Connection, originator: str, version: int) -> bytes:

@@ -14,6 +14,7 @@ from collections.abc import Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
 from approvals.audit.findings import Finding
+from approvals.audit.keys import CaseDataErased
 from approvals.domain.case import Case, Entry, case_id
 from approvals.domain.roster import Roster
 from approvals.domain.workflow import Workflow
@@ -129,6 +130,8 @@ def check_rules(app: ApprovalsApplication) -> list[Finding]:
         try:
             case: Case = app.repository.get(case_id(reference))
             workflow = app.workflow_of(reference)
+        except CaseDataErased:
+            continue  # disposed of: its events can no longer be read, by design
         except Exception:  # noqa: BLE001 - a tampered log may not replay; that is the finding
             findings.append(_unreadable(reference))
             continue

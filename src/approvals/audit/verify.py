@@ -20,8 +20,9 @@ from approvals.audit.hashing import GENESIS, chain_hash, leaf_data, leaf_hash
 from approvals.audit.ledger import LedgerRow, ledger_rows
 from approvals.audit.merkle import RootBuilder, proof_is_valid
 from approvals.audit.rules import check_rules
-from approvals.domain.case import Case
+from approvals.domain.case import Case, case_id
 from approvals.domain.registry import PublishedDefinition, ReferenceCounter
+from approvals.domain.retention import RetentionRecord
 from approvals.domain.roster import ROSTER_ID
 from approvals.errors import Label
 
@@ -82,7 +83,12 @@ def _events(app: ApprovalsApplication) -> Iterator[_Row]:
 def _subjects(app: ApprovalsApplication) -> dict[str, str]:
     """Name every aggregate as people know it: a case by its reference."""
     names = {str(ROSTER_ID): "roster"}
-    topics = (Case.Filed.TOPIC, ReferenceCounter.Started.TOPIC, PublishedDefinition.Published.TOPIC)
+    topics = (
+        Case.Filed.TOPIC,
+        ReferenceCounter.Started.TOPIC,
+        PublishedDefinition.Published.TOPIC,
+        RetentionRecord.Opened.TOPIC,
+    )
     start = 1
     while True:
         page = app.recorder.select_notifications(start, 5000, topics=topics)
@@ -93,6 +99,9 @@ def _subjects(app: ApprovalsApplication) -> dict[str, str]:
                 continue
             if isinstance(event, Case.Filed):
                 names[str(event.originator_id)] = event.reference
+            elif isinstance(event, RetentionRecord.Opened):
+                names[str(event.originator_id)] = f"retention of {event.reference}"
+                names.setdefault(str(case_id(event.reference)), event.reference)
             elif isinstance(event, ReferenceCounter.Started):
                 names[str(event.originator_id)] = f"numbering of {event.series}"
             else:

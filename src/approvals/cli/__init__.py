@@ -108,13 +108,14 @@ def main() -> None:
 
 
 def _register() -> None:
-    from approvals.cli import admin, audit, cases, roster, workflows
+    from approvals.cli import admin, audit, cases, retention, roster, workflows
 
     cli.add_command(admin.init)
     cli.add_command(admin.demo)
     cli.add_command(roster.roster)
     cli.add_command(workflows.workflows)
     cli.add_command(audit.audit)
+    cli.add_command(retention.retention)
     for command in cases.COMMANDS:
         cli.add_command(command)
 

@@ -85,9 +85,18 @@ TEXT: dict[str, Label] = {
         "{events} 件のイベントのバンドルを {path} に書き出しました。"
         "`approvals audit verify --bundle {path}` で検証できます。",
     ),
+    "retention.none": Label("No case is due.", "対象の案件はありません。"),
+    "retention.was_disposed": Label(
+        "disposed of {date} by {by} ({count} events)", "{date} に {by} が廃棄({count} 件)"
+    ),
+    "retention.on_hold": Label("legal hold: {reason}", "保全措置中: {reason}"),
+    "retention.approved": Label("disposal approved by {by}", "{by} が廃棄を承認"),
+    "retention.due": Label("due for disposal", "廃棄対象"),
+    "retention.kept": Label("kept", "保存中"),
     # headings
     "h.reference": Label("case", "整理番号"),
     "h.position": Label("position", "位置"),
+    "h.status": Label("status", "状況"),
     "h.workflow": Label("workflow", "ワークフロー"),
     "h.title": Label("title", "件名"),
     "h.department": Label("department", "部"),
