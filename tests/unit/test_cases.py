@@ -269,3 +269,25 @@ def test_cases_are_listed_and_filtered(app: ApprovalsApplication, clock: FakeClo
     assert app.cases(department="hr") == ()
     past = app.cases(as_of=moment)
     assert [(c.reference, c.state) for c in past] == [(first, "notified")]
+
+
+def test_an_entrustment_is_kept_seven_years_from_the_end_of_its_individual_contract(
+    app: ApprovalsApplication, clock: FakeClock
+) -> None:
+    clock.now = datetime(2026, 4, 2, 9, 0, tzinfo=JST)
+    ref = file_case(app, "entrustment").reference
+    for move in PATHS["entrustment"][:-1]:
+        take(app, ref, move)
+    assert app.case(ref).retention_until is None
+    ended = app.act(
+        ref, "end_contract", actor=MANAGER, fields={"individual_contract_end_date": "2027-03-31"}
+    )
+    assert ended.retention_until == date(2034, 3, 31)  # the contract's end, not the day noted
+    other = file_case(app, "entrustment").reference
+    for move in PATHS["entrustment"][:-1]:
+        take(app, other, move)
+    clock.now = datetime(2026, 6, 1, 9, 0, tzinfo=JST)
+    late = app.act(
+        other, "end_contract", actor=MANAGER, fields={"individual_contract_end_date": "2026-05-01"}
+    )
+    assert late.retention_until == date(2033, 6, 1)  # never earlier than the day it was noted

@@ -74,7 +74,7 @@ class WorkflowParser(TableReader):
         steps = self.steps(self.required(top, "steps", ""), states, fields, checklist)
         deadlines = self.deadlines(top.get("deadlines", []), states, steps)
         check_graph(self, initial, states, steps)
-        retention = self.retention(self.required(top, "retention", ""), states)
+        retention = self.retention(self.required(top, "retention", ""), states, fields)
 
         machine = Machine(
             model=None,
@@ -340,8 +340,19 @@ class WorkflowParser(TableReader):
             )
         return tuple(deadlines)
 
-    def retention(self, value: Any, states: Mapping[str, State]) -> Retention:
-        body = self.table(value, "retention", {"starts_on", "years", "articles"})
+    def retention(
+        self, value: Any, states: Mapping[str, State], fields: Mapping[str, FieldSpec]
+    ) -> Retention:
+        body = self.table(value, "retention", {"starts_on", "years", "articles", "from_field"})
+        from_field = (
+            self.name(body["from_field"], "retention.from_field") if "from_field" in body else ""
+        )
+        if from_field and (from_field not in fields or fields[from_field].kind != "date"):
+            raise self.fail(
+                "retention.from_field",
+                f"'{from_field}' is not a declared date field",
+                f"'{from_field}' は宣言された日付の項目ではありません",
+            )
         starts_on = self.names(self.required(body, "starts_on", "retention"), "retention.starts_on")
         self.declared(starts_on, states, "retention.starts_on", "state", "状態")
         if not starts_on or not all(states[name].terminal for name in starts_on):
@@ -354,4 +365,5 @@ class WorkflowParser(TableReader):
             starts_on=starts_on,
             years=self.integer(self.required(body, "years", "retention"), "retention.years"),
             articles=self.articles(body.get("articles", []), "retention.articles"),
+            from_field=from_field,
         )

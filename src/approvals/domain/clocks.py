@@ -76,10 +76,19 @@ def due_dates(
 
 
 def retention_until(history: Sequence[Entry], retention: Retention) -> date | None:
-    """Return the last day the case must be kept, or None while the clock has not started."""
+    """Return the last day the case must be kept, or None while the clock has not started.
+
+    The clock starts the day the case enters one of the retention's states, or at the date
+    recorded in its ``from_field`` when that is later (a contract ending after it was noted).
+    """
+    recorded: str | None = None
     for entry in history:
+        if retention.from_field and retention.from_field in entry.fields:
+            recorded = str(entry.fields[retention.from_field])
         if entry.dest in retention.starts_on:
             start = entry.at.astimezone(JST).date()
+            if recorded:
+                start = max(start, date.fromisoformat(recorded))
             try:
                 return start.replace(year=start.year + retention.years)
             except ValueError:  # 29 February in a year without it

@@ -103,11 +103,16 @@ class Deadline:
 
 @dataclass(frozen=True, slots=True)
 class Retention:
-    """How long the case's records are kept after it enters one of ``starts_on``."""
+    """How long the case's records are kept after it enters one of ``starts_on``.
+
+    With ``from_field`` (a date field, such as the end of the individual contract) the clock
+    starts at that date when it is later than the day the case entered the state.
+    """
 
     starts_on: tuple[str, ...]
     years: int
     articles: tuple[str, ...] = ()
+    from_field: str = ""
 
 
 @dataclass(frozen=True, slots=True, eq=False)
