@@ -1342,6 +1342,7 @@ HELP: dict[tuple[str, ...], list[str]] = {
     ("audit", "verify"): ["--checkpoint FILE|DIR", "--key FILE", "--bundle DIR"],
     ("audit", "export"): ["--bundle DIR", "--format", "--from WHEN", "--to WHEN"],
     ("audit", "timeline"): ["CASE"],
+    ("audit", "report"): ["--year", "--format", "--out"],
     ("retention",): ["due", "show", "hold", "release", "approve", "dispose"],
     ("retention", "due"): ["--as-of WHEN"],
     ("retention", "show"): ["CASE"],

@@ -215,3 +215,28 @@ def timeline_command(session: Session, reference: str) -> None:
     keys = ("when", "who", "as", "what", "to")
     headers = [say("h.position", lang), *(say(f"h.{k}", lang) for k in keys), "leaf", "✓"]
     table(headers, rows)
+
+
+@audit.command("report", short_help="The yearly audit summary (Art.29-30).")
+@click.option("--year", type=int, required=True, help="The calendar year reported on.")
+@click.option(
+    "--format", "kind", type=click.Choice(["md", "html"]), default="md", show_default=True,
+    help="Markdown (diagrams as Mermaid) or a self-contained HTML page (diagrams as SVG).",
+)  # fmt: skip
+@click.option(
+    "--out", type=click.Path(dir_okay=False, path_type=Path), default=None,
+    help="Write to this file instead of stdout.",
+)  # fmt: skip
+@pass_session
+def report(session: Session, year: int, kind: str, out: Path | None) -> None:
+    """Cases per workflow and outcome, time to decision, overdue steps, breaches and measures,
+    inspections done and missed, roster changes, and whether the log verifies."""
+    from approvals.audit.report import build_report, render_html, render_markdown
+
+    made = build_report(session.reader(), year)
+    text = (render_html if kind == "html" else render_markdown)(made, session.lang)
+    if out is None:
+        click.echo(text)
+    else:
+        out.write_text(text, encoding="utf-8")
+        click.echo(say("audit.report", session.lang, path=out))

@@ -79,6 +79,7 @@ TEXT: dict[str, Label] = {
         "不合格: 指摘 {count} 件。最初の不正なイベント: {subject}{where}: {message}。",
     ),
     "audit.note": Label("Note", "注意"),
+    "audit.report": Label("Report written to {path}.", "報告書を {path} に書き出しました。"),
     "audit.bundle": Label(
         "Bundle of {events} events written to {path}; check it with "
         "`approvals audit verify --bundle {path}`.",

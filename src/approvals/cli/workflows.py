@@ -14,7 +14,7 @@ from approvals.cli.text import say
 if TYPE_CHECKING:
     from approvals.domain.workflow import Workflow
 
-__all__ = ["mermaid", "workflows"]
+__all__ = ["workflows"]
 
 
 def _definitions() -> dict[str, Workflow]:
@@ -118,22 +118,11 @@ def validate(session: Session, paths: tuple[Path, ...]) -> None:
                            version=workflow.version))  # fmt: skip
 
 
-def mermaid(workflow: Workflow, lang: str) -> str:
-    """Return the workflow as a Mermaid state diagram."""
-    lines = ["stateDiagram-v2", f"    [*] --> {workflow.initial}"]
-    for state in workflow.states.values():
-        lines.append(f"    {state.name} : {state.label.get(lang)}")
-    for step in workflow.steps.values():
-        lines.append(f"    {step.source} --> {step.dest} : {step.trigger} ({step.role})")
-    for state in workflow.states.values():
-        if state.terminal:
-            lines.append(f"    {state.name} --> [*]")
-    return "\n".join(lines)
-
-
 @workflows.command("diagram")
 @click.argument("workflow_id", metavar="ID")
 @pass_session
 def diagram(session: Session, workflow_id: str) -> None:
     """Print the workflow as a Mermaid state diagram."""
+    from approvals.audit.diagram import mermaid
+
     click.echo(mermaid(_one(workflow_id), session.lang))
