@@ -122,6 +122,10 @@ MESSAGES: dict[str, dict[str, str]] = {
         "en": "{field} must be one of {allowed}; {value!s} is refused.",
         "ja": "{field} は次のいずれかです: {allowed}。{value!s} は受け付けません。",
     },
+    "value.order": {
+        "en": "{later} ({later_value}) cannot be before {earlier} ({earlier_value}).",
+        "ja": "{later}({later_value})を{earlier}({earlier_value})より前にはできません。",
+    },
     "value.unknown_field": {
         "en": "Workflow {workflow} has no field called {field}; its fields are {known}.",
         "ja": "ワークフロー {workflow} に項目 {field} はありません。項目: {known}。",

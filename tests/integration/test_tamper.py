@@ -311,3 +311,19 @@ def test_the_timeline_marks_the_event_that_was_changed(tampered: dict[str, Any])
     assert isinstance(after, list)
     assert [item["intact"] for item in after].count(False) == 1
     assert after[2]["intact"] is False
+
+
+def test_a_handover_redated_before_the_contract_breaks_a_rule(tampered: dict[str, Any]) -> None:
+    reference = tampered["run"].finished["entrustment"]
+    event_id, position = event_of(tampered, reference, 8)  # the handover
+    earlier = (b'"handover_date":"2026-04-', b'"handover_date":"2026-03-')
+    forged = reseal(tampered, event_id, lambda plain: plain.replace(*earlier))
+    execute(
+        tampered, "UPDATE approvals_events SET state = :s WHERE id = :id", s=forged, id=event_id
+    )
+    code, report = verify(tampered)
+    assert code == 1
+    rules = [f for f in report["findings"] if f["code"] == "rule"]
+    assert [(f["position"], f["message"]) for f in rules] == [
+        (position, "handover_date is dated before individual_contract_date")
+    ]

@@ -288,6 +288,6 @@ def test_an_entrustment_is_kept_seven_years_from_the_end_of_its_individual_contr
         take(app, other, move)
     clock.now = datetime(2026, 6, 1, 9, 0, tzinfo=JST)
     late = app.act(
-        other, "end_contract", actor=MANAGER, fields={"individual_contract_end_date": "2026-05-01"}
+        other, "end_contract", actor=MANAGER, fields={"individual_contract_end_date": "2026-05-20"}
     )
     assert late.retention_until == date(2033, 6, 1)  # never earlier than the day it was noted

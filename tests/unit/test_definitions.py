@@ -461,3 +461,11 @@ def test_an_unknown_workflow_id_is_refused_listing_the_known_ids(
     for workflow_id in REFERENCE_IDS:
         assert workflow_id in message
     assert find_workflow(reference_workflows, "purpose") is reference_workflows["purpose"]
+
+
+def test_a_date_order_naming_a_field_that_is_not_a_date_is_refused() -> None:
+    source = VALID.replace("initial = ", 'date_order = [["nope", "other"]]\ninitial = ', 1)
+    with pytest.raises(
+        DefinitionError, match=r"date_order\[0\]: 'nope' is not a declared date field"
+    ):
+        parse_definition(source, "broken.toml")

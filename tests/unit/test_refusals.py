@@ -360,3 +360,13 @@ def test_only_people_on_the_roster_are_identified(app: ApprovalsApplication) -> 
     app.dismiss(actor=MANAGER, user=OTHER_STAFF, role="staff", department="sales")
     with refused(app, UnknownPerson, OTHER_STAFF):
         app.identify(OTHER_STAFF)
+
+
+def test_handover_cannot_be_dated_before_the_individual_contract(app: ApprovalsApplication) -> None:
+    ref = file_case(app, "entrustment").reference
+    walk_until(app, ref, "entrustment", "hand_over")
+    with refused(app, InvalidValue, "Data handed over on (2026-04-01)", "Individual contract"):
+        app.act(
+            ref, "hand_over", actor=STAFF, fields={"handover_date": "2026-04-01"},
+            checklist=["written_notice"],
+        )  # fmt: skip

@@ -106,6 +106,15 @@ def case_violations(
         missing += [n for n, v in step.expect.items() if fields.get(n) != v]
         if step.comment_required and not entry.comment.strip():
             missing.append("comment")
+        disorder = workflow.date_disorder(fields)
+        if disorder is not None and set(disorder) & set(entry.fields):
+            yield (
+                entry.position,
+                Label(
+                    f"{disorder[1]} is dated before {disorder[0]}",
+                    f"{disorder[1]} が {disorder[0]} より前の日付です",
+                ),
+            )
         if missing:
             yield (
                 entry.position,

@@ -41,6 +41,7 @@ _TOP_KEYS = {
     "states",
     "steps",
     "deadlines",
+    "date_order",
 }
 _DURATION_UNITS = {"business_days", "days", "hours"}
 
@@ -75,6 +76,7 @@ class WorkflowParser(TableReader):
         deadlines = self.deadlines(top.get("deadlines", []), states, steps)
         check_graph(self, initial, states, steps)
         retention = self.retention(self.required(top, "retention", ""), states, fields)
+        date_order = self.date_order(top.get("date_order", []), fields)
 
         machine = Machine(
             model=None,
@@ -103,6 +105,7 @@ class WorkflowParser(TableReader):
             checklist=checklist,
             deadlines=deadlines,
             retention=retention,
+            date_order=date_order,
             machine=machine,
             path=self.file,
         )
@@ -339,6 +342,35 @@ class WorkflowParser(TableReader):
                 )
             )
         return tuple(deadlines)
+
+    def date_order(
+        self, value: Any, fields: Mapping[str, FieldSpec]
+    ) -> tuple[tuple[str, ...], ...]:
+        if not isinstance(value, list):
+            raise self.fail(
+                "date_order",
+                "must be a list of lists of date fields",
+                "日付項目のリストのリストが必要です",
+            )
+        chains = []
+        for index, chain in enumerate(value):
+            key = f"date_order[{index}]"
+            names = self.names(chain, key)
+            for name in names:
+                if name not in fields or fields[name].kind != "date":
+                    raise self.fail(
+                        key,
+                        f"'{name}' is not a declared date field",
+                        f"'{name}' は宣言された日付の項目ではありません",
+                    )
+            if len(names) < 2:
+                raise self.fail(
+                    key,
+                    "must name at least two date fields",
+                    "日付の項目を二つ以上指定してください",
+                )
+            chains.append(names)
+        return tuple(chains)
 
     def retention(
         self, value: Any, states: Mapping[str, State], fields: Mapping[str, FieldSpec]

@@ -302,6 +302,16 @@ def _check_evidence(
         raise EvidenceMissing(
             "evidence.checklist", trigger=step.label, reference=case.reference, missing=unchecked
         )
+    disorder = workflow.date_disorder(merged)
+    if disorder is not None:
+        earlier, later = (workflow.fields[name] for name in disorder)
+        raise InvalidValue(
+            "value.order",
+            later=later.label,
+            later_value=str(merged[later.name]),
+            earlier=earlier.label,
+            earlier_value=str(merged[earlier.name]),
+        )
     if step.comment_required and not comment.strip():
         raise EvidenceMissing("evidence.comment", trigger=step.label, reference=case.reference)
 

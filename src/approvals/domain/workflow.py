@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from itertools import pairwise
 from typing import Protocol
 
 from approvals.errors import Label
@@ -137,6 +138,17 @@ class Workflow:
     retention: Retention
     machine: StateTable
     path: str = ""
+    date_order: tuple[tuple[str, ...], ...] = ()
+    """Chains of date fields that must not go backwards (a contract before the handover)."""
+
+    def date_disorder(self, fields: Mapping[str, object]) -> tuple[str, str] | None:
+        """Return the first pair (earlier, later) of date fields recorded out of order."""
+        for chain in self.date_order:
+            recorded = [(name, str(fields[name])) for name in chain if name in fields]
+            for (first, a), (second, b) in pairwise(recorded):
+                if b < a:
+                    return first, second
+        return None
 
     def state(self, name: str) -> State:
         """Return the state called ``name``."""
