@@ -9,7 +9,7 @@ from approvals.domain.workflow import Workflow
 
 __all__ = ["mermaid", "svg_diagram"]
 
-_BOX_W, _BOX_H, _COL, _ROW, _PAD = 190, 46, 260, 78, 30
+_BOX_W, _BOX_H, _COL, _ROW, _PAD = 180, 46, 330, 84, 30
 
 
 def mermaid(workflow: Workflow, lang: str) -> str:
@@ -49,7 +49,7 @@ def svg_diagram(workflow: Workflow, lang: str) -> str:
     """Return the workflow as an SVG drawing: states as boxes, steps as labelled arrows."""
     place = _layers(workflow)
     width = (max(c for c, _ in place.values()) + 1) * _COL + _PAD
-    height = (max(r for _, r in place.values()) + 1) * _ROW + _PAD * 2
+    height = (max(r for _, r in place.values()) + 1) * _ROW + _PAD * 3
 
     def centre(name: str) -> tuple[float, float]:
         column, row = place[name]
@@ -62,16 +62,20 @@ def svg_diagram(workflow: Workflow, lang: str) -> str:
         "markerHeight='7' orient='auto-start-reverse'><path d='M0,0 L10,5 L0,10 z' fill='#555'/>"
         "</marker></defs>",
     ]
+    loops: dict[str, list[str]] = {}
+    for step in workflow.steps.values():
+        if step.source == step.dest:
+            loops.setdefault(step.source, []).append(f"↻ {step.trigger} ({step.role})")
+    for name, labels in loops.items():
+        # Steps that stay in the state are listed under its box, one a line.
+        x, y = centre(name)
+        for index, text in enumerate(labels):
+            parts.append(f"<text x='{x}' y='{y + _BOX_H / 2 + 13 + index * 12}' "
+                         f"text-anchor='middle' fill='#555'>{html.escape(text)}</text>")  # fmt: skip
     for step in workflow.steps.values():
         (x1, y1), (x2, y2) = centre(step.source), centre(step.dest)
         label = html.escape(f"{step.trigger} ({step.role})")
         if step.source == step.dest:
-            top = y1 - _BOX_H / 2
-            parts.append(f"<path d='M{x1 - 30},{top} C{x1 - 30},{top - 34} {x1 + 30},{top - 34} "
-                         f"{x1 + 30},{top}' fill='none' stroke='#888' marker-end='url(#arrow)'/>")  # fmt: skip
-            parts.append(
-                f"<text x='{x1}' y='{top - 26}' text-anchor='middle' fill='#444'>{label}</text>"
-            )
             continue
         forward = x2 > x1
         sx = x1 + (_BOX_W / 2 if forward else -_BOX_W / 2)
