@@ -78,11 +78,9 @@ def _refuse(path: Path, what: str, what_ja: str) -> InvalidValue:
 def load_private_key(path: Path) -> Ed25519PrivateKey:
     """Read an Ed25519 private key (PEM)."""
     try:
-        key = serialization.load_pem_private_key(path.read_bytes(), password=None)
+        key: object = serialization.load_pem_private_key(path.read_bytes(), password=None)
     except (OSError, ValueError, TypeError):
-        raise _refuse(
-            path, "an Ed25519 private key file (PEM)", "Ed25519 秘密鍵ファイル(PEM)"
-        ) from None
+        key = None  # unreadable, or not PEM: refused below like a key of another kind
     if not isinstance(key, Ed25519PrivateKey):
         raise _refuse(path, "an Ed25519 private key file (PEM)", "Ed25519 秘密鍵ファイル(PEM)")
     return key
@@ -91,11 +89,9 @@ def load_private_key(path: Path) -> Ed25519PrivateKey:
 def load_public_key(path: Path) -> Ed25519PublicKey:
     """Read an Ed25519 public key (PEM)."""
     try:
-        key = serialization.load_pem_public_key(path.read_bytes())
+        key: object = serialization.load_pem_public_key(path.read_bytes())
     except (OSError, ValueError, TypeError):
-        raise _refuse(
-            path, "an Ed25519 public key file (PEM)", "Ed25519 公開鍵ファイル(PEM)"
-        ) from None
+        key = None  # unreadable, or not PEM: refused below like a key of another kind
     if not isinstance(key, Ed25519PublicKey):
         raise _refuse(path, "an Ed25519 public key file (PEM)", "Ed25519 公開鍵ファイル(PEM)")
     return key
