@@ -38,6 +38,7 @@ from approvals.errors import (
     RosterRefused,
     UnknownPerson,
 )
+from approvals.registers import Registers
 from approvals.results import (
     Appointment,
     CaseView,
@@ -47,7 +48,7 @@ from approvals.results import (
 )
 from approvals.retention import Retention
 from approvals.stored import StoredApplication
-from approvals.views import case_view, history_entries, inbox_items
+from approvals.views import case_view, history_entries
 
 __all__ = ["ApprovalsApplication", "Clock", "system_clock"]
 
@@ -80,12 +81,18 @@ class ApprovalsApplication(StoredApplication):
         self._clock = clock
         self._holiday = holiday
         self._published: dict[tuple[str, int], Workflow] = {}
+        self._registers: Registers | None = None
         super().__init__(engine=engine, owns_engine=owns_engine)
 
     @property
     def workflows(self) -> Mapping[str, Workflow]:
         """The workflow definitions new cases are filed on, by id."""
         return self._workflows
+
+    @property
+    def holiday(self) -> Holiday:
+        """The calendar business-day deadlines are counted on."""
+        return self._holiday
 
     def now(self) -> datetime:
         """Return the time of the application's clock."""
@@ -247,7 +254,7 @@ class ApprovalsApplication(StoredApplication):
         with self.command("case.act", actor=actor, case=reference, trigger=trigger) as logged:
             docs = [doc.as_attachment().as_record() for doc in attachments]
             case = self._case(reference)
-            definition = self._definition_of(case)
+            definition = self.definition_of(case)
             at = self.now()
             decision = check_step(
                 case,
@@ -280,7 +287,7 @@ class ApprovalsApplication(StoredApplication):
         case = self._case(reference, as_of=as_of)
         return case_view(
             case,
-            self._definition_of(case),
+            self.definition_of(case),
             self._roster_or_none(),
             as_of or self.now(),
             holiday=self._holiday,
@@ -290,8 +297,14 @@ class ApprovalsApplication(StoredApplication):
     def history(self, reference: str) -> tuple[HistoryEntry, ...]:
         """Return every event of case ``reference``, oldest first."""
         case = self._case(reference)
-        definition = self._definition_of(case)
+        definition = self.definition_of(case)
         return history_entries(case, definition)
+
+    def registers(self) -> Registers:
+        """The read models: inbox, case register, vendors, provisions, retention, overdue."""
+        if self._registers is None:
+            self._registers = Registers(self)
+        return self._registers
 
     def retention(self) -> Retention:
         """The retention use cases: due, hold, release, approve, dispose."""
@@ -324,25 +337,15 @@ class ApprovalsApplication(StoredApplication):
                 continue
             if state not in (None, case.state):
                 continue
-            definition = self._definition_of(case)
+            definition = self.definition_of(case)
             found.append(
                 case_view(case, definition, roster, now, holiday=self._holiday, as_of=as_of)
             )
         return tuple(found)
 
     def inbox(self, person: str) -> tuple[InboxItem, ...]:
-        """Return the steps that wait for ``person``, oldest first."""
-        now = self.now()
-        roster = self._roster_or_none()
-        items: list[InboxItem] = []
-        for reference in self.references():
-            case = self._case(reference)
-            definition = self._definition_of(case)
-            if definition.state(case.state).terminal:
-                continue
-            view = case_view(case, definition, roster, now, holiday=self._holiday)
-            items.extend(inbox_items(case, view, person))
-        return tuple(sorted(items, key=lambda item: item.since))
+        """Return the steps that wait for ``person``, oldest first (from the inbox read model)."""
+        return self.registers().inbox(person)
 
     def references(self) -> tuple[str, ...]:
         """Return the reference of every case, in the order they were filed."""
@@ -356,9 +359,25 @@ class ApprovalsApplication(StoredApplication):
                 references.append(event.reference)  # type: ignore[attr-defined]
         return tuple(references)
 
+    def definition(self, workflow_id: str, version: int) -> Workflow:
+        """Return version ``version`` of workflow ``workflow_id``: loaded, or published in the
+        log by the first case filed on it."""
+        key = (workflow_id, version)
+        cached = self._published.get(key)
+        if cached is not None:
+            return cached
+        current = self._workflows.get(workflow_id)
+        if current is not None and current.version == version:
+            return current
+        with self._storage():
+            stored: PublishedDefinition = self.repository.get(definition_id(*key))
+        workflow = parse_definition(stored.source, f"{workflow_id} v{version} (log)")
+        self._published[key] = workflow
+        return workflow
+
     def workflow_of(self, reference: str) -> Workflow:
         """Return the definition version case ``reference`` runs on."""
-        return self._definition_of(self._case(reference))
+        return self.definition_of(self._case(reference))
 
     # -- inside --------------------------------------------------------------------------------
 
@@ -450,7 +469,8 @@ class ApprovalsApplication(StoredApplication):
         self._published[key] = workflow
         return None
 
-    def _definition_of(self, case: Case) -> Workflow:
+    def definition_of(self, case: Case) -> Workflow:
+        """Return the definition version ``case`` runs on (from the log when not loaded)."""
         key = (case.workflow_id, case.workflow_version)
         cached = self._published.get(key)
         if cached is not None and cached.sha256 == case.workflow_sha256:

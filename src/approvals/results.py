@@ -15,12 +15,17 @@ from approvals.errors import InvalidValue, Label
 __all__ = [
     "Appointment",
     "Attachment",
+    "CaseEntry",
     "CaseView",
     "DeadlineView",
     "Document",
     "HistoryEntry",
     "InboxItem",
     "NextStep",
+    "OverdueEntry",
+    "ProvisionEntry",
+    "RetentionEntry",
+    "VendorEntry",
 ]
 
 
@@ -168,3 +173,110 @@ class InboxItem:
     since: datetime
     due_at: datetime | None
     overdue: bool
+
+
+@dataclass(frozen=True, slots=True)
+class CaseEntry:
+    """A case in the register (台帳): workflow, state, department, filer and its dates."""
+
+    reference: str
+    workflow: str
+    workflow_title: Label
+    title: str
+    department: str
+    filer: str
+    state: str
+    state_label: Label
+    terminal: bool
+    events: int
+    filed_at: datetime | None
+    updated_at: datetime | None
+    decision: str | None
+    decided_at: datetime | None
+    effective_at: datetime | None
+    ended_at: datetime | None
+    retention_until: date | None
+    disposed_at: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class VendorEntry:
+    """An entrustment in the vendor register: contracts, checks, inspections, breaches."""
+
+    reference: str
+    vendor: str
+    department: str
+    state: str
+    state_label: Label
+    data_items: str
+    purpose: str
+    approved_at: datetime | None
+    basic_contract_date: date | None
+    individual_contract_date: date | None
+    handover_date: date | None
+    individual_contract_end_date: date | None
+    last_check: date | None
+    checks: int
+    last_inspection: date | None
+    inspections: int
+    next_inspection_due: datetime | None
+    inspection_overdue: bool
+    breaches: int
+    open_breaches: int
+
+
+@dataclass(frozen=True, slots=True)
+class ProvisionEntry:
+    """A provision to a third party, or a joint use, with the items its record keeps."""
+
+    reference: str
+    entry: int
+    kind: str
+    kind_label: Label
+    department: str
+    on_date: date | None
+    recorded_at: datetime
+    recorded_by: str
+    party: str
+    responsible_party: str
+    data_subjects: str
+    data_items: str
+    purpose: str
+    consent: str
+
+
+@dataclass(frozen=True, slots=True)
+class RetentionEntry:
+    """A case in the retention schedule: kept until when, held, approved, disposed of."""
+
+    reference: str
+    workflow: str
+    department: str
+    title: str
+    state: str
+    retained_until: date | None
+    due: bool
+    held: bool
+    hold_reason: str
+    approved_by: str
+    disposed_at: datetime | None
+    disposed_by: str
+    disposal_method: str
+
+
+@dataclass(frozen=True, slots=True)
+class OverdueEntry:
+    """A missed deadline: overdue now (``done_at`` None), or met late."""
+
+    reference: str
+    workflow: str
+    title: str
+    department: str
+    state: str
+    state_label: Label
+    deadline: str
+    label: Label
+    started_at: datetime
+    due_at: datetime
+    done_at: datetime | None
+    late_by_days: int

@@ -75,6 +75,22 @@ class CaseKeys:
             self._pending[originator] = AESGCM.generate_key(bit_length=256)
             return self._pending[originator]
 
+    def preload(self, originators: Iterable[str]) -> None:
+        """Read the keys of ``originators`` not known yet, in a few queries (for projections)."""
+        with self._lock:
+            wanted = [o for o in dict.fromkeys(originators) if o not in self._known]
+        for start in range(0, len(wanted), 500):
+            chunk = wanted[start : start + 500]
+            with self.engine.connect() as connection:
+                rows = connection.execute(
+                    select(self.table.c.originator_id, self.table.c.data_key).where(
+                        self.table.c.originator_id.in_(chunk)
+                    )
+                ).all()
+            with self._lock:
+                for originator, key in rows:
+                    self._known[str(originator)] = bytes.fromhex(key)
+
     def write_new(self, connection: Connection, originators: Iterable[str]) -> None:
         """Write the new keys of ``originators`` inside the events' own transaction."""
         with self._lock:

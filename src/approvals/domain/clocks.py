@@ -9,7 +9,16 @@ from datetime import date, datetime, timedelta, timezone
 from approvals.domain.case import Entry
 from approvals.domain.workflow import Deadline, Duration, Retention
 
-__all__ = ["JST", "DueDate", "add", "due_dates", "retention_until", "weekends"]
+__all__ = [
+    "JST",
+    "DueDate",
+    "Episode",
+    "add",
+    "due_dates",
+    "episodes",
+    "retention_until",
+    "weekends",
+]
 
 JST = timezone(timedelta(hours=9), "JST")
 """Japan Standard Time: days, business days and years are counted in it."""
@@ -73,6 +82,52 @@ def due_dates(
         if started is not None:
             running.append(DueDate(deadline, started, add(started, deadline.within, holiday)))
     return tuple(running)
+
+
+@dataclass(frozen=True, slots=True)
+class Episode:
+    """One run of a deadline's clock: started, due, and stopped (None while it runs)."""
+
+    deadline: Deadline
+    started_at: datetime
+    due_at: datetime
+    stopped_at: datetime | None
+
+    def missed(self, now: datetime) -> bool:
+        """Return whether the deadline was (or, running, is at ``now``) missed."""
+        return (self.stopped_at or now) > self.due_at
+
+
+def episodes(
+    history: Sequence[Entry], deadlines: Sequence[Deadline], holiday: Holiday = weekends
+) -> tuple[Episode, ...]:
+    """Return every run of every deadline over a case's ``history``, oldest first.
+
+    A run starts when the case enters one of the deadline's states (or takes one of its
+    ``restart_on`` steps) and stops when the case leaves them (or the clock restarts); the
+    last run of a case still in those states is running.  The running ones are
+    :func:`due_dates`.
+    """
+    runs: list[Episode] = []
+    for deadline in deadlines:
+        started: datetime | None = None
+        for entry in history:
+            inside = entry.dest in deadline.states
+            restart = inside and entry.trigger in deadline.restart_on
+            if started is not None and (not inside or restart):
+                runs.append(_run(deadline, started, entry.at, holiday))
+                started = None
+            if inside and started is None:
+                started = entry.at
+        if started is not None:
+            runs.append(_run(deadline, started, None, holiday))
+    return tuple(sorted(runs, key=lambda run: (run.started_at, run.deadline.name)))
+
+
+def _run(
+    deadline: Deadline, started: datetime, stopped: datetime | None, holiday: Holiday
+) -> Episode:
+    return Episode(deadline, started, add(started, deadline.within, holiday), stopped)
 
 
 def retention_until(history: Sequence[Entry], retention: Retention) -> date | None:

@@ -105,6 +105,8 @@ class RetentionRecord(Aggregate):
             aggregate.disposal = {
                 "date": self.timestamp.isoformat(),
                 "what": f"{aggregate.reference} ({self.workflow}): {self.title}",
+                "workflow": self.workflow,
+                "department": self.department,
                 "count": self.events,
                 "method": self.method,
                 "by": self.actor,

@@ -168,6 +168,19 @@ class Workflow:
         return self.steps.get((state, trigger))
 
     @property
+    def effective_states(self) -> frozenset[str]:
+        """The states in which the action itself runs (in effect, an active entrustment): the
+        non-terminal states it ends from by a step that is not a withdrawal or a rejection."""
+        ends = set(self.retention.starts_on)
+        return frozenset(
+            step.source
+            for step in self.steps.values()
+            if step.dest in ends
+            and step.trigger not in ("withdraw", "reject")
+            and not self.states[step.source].terminal
+        )
+
+    @property
     def triggers(self) -> tuple[str, ...]:
         """Every trigger of the workflow, each once, in definition order."""
         return tuple(dict.fromkeys(trigger for _, trigger in self.steps))

@@ -1,0 +1,67 @@
+"""Deadlines: every run of every deadline of every case, so that the overdue list (what is
+overdue now, and what was done late) is one query."""
+
+from __future__ import annotations
+
+from sqlalchemy import Column, Index, Integer, MetaData, String, Table, Text
+
+from approvals.domain.clocks import episodes
+from approvals.readmodel import CaseSubject, ReadModel, Rows, UTCDateTime
+
+__all__ = ["MODEL", "deadlines"]
+
+metadata = MetaData()
+deadlines = Table(
+    "rm_deadlines",
+    metadata,
+    Column("reference", String(40), primary_key=True),
+    Column("deadline", String(64), primary_key=True),
+    Column("run", Integer, primary_key=True),  # 1 for the deadline's first run, and so on
+    Column("started_at", UTCDateTime, nullable=False),
+    Column("due_at", UTCDateTime, nullable=False),
+    Column("stopped_at", UTCDateTime, nullable=True),  # None while the clock runs
+    Column("workflow", String(64), nullable=False),
+    Column("workflow_version", Integer, nullable=False),
+    Column("title", Text, nullable=False),
+    Column("department", String(200), nullable=False),
+    Column("state", String(64), nullable=False),
+    Index("rm_deadlines_running", "stopped_at", "due_at"),
+    Index("rm_deadlines_by_due", "due_at"),
+)
+
+
+class Deadlines(ReadModel):
+    """Each run of a deadline: started, due, stopped."""
+
+    name = "deadlines"
+    version = 1
+    metadata = metadata
+    case_tables = (deadlines,)
+
+    def for_case(self, subject: CaseSubject) -> Rows:
+        case, workflow = subject.case, subject.workflow
+        if case is None or workflow is None:
+            return {}
+        runs: dict[str, int] = {}
+        rows = []
+        for run in episodes(case.history, workflow.deadlines, subject.holiday):
+            runs[run.deadline.name] = runs.get(run.deadline.name, 0) + 1
+            rows.append(
+                {
+                    "reference": case.reference,
+                    "deadline": run.deadline.name,
+                    "run": runs[run.deadline.name],
+                    "started_at": run.started_at,
+                    "due_at": run.due_at,
+                    "stopped_at": run.stopped_at,
+                    "workflow": case.workflow_id,
+                    "workflow_version": case.workflow_version,
+                    "title": case.title,
+                    "department": case.department,
+                    "state": case.state,
+                }
+            )
+        return {deadlines: rows}
+
+
+MODEL = Deadlines()

@@ -1,0 +1,114 @@
+"""The vendor register: every entrustment (Art.15) — the vendor, its contracts, handover and
+end, compliance checks, inspections done and the next one due, breaches reported and open."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from sqlalchemy import Column, Date, Index, Integer, MetaData, String, Table, Text
+
+from approvals.domain.case import Case
+from approvals.domain.clocks import due_dates
+from approvals.readmodel import CaseSubject, ReadModel, Rows, UTCDateTime
+
+__all__ = ["DATES", "MODEL", "WORKFLOWS", "vendors"]
+
+WORKFLOWS = ("entrustment",)
+"""The workflows whose cases entrust data to a vendor."""
+
+DATES = (
+    "basic_contract_date",
+    "individual_contract_date",
+    "handover_date",
+    "individual_contract_end_date",
+)
+"""The contract dates the register shows, as the entrustment workflow names its fields."""
+
+INSPECTION = "inspection"
+"""The deadline that schedules the periodic inspection (Art.15-6)."""
+
+metadata = MetaData()
+vendors = Table(
+    "rm_vendors",
+    metadata,
+    Column("reference", String(40), primary_key=True),
+    Column("vendor", Text, nullable=False),
+    Column("workflow", String(64), nullable=False),
+    Column("workflow_version", Integer, nullable=False),
+    Column("department", String(200), nullable=False),
+    Column("state", String(64), nullable=False),
+    Column("data_items", Text, nullable=False),
+    Column("purpose", Text, nullable=False),
+    Column("approved_at", UTCDateTime, nullable=True),
+    *(Column(name, Date, nullable=True) for name in DATES),
+    Column("last_check", Date, nullable=True),
+    Column("checks", Integer, nullable=False),
+    Column("last_inspection", Date, nullable=True),
+    Column("inspections", Integer, nullable=False),
+    Column("next_inspection_due", UTCDateTime, nullable=True),
+    Column("breaches", Integer, nullable=False),
+    Column("open_breaches", Integer, nullable=False),
+    Index("rm_vendors_by_vendor", "vendor"),
+    Index("rm_vendors_by_inspection", "next_inspection_due"),
+)
+
+
+def _date(value: Any) -> date | None:
+    if value in (None, ""):
+        return None
+    return value if isinstance(value, date) else date.fromisoformat(str(value))
+
+
+def _last(case: Case, trigger: str, field: str) -> tuple[date | None, int]:
+    taken = [entry for entry in case.history if entry.trigger == trigger]
+    return (_date(taken[-1].fields.get(field)) if taken else None), len(taken)
+
+
+class Vendors(ReadModel):
+    """One row per entrustment case."""
+
+    name = "vendors"
+    version = 1
+    metadata = metadata
+    case_tables = (vendors,)
+
+    def for_case(self, subject: CaseSubject) -> Rows:
+        case, workflow = subject.case, subject.workflow
+        if case is None or workflow is None or case.workflow_id not in WORKFLOWS:
+            return {}
+        approved = next((e.at for e in case.history if e.trigger == "approve"), None)
+        last_check, checks = _last(case, "record_compliance_check", "check_date")
+        last_inspection, inspections = _last(case, "inspect", "inspection_date")
+        breaches = sum(1 for e in case.history if e.trigger == "report_breach")
+        closed = sum(
+            1 for e in case.history if e.trigger == "record_measures" and e.source != "approved"
+        )
+        inspection = next(
+            (d.due_at for d in due_dates(case.history, workflow.deadlines, subject.holiday)
+             if d.deadline.name == INSPECTION),
+            None,
+        )  # fmt: skip
+        row: dict[str, Any] = {
+            "reference": case.reference,
+            "vendor": str(case.fields.get("vendor", "")),
+            "workflow": case.workflow_id,
+            "workflow_version": case.workflow_version,
+            "department": case.department,
+            "state": case.state,
+            "data_items": str(case.fields.get("data_items", "")),
+            "purpose": str(case.fields.get("purpose", "")),
+            "approved_at": approved,
+            **{name: _date(case.fields.get(name)) for name in DATES},
+            "last_check": last_check,
+            "checks": checks,
+            "last_inspection": last_inspection,
+            "inspections": inspections,
+            "next_inspection_due": inspection,
+            "breaches": breaches,
+            "open_breaches": max(0, breaches - closed),
+        }
+        return {vendors: [row]}
+
+
+MODEL = Vendors()

@@ -1,0 +1,523 @@
+"""Read models: the tables people look at, built from the log and disposable.
+
+A read model (one module each under ``projections/``) says which rows one *subject* has — a
+case with its retention record, or the roster — given the subject's aggregates as they stand.
+The :class:`Projector` reads the log past the position each model has tracked, a batch of
+events at a time, folds the events into the aggregates they belong to, replaces the rows of
+every subject the batch touched, and moves the models' positions — rows and positions in one
+transaction.  So each event counts exactly once; a crash loses at most the batch in flight,
+which the next run redoes; and a rebuild from position zero gives the rows that following the
+log live gave.  Dropping the tables loses nothing: the next catch-up builds them again.
+
+Several processes may catch up at once: each batch first moves the tracking positions from
+the values it read (compare and set), so the loser of a race rolls back and reads again.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import OrderedDict
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from typing import TYPE_CHECKING, Any, ClassVar
+from uuid import UUID
+
+import sqlalchemy as sa
+import structlog
+from eventsourcing.application import AggregateNotFoundError
+from eventsourcing.persistence import StoredEvent
+from sqlalchemy import (
+    BigInteger,
+    Column,
+    Connection,
+    Engine,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    TypeDecorator,
+)
+
+from approvals.audit.keys import CASE_TOPICS, CaseDataErased
+from approvals.domain.case import Case, case_id
+from approvals.domain.clocks import Holiday, weekends
+from approvals.domain.retention import RetentionRecord, retention_id
+from approvals.domain.roster import Roster
+
+if TYPE_CHECKING:
+    from approvals.application import ApprovalsApplication
+    from approvals.domain.workflow import Workflow
+
+__all__ = [
+    "CaseSubject",
+    "Difference",
+    "ModelStatus",
+    "Projector",
+    "ReadModel",
+    "UTCDateTime",
+    "rows_of",
+]
+
+log = structlog.get_logger("approvals")
+
+TRACKING_TABLE = "approvals_projections"
+BATCH = 1000
+_CACHE = 4096
+_RETENTION_TOPICS = "approvals:Retention."
+_ROSTER_TOPICS = "approvals:Roster."
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """A moment stored as UTC without an offset, read back timezone-aware, on every backend."""
+
+    impl = sa.DateTime
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Any) -> datetime | None:
+        return None if value is None else value.astimezone(UTC).replace(tzinfo=None)
+
+    def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:
+        return None if value is None else value.replace(tzinfo=UTC)
+
+
+@dataclass(frozen=True, slots=True)
+class CaseSubject:
+    """A case as the read models see it: its aggregate and definition, its retention record.
+
+    ``case`` is None once the case's data is disposed of (or cannot be read any more); then
+    only the retention record speaks for it.
+    """
+
+    reference: str
+    case: Case | None
+    workflow: Workflow | None
+    record: RetentionRecord | None
+    holiday: Holiday = weekends
+
+
+Rows = Mapping[Table, Sequence[Mapping[str, Any]]]
+
+
+class ReadModel:
+    """A read model: its tables and, for each subject, its rows.
+
+    Every table in ``case_tables`` has a ``reference`` column: a case's rows are replaced
+    whenever the case or its retention record changes.  The tables in ``roster_tables`` are
+    replaced whole whenever the roster changes.  Raise ``version`` when the rows a model
+    derives change: a model stored under another version is rebuilt at the next catch-up.
+    """
+
+    name: ClassVar[str]
+    version: ClassVar[int] = 1
+    metadata: ClassVar[MetaData]
+    case_tables: ClassVar[tuple[Table, ...]] = ()
+    roster_tables: ClassVar[tuple[Table, ...]] = ()
+
+    def for_case(self, subject: CaseSubject) -> Rows:
+        """Return the rows of ``subject`` (a table left out has none)."""
+        return {}
+
+    def for_roster(self, roster: Roster) -> Rows:
+        """Return every row of the roster tables."""
+        return {}
+
+    @property
+    def tables(self) -> tuple[Table, ...]:
+        """Every table of the model."""
+        return (*self.case_tables, *self.roster_tables)
+
+
+@dataclass(frozen=True, slots=True)
+class ModelStatus:
+    """Where a read model stands against the log."""
+
+    name: str
+    version: int
+    position: int
+    head: int
+    updated_at: datetime | None
+
+    @property
+    def lag(self) -> int:
+        """How many positions of the log the model has not taken in yet."""
+        return max(0, self.head - self.position)
+
+
+@dataclass(frozen=True, slots=True)
+class Difference:
+    """A row that is in the live model and not in a fresh rebuild, or the other way round."""
+
+    model: str
+    table: str
+    side: str  # "live" | "rebuilt": where the row is
+    row: tuple[Any, ...]
+
+
+def _tracking(metadata: MetaData) -> Table:
+    return Table(
+        TRACKING_TABLE,
+        metadata,
+        Column("name", String(64), primary_key=True),
+        Column("version", Integer, nullable=False),
+        Column("position", BigInteger, nullable=False),
+        Column("updated_at", UTCDateTime, nullable=True),
+    )
+
+
+class _Moved(Exception):
+    """Another process moved a tracking position first."""
+
+
+@dataclass
+class _Batch:
+    cases: dict[str, CaseSubject] = field(default_factory=dict)
+    roster: Roster | None = None
+
+
+class Projector:
+    """Keeps read models up to date with the log of one application.
+
+    ``target`` is where the models' tables live (default: the application's own database);
+    ``check`` rebuilds into a scratch database to compare with the live tables.
+    """
+
+    def __init__(
+        self,
+        app: ApprovalsApplication,
+        models: Sequence[ReadModel],
+        *,
+        target: Engine | None = None,
+        batch: int = BATCH,
+    ) -> None:
+        self.app = app
+        self.models = tuple(models)
+        self.engine = target or app.engine
+        self.batch = batch
+        self.tracking = _tracking(MetaData())
+        self._ready = False
+        self._cache: OrderedDict[UUID, Case | RetentionRecord | Roster] = OrderedDict()
+        events = app.recorder.events_record_cls.__table__  # type: ignore[attr-defined]
+        self._events: Table = events
+
+    # -- the tables ----------------------------------------------------------------------------
+
+    def model(self, name: str) -> ReadModel:
+        """Return the model called ``name``; a KeyError names the known ones."""
+        for model in self.models:
+            if model.name == name:
+                return model
+        raise KeyError(name)
+
+    def ensure(self) -> None:
+        """Create the tracking table and the models' tables where missing; rebuild a model
+        whose stored version differs from its code's."""
+        if self._ready:
+            return
+        with self.app._storage():
+            self.tracking.create(self.engine, checkfirst=True)
+            stored = self._stored()
+            for model in self.models:
+                known = stored.get(model.name)
+                if known is not None and known[0] != model.version:
+                    log.info("projection.outdated", model=model.name, stored=known[0])
+                    self._reset(model)
+                else:
+                    model.metadata.create_all(self.engine, tables=list(model.tables))
+                    if known is None:
+                        self._start(model)
+        self._ready = True
+
+    def _stored(self) -> dict[str, tuple[int, int]]:
+        with self.engine.connect() as connection:
+            rows = connection.execute(
+                sa.select(self.tracking.c.name, self.tracking.c.version, self.tracking.c.position)
+            ).all()
+        return {str(name): (int(version), int(position)) for name, version, position in rows}
+
+    def _start(self, model: ReadModel) -> None:
+        try:
+            with self.engine.begin() as connection:
+                connection.execute(
+                    sa.insert(self.tracking).values(name=model.name, version=model.version,
+                                                    position=0, updated_at=None)
+                )  # fmt: skip
+        except sa.exc.IntegrityError:
+            pass  # another process started it first
+
+    def _reset(self, model: ReadModel) -> None:
+        """Drop the model's tables, create them empty, and put its position back to zero."""
+        model.metadata.drop_all(self.engine, tables=list(reversed(model.tables)), checkfirst=True)
+        model.metadata.create_all(self.engine, tables=list(model.tables))
+        with self.engine.begin() as connection:
+            connection.execute(sa.delete(self.tracking).where(self.tracking.c.name == model.name))
+            connection.execute(
+                sa.insert(self.tracking).values(name=model.name, version=model.version,
+                                                position=0, updated_at=None)
+            )  # fmt: skip
+
+    # -- positions -----------------------------------------------------------------------------
+
+    def head(self) -> int:
+        """Return the position of the last event in the log (0 when empty)."""
+        with self.app._storage(), self.app.engine.connect() as connection:
+            found = connection.execute(sa.select(sa.func.max(self._events.c.id))).scalar()
+        return int(found or 0)
+
+    def status(self) -> tuple[ModelStatus, ...]:
+        """Return where each model stands against the log."""
+        self.ensure()
+        head = self.head()
+        with self.app._storage(), self.engine.connect() as connection:
+            rows = {row.name: row for row in connection.execute(sa.select(self.tracking)).all()}
+        return tuple(
+            ModelStatus(
+                name=model.name,
+                version=model.version,
+                position=int(rows[model.name].position) if model.name in rows else 0,
+                head=head,
+                updated_at=rows[model.name].updated_at if model.name in rows else None,
+            )
+            for model in self.models
+        )
+
+    # -- catching up ---------------------------------------------------------------------------
+
+    def catch_up(self, *, until: int | None = None) -> int:
+        """Take in every event past the models' positions (up to ``until``); return how many
+        events were read."""
+        self.ensure()
+        read = 0
+        with self.app._storage():
+            while True:
+                positions = {name: pos for name, (_, pos) in self._stored().items()}
+                behind = {m.name: positions.get(m.name, 0) for m in self.models}
+                start = min(behind.values(), default=0)
+                head = self.head() if until is None else until
+                if start >= head:
+                    return read
+                notifications = self._read(start, head)
+                end = notifications[-1].id if len(notifications) == self.batch else head
+                touched = self._fold(notifications)
+                try:
+                    self._commit(touched, behind, end)
+                except _Moved:
+                    continue  # another process took this batch in: read the positions again
+                read += len(notifications)
+
+    def follow(self, *, stop: Callable[[], bool], interval: float = 0.5) -> int:
+        """Catch up, then keep catching up every ``interval`` seconds until ``stop()``."""
+        total = 0
+        while not stop():
+            caught = self.catch_up()
+            total += caught
+            if not caught:
+                time.sleep(interval)
+        return total
+
+    def rebuild(self, names: Iterable[str] = ()) -> int:
+        """Drop the models called ``names`` (all when none), build them again from the log."""
+        self.ensure()
+        chosen = [self.model(name) for name in names] or list(self.models)
+        with self.app._storage():
+            for model in chosen:
+                self._reset(model)
+        self._cache.clear()
+        return self.catch_up()
+
+    def _read(self, start: int, head: int) -> list[Any]:
+        events = self._events
+        with self.app.engine.connect() as connection:
+            return list(
+                connection.execute(
+                    sa.select(
+                        events.c.id,
+                        events.c.originator_id,
+                        events.c.originator_version,
+                        events.c.topic,
+                        events.c.state,
+                    )
+                    .where(events.c.id > start, events.c.id <= head)
+                    .order_by(events.c.id)
+                    .limit(self.batch)
+                ).all()
+            )
+
+    def _fold(self, notifications: Sequence[Any]) -> _Batch:
+        """Apply the batch's events to the aggregates they belong to; return what changed."""
+        batch = _Batch()
+        self.app.case_keys.preload(
+            str(n.originator_id) for n in notifications if n.topic.startswith(CASE_TOPICS)
+        )
+        for n in notifications:
+            topic: str = n.topic
+            if not topic.startswith((CASE_TOPICS, _RETENTION_TOPICS, _ROSTER_TOPICS)):
+                continue
+            stored = StoredEvent(
+                originator_id=n.originator_id,
+                originator_version=n.originator_version,
+                topic=topic,
+                state=bytes(n.state),
+            )
+            try:
+                event = self.app.mapper.to_domain_event(stored)
+            except CaseDataErased:
+                continue  # a disposed case: its retention record's Disposed event speaks for it
+            aggregate = self._advance(UUID(str(n.originator_id)), event)
+            if isinstance(aggregate, Case):
+                self._touch(batch, aggregate.reference, case=aggregate)
+            elif isinstance(aggregate, RetentionRecord):
+                self._touch(batch, aggregate.reference, record=aggregate)
+            elif isinstance(aggregate, Roster):
+                batch.roster = aggregate
+        return batch
+
+    def _advance(self, originator: UUID, event: Any) -> Case | RetentionRecord | Roster | None:
+        """Return the aggregate with ``event`` applied (loading it when not cached)."""
+        version = int(event.originator_version)
+        cache = self._cache
+        aggregate = cache.get(originator)
+        if aggregate is not None and aggregate.version >= version:
+            pass  # already taken in (it was loaded past this event)
+        elif aggregate is not None and aggregate.version == version - 1:
+            aggregate = event.mutate(aggregate)
+        elif version == 1:
+            aggregate = event.mutate(None)
+        else:
+            aggregate = self._load(originator, version)
+        if aggregate is None:
+            cache.pop(originator, None)
+            return None
+        cache[originator] = aggregate
+        cache.move_to_end(originator)
+        while len(cache) > _CACHE:
+            cache.popitem(last=False)
+        return aggregate
+
+    def _load(self, originator: UUID, version: int | None) -> Any:
+        try:
+            return self.app.repository.get(originator, version=version)
+        except (AggregateNotFoundError, CaseDataErased):
+            return None
+
+    def _touch(
+        self,
+        batch: _Batch,
+        reference: str,
+        *,
+        case: Case | None = None,
+        record: RetentionRecord | None = None,
+    ) -> None:
+        known = batch.cases.get(reference)
+        if case is None:
+            case = known.case if known else self._case_of(reference)
+        if record is None:
+            record = known.record if known else self._record_of(reference)
+        if record is not None and record.disposed:
+            case = None  # its data is gone: only the disposal record speaks for it
+            self._cache.pop(case_id(reference), None)
+            self.app.case_keys.forget(case_id(reference))
+        workflow = self.app.definition_of(case) if case is not None else None
+        batch.cases[reference] = CaseSubject(reference, case, workflow, record, self.app.holiday)
+
+    def _case_of(self, reference: str) -> Case | None:
+        originator = case_id(reference)
+        found = self._cache.get(originator) or self._load(originator, None)
+        return found if isinstance(found, Case) else None
+
+    def _record_of(self, reference: str) -> RetentionRecord | None:
+        originator = retention_id(reference)
+        found = self._cache.get(originator) or self._load(originator, None)
+        return found if isinstance(found, RetentionRecord) else None
+
+    def _commit(self, batch: _Batch, positions: Mapping[str, int], end: int) -> None:
+        behind = [m for m in self.models if positions[m.name] < end]
+        now = datetime.now(UTC)
+        with self.engine.begin() as connection:
+            for model in behind:  # first, so that SQLite takes its write lock at once
+                moved = connection.execute(
+                    sa.update(self.tracking)
+                    .where(
+                        self.tracking.c.name == model.name,
+                        self.tracking.c.position == positions[model.name],
+                    )
+                    .values(position=end, updated_at=now)
+                ).rowcount
+                if moved != 1:
+                    raise _Moved
+            for model in behind:
+                self._write(connection, model, batch)
+
+    def _write(self, connection: Connection, model: ReadModel, batch: _Batch) -> None:
+        references = list(batch.cases)
+        if references and model.case_tables:
+            rows: dict[Table, list[Mapping[str, Any]]] = {t: [] for t in model.case_tables}
+            for subject in batch.cases.values():
+                for table, found in model.for_case(subject).items():
+                    rows[table].extend(found)
+            for table in model.case_tables:
+                for chunk in _chunks(references, 500):
+                    connection.execute(sa.delete(table).where(table.c.reference.in_(chunk)))
+                if rows[table]:
+                    connection.execute(sa.insert(table), rows[table])
+        if batch.roster is not None and model.roster_tables:
+            roster_rows = model.for_roster(batch.roster)
+            for table in model.roster_tables:
+                connection.execute(sa.delete(table))
+                if roster_rows.get(table):
+                    connection.execute(sa.insert(table), list(roster_rows[table]))
+
+    # -- checking ------------------------------------------------------------------------------
+
+    def check(self, names: Iterable[str] = ()) -> tuple[Difference, ...]:
+        """Rebuild the models (``names``, or all) into a scratch database and return every row
+        on which the live tables and the rebuild disagree, at the same position of the log."""
+        chosen = [self.model(name) for name in names] or list(self.models)
+        self.catch_up()
+        scratch = sa.create_engine("sqlite://")
+        try:
+            while True:
+                positions = {s.name: s.position for s in self.status()}
+                position = max(positions[m.name] for m in chosen)
+                rebuilt = Projector(self.app, chosen, target=scratch, batch=self.batch)
+                rebuilt.catch_up(until=position)
+                live = {m.name: rows_of(self.engine, m) for m in chosen}
+                if {s.name: s.position for s in self.status()} == positions:
+                    break  # no other process moved the live models while we read them
+            found: list[Difference] = []
+            for model in chosen:
+                fresh = rows_of(scratch, model)
+                for table in model.tables:
+                    mine, theirs = live[model.name][table.name], fresh[table.name]
+                    found += [Difference(model.name, table.name, "live", r) for r in mine - theirs]
+                    found += [
+                        Difference(model.name, table.name, "rebuilt", r) for r in theirs - mine
+                    ]
+            return tuple(found)
+        finally:
+            scratch.dispose()
+
+
+def rows_of(engine: Engine, model: ReadModel) -> dict[str, set[tuple[Any, ...]]]:
+    """Return every row of the model's tables, as comparable tuples, by table name."""
+    found: dict[str, set[tuple[Any, ...]]] = {}
+    with engine.connect() as connection:
+        for table in model.tables:
+            found[table.name] = {
+                tuple(_comparable(value) for value in row)
+                for row in connection.execute(sa.select(table)).all()
+            }
+    return found
+
+
+def _comparable(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return value.astimezone(UTC).isoformat() if value.tzinfo else value.isoformat()
+    if isinstance(value, date):
+        return value.isoformat()
+    return value
+
+
+def _chunks(items: Sequence[str], size: int) -> Iterator[Sequence[str]]:
+    for index in range(0, len(items), size):
+        yield items[index : index + size]

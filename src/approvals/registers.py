@@ -1,0 +1,285 @@
+"""The lists people look at, read from the read models of ``projections/``.
+
+Each query first lets the models take in what the log gained since the last one (a couple of
+small queries when nothing is new), then reads one indexed query: the inbox, the case register
+(台帳), the vendor register, the provision ledger, the retention schedule, the overdue list.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import date
+from typing import TYPE_CHECKING, Any
+
+import sqlalchemy as sa
+from sqlalchemy import Table
+
+from approvals.domain.clocks import JST
+from approvals.domain.workflow import ROLES
+from approvals.errors import Label
+from approvals.projections import all_models
+from approvals.readmodel import ModelStatus, Projector
+from approvals.results import (
+    CaseEntry,
+    InboxItem,
+    OverdueEntry,
+    ProvisionEntry,
+    RetentionEntry,
+    VendorEntry,
+)
+
+if TYPE_CHECKING:
+    from approvals.application import ApprovalsApplication
+    from approvals.domain.workflow import Workflow
+
+__all__ = ["KINDS", "Registers"]
+
+DISPOSED = Label("disposed", "廃棄済み")
+KINDS = {
+    "provision": Label("provision to a third party", "第三者提供"),
+    "joint_use": Label("joint use", "共同利用"),
+}
+
+
+class Registers:
+    """Queries on the read models of one application, kept current as they are asked."""
+
+    def __init__(self, app: ApprovalsApplication, projector: Projector | None = None) -> None:
+        self.app = app
+        self.projector = projector or Projector(app, all_models())
+        self._tables = {t.name: t for m in self.projector.models for t in m.tables}
+
+    def refresh(self) -> int:
+        """Let the read models take in the log's new events; return how many were read."""
+        return self.projector.catch_up()
+
+    def status(self) -> tuple[ModelStatus, ...]:
+        """Return where each read model stands against the log."""
+        return self.projector.status()
+
+    # -- the lists -----------------------------------------------------------------------------
+
+    def inbox(self, person: str) -> tuple[InboxItem, ...]:
+        """Return the steps that wait for ``person`` under the roles they hold now, oldest
+        first."""
+        inbox, roster = self._table("rm_inbox"), self._table("rm_roster")
+        query = (
+            sa.select(inbox)
+            .distinct()
+            .join(
+                roster,
+                sa.and_(
+                    roster.c.role == inbox.c.role,
+                    sa.or_(inbox.c.department == "", roster.c.department == inbox.c.department),
+                ),
+            )
+            .where(
+                roster.c.user == person,
+                sa.not_(sa.and_(inbox.c.filer_only, inbox.c.filer != person)),
+                sa.not_(sa.and_(inbox.c.not_filer, inbox.c.filer == person)),
+            )
+            .order_by(inbox.c.since, inbox.c.reference, inbox.c.trigger)
+        )
+        now = self.app.now()
+        items = []
+        for row in self._rows(query):
+            workflow = self._workflow(row.workflow, row.workflow_version)
+            step = workflow.step(row.state, row.trigger)
+            items.append(
+                InboxItem(
+                    reference=row.reference,
+                    workflow=row.workflow,
+                    workflow_title=workflow.title,
+                    title=row.title,
+                    department=row.case_department,
+                    state=row.state,
+                    state_label=workflow.state(row.state).label,
+                    trigger=row.trigger,
+                    label=step.label if step else workflow.trigger_label(row.trigger),
+                    role=row.role,
+                    role_label=_role(row.role),
+                    since=row.since,
+                    due_at=row.due_at,
+                    overdue=row.due_at is not None and now > row.due_at,
+                )
+            )
+        return tuple(items)
+
+    def cases(
+        self,
+        *,
+        workflow: str | None = None,
+        state: str | None = None,
+        department: str | None = None,
+        limit: int | None = None,
+    ) -> tuple[CaseEntry, ...]:
+        """Return the case register, in the order filed (disposed cases last), filtered."""
+        table = self._table("rm_cases")
+        query = sa.select(table).order_by(
+            table.c.filed_at.is_(None), table.c.filed_at, table.c.reference
+        )
+        query = _where(query, table, workflow=workflow, state=state, department=department)
+        return tuple(self._case_entry(row) for row in self._rows(query, limit))
+
+    def vendors(
+        self,
+        *,
+        state: str | None = None,
+        department: str | None = None,
+        vendor: str | None = None,
+        limit: int | None = None,
+    ) -> tuple[VendorEntry, ...]:
+        """Return the vendor register: each entrustment, in the order filed."""
+        table = self._table("rm_vendors")
+        query = _where(
+            sa.select(table).order_by(table.c.reference), table,
+            state=state, department=department, vendor=vendor,
+        )  # fmt: skip
+        now = self.app.now()
+        entries = []
+        for row in self._rows(query, limit):
+            values = dict(row._mapping)
+            label = self._workflow(values.pop("workflow"), values.pop("workflow_version"))
+            entries.append(
+                VendorEntry(
+                    **values,
+                    state_label=label.state(row.state).label,
+                    inspection_overdue=row.next_inspection_due is not None
+                    and now > row.next_inspection_due,
+                )
+            )
+        return tuple(entries)
+
+    def provisions(
+        self,
+        *,
+        kind: str | None = None,
+        department: str | None = None,
+        since: date | None = None,
+        until: date | None = None,
+        limit: int | None = None,
+    ) -> tuple[ProvisionEntry, ...]:
+        """Return the provision and joint-use ledger, by date (``since``/``until`` inclusive)."""
+        table = self._table("rm_provisions")
+        query = _where(
+            sa.select(table).order_by(table.c.on_date, table.c.reference, table.c.entry),
+            table, kind=kind, department=department,
+        )  # fmt: skip
+        if since is not None:
+            query = query.where(table.c.on_date >= since)
+        if until is not None:
+            query = query.where(table.c.on_date <= until)
+        entries = []
+        for row in self._rows(query, limit):
+            values = dict(row._mapping)
+            values.pop("state")
+            entries.append(
+                ProvisionEntry(**values, kind_label=KINDS.get(row.kind, _same(row.kind)))
+            )
+        return tuple(entries)
+
+    def retention(
+        self, *, due: bool = False, limit: int | None = None
+    ) -> tuple[RetentionEntry, ...]:
+        """Return the retention schedule, earliest deadline first; ``due``: only the cases
+        whose retention has run out and that are not disposed of yet (held ones included)."""
+        table = self._table("rm_retention")
+        today = self.app.now().astimezone(JST).date()
+        query = sa.select(table).order_by(
+            table.c.retained_until.is_(None), table.c.retained_until, table.c.reference
+        )
+        if due:
+            query = query.where(table.c.retained_until < today, table.c.disposed_at.is_(None))
+        entries = []
+        for row in self._rows(query, limit):
+            values = dict(row._mapping)
+            values.pop("events")
+            until = row.retained_until
+            entries.append(
+                RetentionEntry(
+                    **values,
+                    due=until is not None and today > until and row.disposed_at is None,
+                )
+            )
+        return tuple(entries)
+
+    def overdue(
+        self,
+        *,
+        running: bool = False,
+        department: str | None = None,
+        limit: int | None = None,
+    ) -> tuple[OverdueEntry, ...]:
+        """Return every missed deadline, earliest due first: those overdue now and (unless
+        ``running``) those met late."""
+        table = self._table("rm_deadlines")
+        now = self.app.now()
+        late = sa.and_(table.c.stopped_at.is_(None), table.c.due_at < now)
+        if not running:
+            late = sa.or_(late, table.c.stopped_at > table.c.due_at)
+        query = _where(
+            sa.select(table).where(late).order_by(table.c.due_at, table.c.reference),
+            table, department=department,
+        )  # fmt: skip
+        entries = []
+        for row in self._rows(query, limit):
+            workflow = self._workflow(row.workflow, row.workflow_version)
+            deadline = next((d for d in workflow.deadlines if d.name == row.deadline), None)
+            done = row.stopped_at
+            entries.append(
+                OverdueEntry(
+                    reference=row.reference,
+                    workflow=row.workflow,
+                    title=row.title,
+                    department=row.department,
+                    state=row.state,
+                    state_label=workflow.state(row.state).label,
+                    deadline=row.deadline,
+                    label=deadline.label if deadline else _same(row.deadline),
+                    started_at=row.started_at,
+                    due_at=row.due_at,
+                    done_at=done,
+                    late_by_days=((done or now) - row.due_at).days,
+                )
+            )
+        return tuple(entries)
+
+    # -- inside --------------------------------------------------------------------------------
+
+    def _table(self, name: str) -> Table:
+        return self._tables[name]
+
+    def _rows(self, query: sa.Select[Any], limit: int | None = None) -> Sequence[Any]:
+        self.refresh()
+        if limit:
+            query = query.limit(limit)
+        with self.app._storage(), self.projector.engine.connect() as connection:
+            return connection.execute(query).all()
+
+    def _workflow(self, workflow_id: str, version: int) -> Workflow:
+        return self.app.definition(workflow_id, version)
+
+    def _case_entry(self, row: Any) -> CaseEntry:
+        values = dict(row._mapping)
+        version = values.pop("workflow_version")
+        if row.state == "disposed":
+            title, state = _same(row.workflow), DISPOSED
+        else:
+            workflow = self._workflow(row.workflow, version)
+            title, state = workflow.title, workflow.state(row.state).label
+        return CaseEntry(**values, workflow_title=title, state_label=state)
+
+
+def _where(query: sa.Select[Any], table: Table, **filters: str | None) -> sa.Select[Any]:
+    for name, value in filters.items():
+        if value is not None:
+            query = query.where(table.c[name] == value)
+    return query
+
+
+def _role(role: str) -> Label:
+    return ROLES.get(role, _same(role))
+
+
+def _same(text: str) -> Label:
+    return Label(text, text)
