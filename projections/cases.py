@@ -8,15 +8,10 @@ from typing import Any
 
 from sqlalchemy import Boolean, Column, Date, Index, Integer, MetaData, String, Table, Text
 
-from approvals.domain.case import Case
-from approvals.domain.clocks import retention_until
-from approvals.domain.workflow import Workflow
 from approvals.readmodel import CaseSubject, ReadModel, Rows, UTCDateTime
+from approvals.views import register_values
 
-__all__ = ["DECISIONS", "MODEL", "cases"]
-
-DECISIONS = ("approve", "reject")
-"""The chief's decisions (承認 or not): the first one taken dates the decision."""
+__all__ = ["MODEL", "cases"]
 
 metadata = MetaData()
 cases = Table(
@@ -43,34 +38,6 @@ cases = Table(
     Index("rm_cases_by_department", "department", "state"),
     Index("rm_cases_by_filed", "filed_at"),
 )
-
-
-def register_row(case: Case, workflow: Workflow) -> dict[str, Any]:
-    """Return the register's row of a case."""
-    history = case.history
-    decision = next((e for e in history if e.trigger in DECISIONS), None)
-    running = workflow.effective_states
-    effective = next((e for e in history if e.dest in running), None)
-    ended = next((e for e in history if e.dest in workflow.retention.starts_on), None)
-    return {
-        "reference": case.reference,
-        "workflow": case.workflow_id,
-        "workflow_version": case.workflow_version,
-        "title": case.title,
-        "department": case.department,
-        "filer": case.filer,
-        "state": case.state,
-        "terminal": workflow.state(case.state).terminal,
-        "events": case.version,
-        "filed_at": case.created_on,
-        "updated_at": case.modified_on,
-        "decision": decision.trigger if decision else None,
-        "decided_at": decision.at if decision else None,
-        "effective_at": effective.at if effective else None,
-        "ended_at": ended.at if ended else None,
-        "retention_until": retention_until(history, workflow.retention),
-        "disposed_at": None,
-    }
 
 
 def disposed_row(reference: str, disposal: Mapping[str, Any]) -> dict[str, Any]:
@@ -110,7 +77,7 @@ class CaseRegister(ReadModel):
             return {cases: [disposed_row(subject.reference, record.disposal)]}
         if subject.case is None or subject.workflow is None:
             return {}
-        return {cases: [register_row(subject.case, subject.workflow)]}
+        return {cases: [{**register_values(subject.case, subject.workflow), "disposed_at": None}]}
 
 
 MODEL = CaseRegister()

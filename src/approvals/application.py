@@ -294,6 +294,10 @@ class ApprovalsApplication(StoredApplication):
             as_of=as_of,
         )
 
+    def case_aggregate(self, reference: str, *, as_of: datetime | None = None) -> Case:
+        """Return the aggregate of case ``reference`` (as it stood at ``as_of``)."""
+        return self._case(reference, as_of=as_of)
+
     def history(self, reference: str) -> tuple[HistoryEntry, ...]:
         """Return every event of case ``reference``, oldest first."""
         case = self._case(reference)

@@ -8,7 +8,7 @@ small queries when nothing is new), then reads one indexed query: the inbox, the
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import date
+from datetime import date, datetime
 from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
@@ -16,7 +16,7 @@ from sqlalchemy import Table
 
 from approvals.domain.clocks import JST
 from approvals.domain.workflow import ROLES
-from approvals.errors import Label
+from approvals.errors import CaseNotFound, Label
 from approvals.projections import all_models
 from approvals.readmodel import ModelStatus, Projector
 from approvals.results import (
@@ -27,6 +27,7 @@ from approvals.results import (
     RetentionEntry,
     VendorEntry,
 )
+from approvals.views import register_values
 
 if TYPE_CHECKING:
     from approvals.application import ApprovalsApplication
@@ -120,6 +121,31 @@ class Registers:
         )
         query = _where(query, table, workflow=workflow, state=state, department=department)
         return tuple(self._case_entry(row) for row in self._rows(query, limit))
+
+    def cases_as_of(
+        self,
+        as_of: datetime,
+        *,
+        workflow: str | None = None,
+        state: str | None = None,
+        department: str | None = None,
+    ) -> tuple[CaseEntry, ...]:
+        """Return the case register as it stood at ``as_of``, replayed from the log (the read
+        model only knows the present)."""
+        found = []
+        for reference in self.app.references():
+            try:
+                case = self.app.case_aggregate(reference, as_of=as_of)
+            except CaseNotFound:
+                continue  # filed after as_of
+            values = register_values(case, self.app.definition_of(case))
+            if all(
+                wanted in (None, values[name])
+                for name, wanted in (("workflow", workflow), ("state", state),
+                                     ("department", department))
+            ):  # fmt: skip
+                found.append(self._case_entry({**values, "disposed_at": None}))
+        return tuple(found)
 
     def vendors(
         self,
@@ -260,13 +286,13 @@ class Registers:
         return self.app.definition(workflow_id, version)
 
     def _case_entry(self, row: Any) -> CaseEntry:
-        values = dict(row._mapping)
+        values = dict(row) if isinstance(row, dict) else dict(row._mapping)
         version = values.pop("workflow_version")
-        if row.state == "disposed":
-            title, state = _same(row.workflow), DISPOSED
+        if values["state"] == "disposed":
+            title, state = _same(values["workflow"]), DISPOSED
         else:
-            workflow = self._workflow(row.workflow, version)
-            title, state = workflow.title, workflow.state(row.state).label
+            workflow = self._workflow(values["workflow"], version)
+            title, state = workflow.title, workflow.state(values["state"]).label
         return CaseEntry(**values, workflow_title=title, state_label=state)
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from approvals.domain.case import Case
 from approvals.domain.clocks import Holiday, due_dates, retention_until, weekends
@@ -11,9 +12,12 @@ from approvals.domain.workflow import DEPARTMENT_ROLES, ROLES, Workflow
 from approvals.errors import Label
 from approvals.results import CaseView, DeadlineView, HistoryEntry, InboxItem, NextStep
 
-__all__ = ["case_view", "history_entries", "inbox_items"]
+__all__ = ["DECISIONS", "case_view", "history_entries", "inbox_items", "register_values"]
 
 FILE_LABEL = Label("file", "届け出")
+
+DECISIONS = ("approve", "reject")
+"""The chief's decisions (承認 or not): the first one taken dates the decision."""
 
 
 def history_entries(case: Case, workflow: Workflow) -> tuple[HistoryEntry, ...]:
@@ -140,3 +144,31 @@ def inbox_items(case: Case, view: CaseView, person: str) -> tuple[InboxItem, ...
         for step in view.next_steps
         if person in step.people
     )
+
+
+def register_values(case: Case, workflow: Workflow) -> dict[str, Any]:
+    """Return what the case register (台帳) shows of ``case``: state and the dates of its
+    notice, decision, effect (the action may start) and end."""
+    history = case.history
+    decision = next((e for e in history if e.trigger in DECISIONS), None)
+    running = workflow.effective_states
+    effective = next((e for e in history if e.dest in running), None)
+    ended = next((e for e in history if e.dest in workflow.retention.starts_on), None)
+    return {
+        "reference": case.reference,
+        "workflow": case.workflow_id,
+        "workflow_version": case.workflow_version,
+        "title": case.title,
+        "department": case.department,
+        "filer": case.filer,
+        "state": case.state,
+        "terminal": workflow.state(case.state).terminal,
+        "events": case.version,
+        "filed_at": case.created_on,
+        "updated_at": case.modified_on,
+        "decision": decision.trigger if decision else None,
+        "decided_at": decision.at if decision else None,
+        "effective_at": effective.at if effective else None,
+        "ended_at": ended.at if ended else None,
+        "retention_until": retention_until(history, workflow.retention),
+    }

@@ -836,11 +836,18 @@ def test_json_inbox_gives_reference_trigger_and_overdue(run: Run) -> None:
     assert data(run("--json", "inbox", user=MANAGER, lang="ja"))[0]["label"] == "協議"
 
 
-def test_json_list_gives_the_cases(run: Run) -> None:
+ENTRY_KEYS = {
+    "reference", "workflow", "workflow_title", "title", "department", "filer", "state",
+    "state_label", "terminal", "events", "filed_at", "updated_at", "decision", "decided_at",
+    "effective_at", "ended_at", "retention_until", "disposed_at",
+}  # fmt: skip
+
+
+def test_json_list_gives_the_register_entries(run: Run) -> None:
     first = file_case(run)
     second = file_case(run, "entrustment", title="Scanning")
     cases = data(run("--json", "list", user=CHIEF))
-    assert all(set(case) == CASE_KEYS for case in cases)
+    assert all(set(case) == ENTRY_KEYS for case in cases)
     assert [(c["reference"], c["workflow"], c["state"]) for c in cases] == [
         (first, "purpose", "notified"),
         (second, "entrustment", "notified"),
@@ -1350,6 +1357,17 @@ HELP: dict[tuple[str, ...], list[str]] = {
     ("retention", "release"): ["CASE", "--comment"],
     ("retention", "approve"): ["CASE", "--comment"],
     ("retention", "dispose"): ["CASE", "--method"],
+    ("register",): ["cases", "vendors", "provisions", "retention", "overdue"],
+    ("register", "cases"): ["--workflow", "--state", "--department", "--limit N", "--csv"],
+    ("register", "vendors"): ["--state", "--department", "--vendor", "--limit N", "--csv"],
+    ("register", "provisions"): ["--kind", "--since", "--until", "--limit N", "--csv"],
+    ("register", "retention"): ["--due", "--limit N", "--csv"],
+    ("register", "overdue"): ["--running", "--department", "--limit N", "--csv"],
+    ("projections",): ["status", "rebuild", "check", "follow"],
+    ("projections", "status"): [],
+    ("projections", "rebuild"): ["[NAME]..."],
+    ("projections", "check"): ["[NAME]..."],
+    ("projections", "follow"): ["--interval SECONDS"],
 }
 
 

@@ -108,7 +108,7 @@ def main() -> None:
 
 
 def _register() -> None:
-    from approvals.cli import admin, audit, cases, retention, roster, workflows
+    from approvals.cli import admin, audit, cases, registers, retention, roster, workflows
 
     cli.add_command(admin.init)
     cli.add_command(admin.demo)
@@ -116,6 +116,8 @@ def _register() -> None:
     cli.add_command(workflows.workflows)
     cli.add_command(audit.audit)
     cli.add_command(retention.retention)
+    cli.add_command(registers.register)
+    cli.add_command(registers.projections)
     for command in cases.COMMANDS:
         cli.add_command(command)
 

@@ -73,7 +73,7 @@ def demo(session: Session) -> None:
         lang = session.lang
         click.echo(say("demo.store", lang, path=path.resolve()))
         click.echo(f"\n== {say('demo.cases', lang)}")
-        print_cases(shown, app.cases())
+        print_cases(shown, app.registers().cases())
         click.echo(f"\n== {say('demo.inbox', lang, user=CHIEF, role='chief')}")
         print_inbox(shown, app.inbox(CHIEF), CHIEF)
         reference = run.finished["entrustment"]

@@ -16,7 +16,7 @@ from approvals.cli.text import day, moment, say
 if TYPE_CHECKING:
     from datetime import datetime
 
-    from approvals.results import CaseView, Document, HistoryEntry, InboxItem
+    from approvals.results import CaseEntry, CaseView, Document, HistoryEntry, InboxItem
 
 __all__ = ["COMMANDS"]
 
@@ -345,18 +345,22 @@ def list_command(
     department: str | None,
     as_of: datetime | None,
 ) -> None:
-    """List cases, optionally filtered (and as they stood at a past moment)."""
+    """List cases in the order filed, optionally filtered (and as they stood at a past moment);
+    `approvals register cases` shows the register's dates."""
     app = session.reader()
     if workflow is not None:
         from approvals.definitions import find_workflow
 
         find_workflow(app.workflows, workflow)
-    print_cases(
-        session, app.cases(workflow=workflow, state=state, department=department, as_of=as_of)
-    )
+    registers = app.registers()
+    if as_of is None:
+        found = registers.cases(workflow=workflow, state=state, department=department)
+    else:
+        found = registers.cases_as_of(as_of, workflow=workflow, state=state, department=department)
+    print_cases(session, found)
 
 
-def print_cases(session: Session, cases: Sequence[CaseView]) -> None:
+def print_cases(session: Session, cases: Sequence[CaseEntry]) -> None:
     """Print cases one a line (or their JSON)."""
     lang = session.lang
     if session.as_json:

@@ -24,6 +24,31 @@ TEXT: dict[str, Label] = {
     "init.roster": Label("The roster's representative: {user}.", "名簿の代表者: {user}"),
     "empty.inbox": Label("Nothing waits for {user}.", "{user} の対応待ちはありません。"),
     "empty.list": Label("No cases.", "案件はありません。"),
+    "empty.register": Label("No entries.", "該当する記録はありません。"),
+    "register.more": Label(
+        "Only the first {limit} entries are shown; raise --limit, or give --limit 0 for all.",
+        "最初の {limit} 件だけを表示しています。--limit を増やすか、--limit 0 で全件を表示します。",
+    ),
+    "projections.rebuilt": Label(
+        "Rebuilt {models} from the log: {events} events read.",
+        "{models} をログから再構築しました(読み込んだイベント {events} 件)。",
+    ),
+    "projections.same": Label(
+        "The read models equal a fresh rebuild from the log (at position {position}).",
+        "読み取りモデルはログからの再構築と一致します(位置 {position})。",
+    ),
+    "projections.differ": Label(
+        "{count} rows differ from a fresh rebuild; run `approvals projections rebuild {models}`.",
+        "{count} 行が再構築の結果と異なります。"
+        "`approvals projections rebuild {models}` を実行してください。",
+    ),
+    "projections.following": Label(
+        "Following the log at {url}; stop with Ctrl-C.",
+        "{url} のログを追跡しています。Ctrl-C で停止します。",
+    ),
+    "projections.stopped": Label(
+        "Stopped: {events} events taken in.", "停止しました(反映したイベント {events} 件)。"
+    ),
     "empty.roster.then": Label(
         "Nobody held a role at that moment.", "その時点で役割を持つ者はいませんでした。"
     ),
@@ -130,6 +155,31 @@ TEXT: dict[str, Label] = {
     "h.steps": Label("steps", "手順"),
     "h.final": Label("final", "終了"),
     "h.id": Label("id", "ID"),
+    "h.decided": Label("decided", "判断日時"),
+    "h.effective": Label("in effect", "実施開始"),
+    "h.ended": Label("ended", "終了日時"),
+    "h.vendor": Label("vendor", "預託先"),
+    "h.basic": Label("basic contract", "基本契約"),
+    "h.individual": Label("individual contract", "個別契約"),
+    "h.handover": Label("handover", "預託日"),
+    "h.contract_end": Label("contract end", "契約終了"),
+    "h.inspected": Label("last inspection", "前回調査"),
+    "h.next_inspection": Label("next inspection due", "次回調査期限"),
+    "h.breaches": Label("breaches (open)", "契約抵触(未措置)"),
+    "h.kind": Label("kind", "種別"),
+    "h.date": Label("date", "日付"),
+    "h.party": Label("recipient / joint users", "提供先・共同利用者"),
+    "h.subjects": Label("data subjects", "情報主体"),
+    "h.items": Label("data items", "項目"),
+    "h.consent": Label("consent", "同意"),
+    "h.hold": Label("legal hold", "保全措置"),
+    "h.disposed": Label("disposed", "廃棄日時"),
+    "h.deadline": Label("deadline", "期限の種類"),
+    "h.done": Label("done", "完了日時"),
+    "h.late": Label("days late", "超過日数"),
+    "h.model": Label("read model", "読み取りモデル"),
+    "h.lag": Label("behind", "未反映"),
+    "h.log": Label("log", "ログ"),
 }
 
 
