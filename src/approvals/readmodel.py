@@ -215,7 +215,7 @@ class Projector:
         if self._ready:
             return
         with self.app._storage():
-            self.tracking.create(self.engine, checkfirst=True)
+            _create(self.tracking.metadata, [self.tracking], self.engine)
             stored = self._stored()
             for model in self.models:
                 known = stored.get(model.name)
@@ -223,7 +223,7 @@ class Projector:
                     log.info("projection.outdated", model=model.name, stored=known[0])
                     self._reset(model)
                 else:
-                    model.metadata.create_all(self.engine, tables=list(model.tables))
+                    _create(model.metadata, list(model.tables), self.engine)
                     if known is None:
                         self._start(model)
         self._ready = True
@@ -496,6 +496,20 @@ class Projector:
             return tuple(found)
         finally:
             scratch.dispose()
+
+
+def _create(metadata: MetaData, tables: list[Table], engine: Engine) -> None:
+    """Create the tables that are missing; another process creating them at the same moment
+    makes the first attempt fail, and the next one find them."""
+    for attempt in range(5):
+        try:
+            metadata.create_all(engine, tables=tables, checkfirst=True)
+        except sa.exc.DatabaseError:
+            if attempt == 4:
+                raise
+            time.sleep(0.05 * (attempt + 1))
+        else:
+            return
 
 
 def rows_of(engine: Engine, model: ReadModel) -> dict[str, set[tuple[Any, ...]]]:
