@@ -1367,7 +1367,7 @@ HELP: dict[tuple[str, ...], list[str]] = {
     ("projections", "status"): [],
     ("projections", "rebuild"): ["[NAME]..."],
     ("projections", "check"): ["[NAME]..."],
-    ("projections", "follow"): ["--interval SECONDS"],
+    ("projections", "follow"): ["--interval SECONDS", "--batch N"],
 }
 
 

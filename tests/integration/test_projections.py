@@ -145,7 +145,11 @@ def test_the_registers_show_what_the_demo_did(demo: Any) -> None:
     cases = {entry.reference: entry for entry in registers.cases()}
     assert len(cases) == 7
     rejected = cases[done.rejected]
-    assert (rejected.state, rejected.decision, rejected.effective_at) == ("rejected", "reject", None)
+    assert (rejected.state, rejected.decision, rejected.effective_at) == (
+        "rejected",
+        "reject",
+        None,
+    )
     assert rejected.ended_at == rejected.decided_at
     entrustment = cases["ENT-2026-0001"]
     assert entrustment.decided_at < entrustment.effective_at < entrustment.ended_at
@@ -155,7 +159,7 @@ def test_the_registers_show_what_the_demo_did(demo: Any) -> None:
         "Shred & Scan Ltd.", 1, 1, 0,
     )  # fmt: skip
     assert str(vendor.individual_contract_end_date) == "2026-04-26"
-    assert waiting.state == "notified" and waiting.approved_at is None
+    assert (waiting.state, waiting.approved_at) == ("notified", None)
     (joint,) = registers.provisions()
     assert (joint.kind, joint.reference) == ("joint_use", "JU-2026-0001")
     assert joint.responsible_party
@@ -207,7 +211,8 @@ def test_read_models_are_disposable(demo: Any) -> None:
             for table in model.tables:
                 connection.execute(sa.delete(table))
     differences = projector.check(["inbox"])
-    assert differences and {d.side for d in differences} == {"rebuilt"}
+    assert differences
+    assert {d.side for d in differences} == {"rebuilt"}
     projector.rebuild()
     assert live_rows(projector) == before
 
@@ -235,7 +240,7 @@ def test_disposal_removes_the_case_from_every_model_but_its_records(demo: Any) -
     registers.refresh()
     clock.advance(days=SEVEN_YEARS_AND_A_MONTH)
     reference = done.rejected
-    assert [e.reference for e in registers.retention(due=True)][0] == "NP-2026-0001"
+    assert next(e.reference for e in registers.retention(due=True)) == "NP-2026-0001"
     app.retention().approve(reference, actor=CHIEF)
     app.retention().dispose(reference, actor=HANDLER, method="shredded")
     (entry,) = [e for e in registers.cases() if e.reference == reference]

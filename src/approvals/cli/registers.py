@@ -318,11 +318,16 @@ def check(session: Session, names: list[str]) -> None:
     "--interval", type=click.FloatRange(min=0.05), default=0.5, show_default=True,
     metavar="SECONDS", help="How long to wait when the log has nothing new.",
 )  # fmt: skip
+@click.option(
+    "--batch", type=click.IntRange(min=1), default=1000, show_default=True, metavar="N",
+    help="Events taken in per transaction.",
+)  # fmt: skip
 @pass_session
-def follow(session: Session, interval: float) -> None:
+def follow(session: Session, interval: float, batch: int) -> None:
     """Take in the log's new events as they are written, until stopped (Ctrl-C or SIGTERM):
     for an intranet deployment with several writers, so that reads never wait."""
     registers = session.reader().registers()
+    registers.projector.batch = batch
     stopping: list[int] = []
 
     def stop(signum: int, _frame: Any) -> None:
