@@ -20,7 +20,7 @@ from collections import OrderedDict
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar, cast
 from uuid import UUID
 
 import sqlalchemy as sa
@@ -31,6 +31,7 @@ from sqlalchemy import (
     BigInteger,
     Column,
     Connection,
+    Dialect,
     Engine,
     Integer,
     MetaData,
@@ -38,6 +39,7 @@ from sqlalchemy import (
     Table,
     TypeDecorator,
 )
+from sqlalchemy.types import TypeEngine
 
 from approvals.audit.keys import CASE_TOPICS, CaseDataErased
 from approvals.domain.case import Case, case_id
@@ -62,23 +64,39 @@ __all__ = [
 log = structlog.get_logger("approvals")
 
 TRACKING_TABLE = "approvals_projections"
-BATCH = 1000
+BATCH = 5000
 _CACHE = 4096
 _RETENTION_TOPICS = "approvals:Retention."
 _ROSTER_TOPICS = "approvals:Roster."
 
 
 class UTCDateTime(TypeDecorator[datetime]):
-    """A moment stored as UTC without an offset, read back timezone-aware, on every backend."""
+    """A moment stored in UTC and read back timezone-aware: a TIMESTAMP on PostgreSQL; on
+    SQLite the ISO text SQLite's own DATETIME keeps ("2026-04-01 00:00:00.000000"), written
+    without SQLAlchemy's slower formatting."""
 
     impl = sa.DateTime
     cache_ok = True
 
-    def process_bind_param(self, value: datetime | None, dialect: Any) -> datetime | None:
-        return None if value is None else value.astimezone(UTC).replace(tzinfo=None)
+    def load_dialect_impl(self, dialect: Dialect) -> TypeEngine[Any]:
+        if dialect.name == "sqlite":
+            return dialect.type_descriptor(String(26))
+        return dialect.type_descriptor(sa.DateTime())
 
-    def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:
-        return None if value is None else value.replace(tzinfo=UTC)
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> Any:
+        if value is None:
+            return None
+        moment = value.astimezone(UTC).replace(tzinfo=None)
+        if dialect.name == "sqlite":
+            return moment.isoformat(sep=" ", timespec="microseconds")
+        return moment
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if isinstance(value, str):
+            value = datetime.fromisoformat(value)
+        return cast("datetime", value).replace(tzinfo=UTC)
 
 
 @dataclass(frozen=True, slots=True)
@@ -197,6 +215,12 @@ class Projector:
         self.tracking = _tracking(MetaData())
         self._ready = False
         self._cache: OrderedDict[UUID, Case | RetentionRecord | Roster] = OrderedDict()
+        # The rows this projector last wrote for each case, by table: a case whose rows did not
+        # change is not written again.  Trusted only while no other process moved a position.
+        self._written: OrderedDict[str, dict[str, frozenset[tuple[Any, ...]]]] = OrderedDict()
+        self._pending: dict[str, dict[str, frozenset[tuple[Any, ...]]]] = {}
+        self._committed: dict[str, int] = {}
+        self._inserts: dict[tuple[str, str], tuple[str, list[tuple[str, Any]], bool]] = {}
         events = app.recorder.events_record_cls.__table__  # type: ignore[attr-defined]
         self._events: Table = events
 
@@ -292,6 +316,8 @@ class Projector:
             while True:
                 positions = {name: pos for name, (_, pos) in self._stored().items()}
                 behind = {m.name: positions.get(m.name, 0) for m in self.models}
+                if behind != self._committed:
+                    self._written.clear()  # another process wrote rows: forget what ours were
                 start = min(behind.values(), default=0)
                 head = self.head() if until is None else until
                 if start >= head:
@@ -302,7 +328,18 @@ class Projector:
                 try:
                     self._commit(touched, behind, end)
                 except _Moved:
+                    self._pending.clear()
                     continue  # another process took this batch in: read the positions again
+                except BaseException:
+                    self._pending.clear()
+                    raise
+                self._committed = {name: max(end, pos) for name, pos in behind.items()}
+                for reference, tables in self._pending.items():
+                    self._written.setdefault(reference, {}).update(tables)
+                    self._written.move_to_end(reference)
+                while len(self._written) > 4 * _CACHE:
+                    self._written.popitem(last=False)
+                self._pending.clear()
                 read += len(notifications)
 
     def follow(self, *, stop: Callable[[], bool], interval: float = 0.5) -> int:
@@ -323,6 +360,8 @@ class Projector:
             for model in chosen:
                 self._reset(model)
         self._cache.clear()
+        self._written.clear()
+        self._committed.clear()
         return self.catch_up()
 
     def _read(self, start: int, head: int) -> list[Any]:
@@ -363,13 +402,19 @@ class Projector:
                 event = self.app.mapper.to_domain_event(stored)
             except CaseDataErased:
                 continue  # a disposed case: its retention record's Disposed event speaks for it
-            aggregate = self._advance(UUID(str(n.originator_id)), event)
+            originator = n.originator_id
+            if not isinstance(originator, UUID):
+                originator = UUID(str(originator))
+            aggregate = self._advance(originator, event)
+            if isinstance(aggregate, Case) and event.originator_version == 1:
+                self._written.setdefault(aggregate.reference, {})  # a new case has no rows yet
             if isinstance(aggregate, Case):
                 self._touch(batch, aggregate.reference, case=aggregate)
             elif isinstance(aggregate, RetentionRecord):
                 self._touch(batch, aggregate.reference, record=aggregate)
             elif isinstance(aggregate, Roster):
                 batch.roster = aggregate
+        self._complete(batch)
         return batch
 
     def _advance(self, originator: UUID, event: Any) -> Case | RetentionRecord | Roster | None:
@@ -411,14 +456,45 @@ class Projector:
         known = batch.cases.get(reference)
         if case is None:
             case = known.case if known else self._case_of(reference)
-        if record is None:
-            record = known.record if known else self._record_of(reference)
-        if record is not None and record.disposed:
-            case = None  # its data is gone: only the disposal record speaks for it
-            self._cache.pop(case_id(reference), None)
-            self.app.case_keys.forget(case_id(reference))
+        if record is None and known is not None:
+            record = known.record
         workflow = self.app.definition_of(case) if case is not None else None
         batch.cases[reference] = CaseSubject(reference, case, workflow, record, self.app.holiday)
+
+    def _complete(self, batch: _Batch) -> None:
+        """Give each touched case its retention record: one query finds which cases have one
+        (few do), and only those are loaded."""
+        wanted = {
+            str(retention_id(reference)): reference
+            for reference, subject in batch.cases.items()
+            if subject.record is None
+        }
+        found: list[str] = []
+        events = self._events
+        with self.app.engine.connect() as connection:
+            for chunk in _chunks(list(wanted), 500):
+                found += [
+                    str(originator)
+                    for (originator,) in connection.execute(
+                        sa.select(events.c.originator_id)
+                        .where(events.c.originator_id.in_(chunk), events.c.originator_version == 1)
+                    )
+                ]  # fmt: skip
+        for originator in found:
+            reference = wanted[originator]
+            record = self._record_of(reference)
+            subject = batch.cases[reference]
+            batch.cases[reference] = CaseSubject(
+                reference, subject.case, subject.workflow, record, subject.holiday
+            )
+        for reference, subject in list(batch.cases.items()):
+            if subject.record is not None and subject.record.disposed:
+                # its data is gone: only the disposal record speaks for it
+                self._cache.pop(case_id(reference), None)
+                self.app.case_keys.forget(case_id(reference))
+                batch.cases[reference] = CaseSubject(
+                    reference, None, None, subject.record, subject.holiday
+                )
 
     def _case_of(self, reference: str) -> Case | None:
         originator = case_id(reference)
@@ -449,23 +525,58 @@ class Projector:
                 self._write(connection, model, batch)
 
     def _write(self, connection: Connection, model: ReadModel, batch: _Batch) -> None:
-        references = list(batch.cases)
-        if references and model.case_tables:
+        if batch.cases and model.case_tables:
+            stale: dict[Table, list[str]] = {t: [] for t in model.case_tables}
             rows: dict[Table, list[Mapping[str, Any]]] = {t: [] for t in model.case_tables}
-            for subject in batch.cases.values():
-                for table, found in model.for_case(subject).items():
+            for reference, subject in batch.cases.items():
+                produced = model.for_case(subject)
+                known = self._written.get(reference)
+                for table in model.case_tables:
+                    found = produced.get(table, ())
+                    now = frozenset(tuple(row.values()) for row in found)
+                    before = None if known is None else known.get(table.name, frozenset())
+                    if before == now:
+                        continue  # unchanged
+                    if before is None or before:
+                        stale[table].append(reference)
                     rows[table].extend(found)
+                    self._pending.setdefault(reference, {})[table.name] = now
             for table in model.case_tables:
-                for chunk in _chunks(references, 500):
+                for chunk in _chunks(stale[table], 500):
                     connection.execute(sa.delete(table).where(table.c.reference.in_(chunk)))
-                if rows[table]:
-                    connection.execute(sa.insert(table), rows[table])
+                self._insert(connection, table, rows[table])
         if batch.roster is not None and model.roster_tables:
             roster_rows = model.for_roster(batch.roster)
             for table in model.roster_tables:
                 connection.execute(sa.delete(table))
-                if roster_rows.get(table):
-                    connection.execute(sa.insert(table), list(roster_rows[table]))
+                self._insert(connection, table, list(roster_rows.get(table, ())))
+
+    def _insert(
+        self, connection: Connection, table: Table, rows: Sequence[Mapping[str, Any]]
+    ) -> None:
+        """Insert many rows through the driver's executemany, converting each value once (the
+        ORM-free path: SQLAlchemy's per-row parameter handling costs more than the insert)."""
+        if not rows:
+            return
+        dialect = connection.dialect
+        key = (dialect.name, table.name)
+        if key not in self._inserts:
+            compiled = sa.insert(table).compile(dialect=dialect)
+            columns = {c.key: c for c in table.columns}
+            names = list(compiled.positiontup or []) if compiled.positional else list(columns)
+            self._inserts[key] = (
+                compiled.string,
+                [(n, columns[n].type.dialect_impl(dialect).bind_processor(dialect)) for n in names],
+                compiled.positional,
+            )
+        sql, processors, positional = self._inserts[key]
+        if positional:
+            params: list[Any] = [
+                tuple(p(row[n]) if p else row[n] for n, p in processors) for row in rows
+            ]
+        else:
+            params = [{n: p(row[n]) if p else row[n] for n, p in processors} for row in rows]
+        connection.exec_driver_sql(sql, params)
 
     # -- checking ------------------------------------------------------------------------------
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta, timezone
+from functools import lru_cache
 
 from approvals.domain.case import Entry
 from approvals.domain.workflow import Deadline, Duration, Retention
@@ -47,6 +48,12 @@ class DueDate:
 
 def add(start: datetime, duration: Duration, holiday: Holiday = weekends) -> datetime:
     """Return ``start`` plus ``duration``; business days skip every day ``holiday`` names."""
+    return _add(start, duration, holiday)
+
+
+@lru_cache(maxsize=65536)
+def _add(start: datetime, duration: Duration, holiday: Holiday) -> datetime:
+    """:func:`add`, remembered: read models compute the same due dates again and again."""
     if duration.unit == "hours":
         return start + timedelta(hours=duration.amount)
     if duration.unit == "days":
