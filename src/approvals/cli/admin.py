@@ -25,6 +25,7 @@ def init(session: Session, representative: str | None) -> None:
     from approvals.store import shown_url
 
     app = session.app(create=True)
+    app.registers().projector.ensure()  # the read-model tables, before several users start
     url = shown_url(session.url)
     holders = [t.user for t in app.roster() if t.role == "representative"]
     if representative is not None and representative not in holders:
