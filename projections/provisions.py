@@ -38,7 +38,8 @@ ledger = Table(
     Column("data_items", Text, nullable=False),
     Column("purpose", Text, nullable=False),
     Column("consent", String(64), nullable=False),
-    Index("rm_provisions_by_date", "on_date"),
+    Index("rm_provisions_by_date", "on_date", "reference", "entry"),
+    Index("rm_provisions_by_kind", "kind", "on_date"),
     Index("rm_provisions_by_party", "party"),
 )
 
@@ -73,7 +74,7 @@ class Provisions(ReadModel):
     """One row per provision recorded and per joint use put in effect."""
 
     name = "provisions"
-    version = 1
+    version = 2
     metadata = metadata
     case_tables = (ledger,)
 

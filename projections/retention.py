@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-from sqlalchemy import Boolean, Column, Date, Index, Integer, MetaData, String, Table, Text
+from sqlalchemy import Boolean, Column, Date, Index, MetaData, String, Table, Text
 
 from approvals.domain.clocks import retention_until
 from approvals.readmodel import CaseSubject, ReadModel, Rows, UTCDateTime
@@ -29,8 +29,7 @@ schedule = Table(
     Column("disposed_at", UTCDateTime, nullable=True),
     Column("disposed_by", String(200), nullable=False),
     Column("disposal_method", Text, nullable=False),
-    Column("events", Integer, nullable=False),
-    Index("rm_retention_by_until", "retained_until"),
+    Index("rm_retention_by_until", "retained_until", "reference"),
 )
 
 
@@ -45,7 +44,7 @@ class RetentionSchedule(ReadModel):
     """One row per case: its retention deadline, hold, approval and disposal."""
 
     name = "retention"
-    version = 1
+    version = 2
     metadata = metadata
     case_tables = (schedule,)
 
@@ -71,7 +70,6 @@ class RetentionSchedule(ReadModel):
                 "disposed_at": record.disposed_at,
                 "disposed_by": str(disposal["by"]),
                 "disposal_method": str(disposal["method"]),
-                "events": int(str(disposal["count"])),
             }
             return {schedule: [row]}
         if case is None or workflow is None:
@@ -82,7 +80,6 @@ class RetentionSchedule(ReadModel):
             "title": case.title,
             "state": case.state,
             "retained_until": retention_until(case.history, workflow.retention),
-            "events": case.version,
         }
         return {schedule: [row]}
 

@@ -50,6 +50,8 @@ vendors = Table(
     Column("breaches", Integer, nullable=False),
     Column("open_breaches", Integer, nullable=False),
     Index("rm_vendors_by_vendor", "vendor"),
+    Index("rm_vendors_by_state", "state", "reference"),
+    Index("rm_vendors_by_department", "department", "reference"),
     Index("rm_vendors_by_inspection", "next_inspection_due"),
 )
 
@@ -69,7 +71,7 @@ class Vendors(ReadModel):
     """One row per entrustment case."""
 
     name = "vendors"
-    version = 1
+    version = 2
     metadata = metadata
     case_tables = (vendors,)
 

@@ -114,10 +114,11 @@ class Registers:
         department: str | None = None,
         limit: int | None = None,
     ) -> tuple[CaseEntry, ...]:
-        """Return the case register, in the order filed (disposed cases last), filtered."""
+        """Return the case register in the order filed (a disposed case where it was disposed
+        of), filtered."""
         table = self._table("rm_cases")
-        query = sa.select(table).order_by(
-            table.c.filed_at.is_(None), table.c.filed_at, table.c.reference
+        query = sa.select(*[c for c in table.c if c.name != "listed_at"]).order_by(
+            table.c.listed_at, table.c.reference
         )
         query = _where(query, table, workflow=workflow, state=state, department=department)
         return tuple(self._case_entry(row) for row in self._rows(query, limit))
@@ -205,21 +206,29 @@ class Registers:
         return tuple(entries)
 
     def retention(
-        self, *, due: bool = False, limit: int | None = None
+        self,
+        *,
+        due: bool = False,
+        as_of: datetime | None = None,
+        reference: str | None = None,
+        limit: int | None = None,
     ) -> tuple[RetentionEntry, ...]:
-        """Return the retention schedule, earliest deadline first; ``due``: only the cases
-        whose retention has run out and that are not disposed of yet (held ones included)."""
+        """Return the retention schedule: every case whose retention clock has started (it
+        ended, was rejected or withdrawn), earliest deadline first, or the one ``reference``;
+        ``due``: only those whose retention has run out and that are not disposed of yet (held
+        ones included), today or on the day of ``as_of``."""
         table = self._table("rm_retention")
-        today = self.app.now().astimezone(JST).date()
-        query = sa.select(table).order_by(
-            table.c.retained_until.is_(None), table.c.retained_until, table.c.reference
-        )
+        today = (as_of or self.app.now()).astimezone(JST).date()
+        query = sa.select(table).order_by(table.c.retained_until, table.c.reference)
+        if reference is not None:
+            query = query.where(table.c.reference == reference.strip().upper())
+        else:
+            query = query.where(table.c.retained_until.is_not(None))
         if due:
             query = query.where(table.c.retained_until < today, table.c.disposed_at.is_(None))
         entries = []
         for row in self._rows(query, limit):
             values = dict(row._mapping)
-            values.pop("events")
             until = row.retained_until
             entries.append(
                 RetentionEntry(
@@ -238,17 +247,23 @@ class Registers:
     ) -> tuple[OverdueEntry, ...]:
         """Return every missed deadline, earliest due first: those overdue now and (unless
         ``running``) those met late."""
-        table = self._table("rm_deadlines")
+        table, cases = self._table("rm_deadlines"), self._table("rm_cases")
         now = self.app.now()
-        late = sa.and_(table.c.stopped_at.is_(None), table.c.due_at < now)
+        query = (
+            sa.select(table, cases.c.title, cases.c.state)
+            .join(cases, cases.c.reference == table.c.reference)
+            .order_by(table.c.due_at, table.c.reference, table.c.deadline, table.c.run)
+        )
+        query = _where(query, table, department=department)
+        parts = [query.where(table.c.stopped_at.is_(None), table.c.due_at < now)]
         if not running:
-            late = sa.or_(late, table.c.stopped_at > table.c.due_at)
-        query = _where(
-            sa.select(table).where(late).order_by(table.c.due_at, table.c.reference),
-            table, department=department,
-        )  # fmt: skip
+            parts.append(query.where(table.c.late.is_(True)))
+        rows = sorted(
+            (row for part in parts for row in self._rows(part, limit)),
+            key=lambda row: (row.due_at, row.reference, row.deadline, row.run),
+        )  # each part comes in order from its index; merged, then cut
         entries = []
-        for row in self._rows(query, limit):
+        for row in rows[:limit] if limit else rows:
             workflow = self._workflow(row.workflow, row.workflow_version)
             deadline = next((d for d in workflow.deadlines if d.name == row.deadline), None)
             done = row.stopped_at

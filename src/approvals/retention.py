@@ -174,12 +174,8 @@ class Retention:
 
     def due(self, as_of: datetime | None = None) -> tuple[RetentionItem, ...]:
         """Return the cases whose retention has run out (at ``as_of``), held ones included."""
-        today = (as_of or self.app.now()).astimezone(JST).date()
-        found = []
-        for case in self.app.cases():
-            if case.retention_until is not None and today > case.retention_until:
-                found.append(self.item(case.reference))
-        return tuple(found)
+        due = self.app.registers().retention(due=True, as_of=as_of)
+        return tuple(self.item(entry.reference) for entry in due)
 
     def _today(self) -> date:
         return self.app.now().astimezone(JST).date()
