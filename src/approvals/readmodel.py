@@ -70,6 +70,10 @@ _RETENTION_TOPICS = "approvals:Retention."
 _ROSTER_TOPICS = "approvals:Roster."
 
 
+_SHOWN: dict[datetime, str] = {}
+"""Moments already turned into SQLite text: read models write the same ones again and again."""
+
+
 class UTCDateTime(TypeDecorator[datetime]):
     """A moment stored in UTC and read back timezone-aware: a TIMESTAMP on PostgreSQL; on
     SQLite the ISO text SQLite's own DATETIME keeps ("2026-04-01 00:00:00.000000"), written
@@ -86,10 +90,15 @@ class UTCDateTime(TypeDecorator[datetime]):
     def process_bind_param(self, value: datetime | None, dialect: Dialect) -> Any:
         if value is None:
             return None
-        moment = value.astimezone(UTC).replace(tzinfo=None)
-        if dialect.name == "sqlite":
-            return moment.isoformat(sep=" ", timespec="microseconds")
-        return moment
+        if dialect.name != "sqlite":
+            return value.astimezone(UTC).replace(tzinfo=None)
+        shown = _SHOWN.get(value)
+        if shown is None:
+            if len(_SHOWN) > 200_000:
+                _SHOWN.clear()
+            moment = value.astimezone(UTC).replace(tzinfo=None)
+            shown = _SHOWN[value] = moment.isoformat(sep=" ", timespec="microseconds")
+        return shown
 
     def process_result_value(self, value: Any, dialect: Dialect) -> datetime | None:
         if value is None:

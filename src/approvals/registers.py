@@ -49,6 +49,7 @@ class Registers:
         self.app = app
         self.projector = projector or Projector(app, all_models())
         self._tables = {t.name: t for m in self.projector.models for t in m.tables}
+        self._labels: dict[tuple[str, int, str, str], tuple[Label, Label, Label]] = {}
 
     def refresh(self) -> int:
         """Let the read models take in the log's new events; return how many were read."""
@@ -84,19 +85,20 @@ class Registers:
         now = self.app.now()
         items = []
         for row in self._rows(query):
-            workflow = self._workflow(row.workflow, row.workflow_version)
-            step = workflow.step(row.state, row.trigger)
+            title, state, label = self._step_labels(
+                row.workflow, row.workflow_version, row.state, row.trigger
+            )
             items.append(
                 InboxItem(
                     reference=row.reference,
                     workflow=row.workflow,
-                    workflow_title=workflow.title,
+                    workflow_title=title,
                     title=row.title,
                     department=row.case_department,
                     state=row.state,
-                    state_label=workflow.state(row.state).label,
+                    state_label=state,
                     trigger=row.trigger,
-                    label=step.label if step else workflow.trigger_label(row.trigger),
+                    label=label,
                     role=row.role,
                     role_label=_role(row.role),
                     since=row.since,
@@ -296,6 +298,21 @@ class Registers:
             query = query.limit(limit)
         with self.app._storage(), self.projector.engine.connect() as connection:
             return connection.execute(query).all()
+
+    def _step_labels(
+        self, workflow_id: str, version: int, state: str, trigger: str
+    ) -> tuple[Label, Label, Label]:
+        key = (workflow_id, version, state, trigger)
+        found = self._labels.get(key)
+        if found is None:
+            workflow = self._workflow(workflow_id, version)
+            step = workflow.step(state, trigger)
+            found = self._labels[key] = (
+                workflow.title,
+                workflow.state(state).label,
+                step.label if step else workflow.trigger_label(trigger),
+            )
+        return found
 
     def _workflow(self, workflow_id: str, version: int) -> Workflow:
         return self.app.definition(workflow_id, version)
