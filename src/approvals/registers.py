@@ -49,7 +49,7 @@ class Registers:
         self.app = app
         self.projector = projector or Projector(app, all_models())
         self._tables = {t.name: t for m in self.projector.models for t in m.tables}
-        self._labels: dict[tuple[str, int, str, str], tuple[Label, Label, Label]] = {}
+        self._labels: dict[tuple[str, int, str, str, str], tuple[Label, Label, Label, Label]] = {}
 
     def refresh(self) -> int:
         """Let the read models take in the log's new events; return how many were read."""
@@ -85,8 +85,8 @@ class Registers:
         now = self.app.now()
         items = []
         for row in self._rows(query):
-            title, state, label = self._step_labels(
-                row.workflow, row.workflow_version, row.state, row.trigger
+            title, state, label, role = self._step_labels(
+                row.workflow, row.workflow_version, row.state, row.trigger, row.role
             )
             items.append(
                 InboxItem(
@@ -100,7 +100,7 @@ class Registers:
                     trigger=row.trigger,
                     label=label,
                     role=row.role,
-                    role_label=_role(row.role),
+                    role_label=role,
                     since=row.since,
                     due_at=row.due_at,
                     overdue=row.due_at is not None and now > row.due_at,
@@ -300,9 +300,9 @@ class Registers:
             return connection.execute(query).all()
 
     def _step_labels(
-        self, workflow_id: str, version: int, state: str, trigger: str
-    ) -> tuple[Label, Label, Label]:
-        key = (workflow_id, version, state, trigger)
+        self, workflow_id: str, version: int, state: str, trigger: str, role: str
+    ) -> tuple[Label, Label, Label, Label]:
+        key = (workflow_id, version, state, trigger, role)
         found = self._labels.get(key)
         if found is None:
             workflow = self._workflow(workflow_id, version)
@@ -311,6 +311,7 @@ class Registers:
                 workflow.title,
                 workflow.state(state).label,
                 step.label if step else workflow.trigger_label(trigger),
+                _role(role),
             )
         return found
 
@@ -336,7 +337,8 @@ def _where(query: sa.Select[Any], table: Table, **filters: str | None) -> sa.Sel
 
 
 def _role(role: str) -> Label:
-    return ROLES.get(role, _same(role))
+    found = ROLES.get(role)
+    return found if found is not None else _same(role)
 
 
 def _same(text: str) -> Label:
