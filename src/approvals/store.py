@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import os
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -36,6 +36,8 @@ __all__ = [
     "create_engine",
     "default_url",
     "ensure_schema",
+    "grant_least_privilege",
+    "least_privilege_grants",
     "persistence_env",
     "shown_url",
     "sqlite_url",
@@ -238,5 +240,66 @@ def ensure_schema(engine: Engine, tables: list[sqlalchemy.Table]) -> None:
                     "SQLite か PostgreSQL を使ってください",
                 ),
             )
+        for statement in statements:
+            connection.execute(text(statement))
+
+
+def least_privilege_grants(engine: Engine, role: str, read_tables: Sequence[str] = ()) -> list[str]:
+    """Return the statements that let PostgreSQL ``role`` run approvals and nothing more.
+
+    The role may SELECT and INSERT on the event table and the integrity ledger (no UPDATE,
+    DELETE or TRUNCATE, even without the triggers), INSERT and DELETE case keys (a key is deleted
+    when its case is disposed of), and read and write the disposable read-model tables
+    ``read_tables``.  Creating, dropping or altering any table stays with their owner.
+    """
+    quote = engine.dialect.identifier_preparer.quote
+    who = quote(role)
+    with reachable(engine), engine.connect() as connection:
+        schema = connection.execute(text("SELECT current_schema()")).scalar_one()
+        sequence = connection.execute(
+            text("SELECT pg_get_serial_sequence(:table, 'id')"), {"table": EVENTS_TABLE}
+        ).scalar_one()
+    log_tables = ", ".join(quote(t) for t in APPEND_ONLY_TABLES)
+    statements = [
+        f"REVOKE ALL ON {log_tables}, {quote(CASE_KEYS_TABLE)} FROM {who}",
+        f"GRANT USAGE ON SCHEMA {quote(schema)} TO {who}",
+        f"GRANT SELECT, INSERT ON {log_tables} TO {who}",
+        f"GRANT SELECT, INSERT, DELETE ON {quote(CASE_KEYS_TABLE)} TO {who}",
+    ]
+    if sequence:
+        statements.append(f"GRANT USAGE ON SEQUENCE {sequence} TO {who}")
+    if read_tables:
+        tables = ", ".join(quote(t) for t in read_tables)
+        statements.append(f"GRANT SELECT, INSERT, UPDATE, DELETE ON {tables} TO {who}")
+    return statements
+
+
+def grant_least_privilege(engine: Engine, role: str, read_tables: Sequence[str] = ()) -> None:
+    """Give PostgreSQL ``role`` the rights of :func:`least_privilege_grants`; refuse on SQLite
+    and for a role that does not exist."""
+    if engine.dialect.name != "postgresql":
+        raise StorageError(
+            url=shown_url(engine.url),
+            reason=Label(
+                "roles and grants are for PostgreSQL; a SQLite file is protected by the "
+                "permissions of the file itself",
+                "ロールと権限付与は PostgreSQL のためのものです。SQLite はファイル自体の権限で"
+                "保護してください",
+            ),
+        )
+    with reachable(engine), engine.connect() as connection:
+        exists = connection.execute(
+            text("SELECT 1 FROM pg_roles WHERE rolname = :role"), {"role": role}
+        ).first()
+    if exists is None:
+        raise StorageError(
+            url=shown_url(engine.url),
+            reason=Label(
+                f'the role "{role}" does not exist; create it first (CREATE ROLE {role} LOGIN)',
+                f"ロール「{role}」がありません。先に作成してください(CREATE ROLE {role} LOGIN)",
+            ),
+        )
+    statements = least_privilege_grants(engine, role, read_tables)
+    with reachable(engine), engine.begin() as connection:
         for statement in statements:
             connection.execute(text(statement))

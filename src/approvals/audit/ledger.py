@@ -7,6 +7,7 @@ The table is append-only like the events.
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -24,6 +25,7 @@ from sqlalchemy import (
     Table,
     insert,
     select,
+    text,
 )
 from sqlalchemy.orm import Session
 
@@ -32,6 +34,8 @@ from approvals.audit.hashing import GENESIS, chain_hash, leaf_data, leaf_hash
 __all__ = ["INTEGRITY_TABLE", "IntegrityRecorder", "LedgerRow", "ledger_rows", "ledger_table"]
 
 INTEGRITY_TABLE = "approvals_integrity"
+WRITER_LOCK = int.from_bytes(hashlib.sha256(b"approvals writer").digest()[:4], "big")
+"""The PostgreSQL advisory lock every writer of the log holds until its transaction ends."""
 _ID = BigInteger().with_variant(Integer(), "sqlite")
 
 
@@ -94,6 +98,17 @@ class IntegrityRecorder(SQLAlchemyApplicationRecorder):
         self.ledger = ledger_table()
         self.tables.append(self.ledger)
         self.case_keys: Any = None  # set by the application: new case keys go in with events
+
+    def _lock_table(self, session: Session) -> None:
+        # Writers take turns so that ids are committed in the order they are given (readers
+        # that follow "id > position" then miss nothing).  On PostgreSQL eventsourcing-sqlalchemy
+        # takes LOCK TABLE … IN EXCLUSIVE MODE, which needs UPDATE, DELETE or TRUNCATE rights;
+        # a transaction-scoped advisory lock, taken by every approvals writer, serialises them
+        # the same way for a role that may only SELECT and INSERT.
+        if session.get_bind().dialect.name == "postgresql":
+            session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": WRITER_LOCK})
+        else:
+            super()._lock_table(session)
 
     def _insert_stored_events(
         self, session: Session, stored_events: Sequence[StoredEvent], **kwargs: Any

@@ -19,22 +19,35 @@ DEMO_FILE = "approvals-demo.db"
 @click.option(
     "--representative", metavar="NAME", help="Start the roster with the company's representative."
 )
+@click.option(
+    "--grant",
+    "roles",
+    metavar="ROLE",
+    multiple=True,
+    help="PostgreSQL: let ROLE run approvals with least privilege (SELECT and INSERT on the log).",
+)
 @pass_session
-def init(session: Session, representative: str | None) -> None:
-    """Create the store (safe to repeat); optionally start the roster."""
-    from approvals.store import shown_url
+def init(session: Session, representative: str | None, roles: tuple[str, ...]) -> None:
+    """Create the store (safe to repeat); optionally start the roster and grant roles."""
+    from approvals.store import grant_least_privilege, shown_url
 
     app = session.app(create=True)
-    app.registers().projector.ensure()  # the read-model tables, before several users start
+    projector = app.registers().projector
+    projector.ensure()  # the read-model tables, before several users start
+    read_tables = [projector.tracking.name] + [t.name for m in projector.models for t in m.tables]
+    for role in roles:
+        grant_least_privilege(app.engine, role, read_tables)
     url = shown_url(session.url)
     holders = [t.user for t in app.roster() if t.role == "representative"]
     if representative is not None and representative not in holders:
         app.establish_roster(representative)
         holders = [representative]
     if session.as_json:
-        emit_json({"url": url, "representatives": holders}, session.lang)
+        emit_json({"url": url, "representatives": holders, "granted": list(roles)}, session.lang)
         return
     click.echo(say("init.done", session.lang, url=url))
+    for role in roles:
+        click.echo(say("init.granted", session.lang, role=role))
     if representative is not None:
         click.echo(say("init.roster", session.lang, user=representative))
 

@@ -22,6 +22,10 @@ TEXT: dict[str, Label] = {
     ),
     "init.done": Label("Store ready at {url}.", "保存先を用意しました: {url}"),
     "init.roster": Label("The roster's representative: {user}.", "名簿の代表者: {user}"),
+    "init.granted": Label(
+        "{role} may now read the log and append to it, and nothing more.",
+        "{role} はログの読み取りと追記だけができるようになりました。",
+    ),
     "empty.inbox": Label("Nothing waits for {user}.", "{user} の対応待ちはありません。"),
     "empty.list": Label("No cases.", "案件はありません。"),
     "empty.register": Label("No entries.", "該当する記録はありません。"),
