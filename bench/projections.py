@@ -11,7 +11,8 @@ Then, on the same store, it prints:
 
 * the eventsourcing library's own read rate: every notification read with the recorder's
   ``select_notifications`` and decoded with the application's mapper (the floor to compare to);
-* the projection catch-up rate: every read model rebuilt from position zero;
+* the projection catch-up rate: every read model rebuilt from position zero (the floor is read
+  before and after it, and the ratio taken to the faster of the two);
 * query latency, p50 and p99, of the inbox and of each register (one page of 50).
 
 Targets: catch-up at >= 50 % of the raw read rate; every query under 20 ms at any log size.
@@ -194,16 +195,21 @@ def main() -> None:
             print(f"generating {args.events - head:,} events …")
             rate = generate(app, args.events)
             print(f"  written at {rate:,.0f} events/s (bulk, per-case encryption and ledger)")
+        # The floor is read before and after the catch-up and the faster of the two kept: on a
+        # shared machine a slow moment must not flatter the ratio.
         read, took = raw_read(app)
-        raw = read / took
         print(f"\nlog: {read:,} events")
-        print(f"{'eventsourcing read + decode (floor)':<44}{raw:>12,.0f} events/s")
+        print(f"{'eventsourcing read + decode (floor), 1st':<44}{read / took:>12,.0f} events/s")
         registers = app.registers()
         started = time.perf_counter()
         caught = registers.projector.rebuild()
         rate = caught / (time.perf_counter() - started)
-        print(f"{'projection catch-up (all six models)':<44}{rate:>12,.0f} events/s"
-              f"   ratio {rate / raw:.2f} (target >= 0.50)")  # fmt: skip
+        print(f"{'projection catch-up (all six models)':<44}{rate:>12,.0f} events/s")
+        again, took_again = raw_read(app)
+        print(f"{'eventsourcing read + decode (floor), 2nd':<44}{again / took_again:>12,.0f}"
+              " events/s")  # fmt: skip
+        raw = max(read / took, again / took_again)
+        print(f"{'ratio to the faster floor':<44}{rate / raw:>12.2f}   (target >= 0.50)")
         started = time.perf_counter()
         registers.refresh()
         noop = (time.perf_counter() - started) * 1000

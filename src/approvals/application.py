@@ -8,6 +8,7 @@ raises an :class:`~approvals.errors.ApprovalsError` and writes nothing.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
+from copy import deepcopy
 from datetime import UTC, datetime
 from typing import Any, cast
 
@@ -157,8 +158,9 @@ class ApprovalsApplication(StoredApplication):
             self.commit("roster", roster)
 
     def roster_aggregate(self) -> Roster | None:
-        """Return the roster with its whole history (None before it is established)."""
-        return self._roster_or_none()
+        """Return the roster with its whole history (None before it is established); a copy,
+        which changes nothing when changed."""
+        return deepcopy(self._roster_or_none())
 
     def identify(self, person: str) -> tuple[Appointment, ...]:
         """Return the roles ``person`` holds now; refuse someone who holds none."""
@@ -232,9 +234,7 @@ class ApprovalsApplication(StoredApplication):
                 except ConcurrencyConflict:
                     continue  # another filer took the number first: take the next one
                 logged["case"] = counter.reference
-                return case_view(
-                    case, definition, self._roster_or_none(), at, holiday=self._holiday
-                )
+                return case_view(case, definition, roster, at, holiday=self._holiday)
             raise ConcurrencyConflict(
                 what=Label(f"The numbering of {workflow}", f"{workflow} の採番")
             )
@@ -256,10 +256,11 @@ class ApprovalsApplication(StoredApplication):
             case = self._case(reference)
             definition = self.definition_of(case)
             at = self.now()
+            roster = self._roster("act")
             decision = check_step(
                 case,
                 definition,
-                self._roster("act"),
+                roster,
                 actor=actor,
                 trigger=trigger,
                 comment=comment,
@@ -280,7 +281,7 @@ class ApprovalsApplication(StoredApplication):
             )
             self.commit(reference, case)
             logged["state"] = case.state
-            return self._present(case, definition, at)
+            return case_view(case, definition, roster, at, holiday=self._holiday)
 
     def case(self, reference: str, *, as_of: datetime | None = None) -> CaseView:
         """Return case ``reference`` as it stands now, or as it stood at ``as_of``."""
@@ -295,8 +296,9 @@ class ApprovalsApplication(StoredApplication):
         )
 
     def case_aggregate(self, reference: str, *, as_of: datetime | None = None) -> Case:
-        """Return the aggregate of case ``reference`` (as it stood at ``as_of``)."""
-        return self._case(reference, as_of=as_of)
+        """Return the aggregate of case ``reference`` (as it stood at ``as_of``); a copy, which
+        changes nothing when changed."""
+        return deepcopy(self._case(reference, as_of=as_of))
 
     def history(self, reference: str) -> tuple[HistoryEntry, ...]:
         """Return every event of case ``reference``, oldest first."""
@@ -385,15 +387,8 @@ class ApprovalsApplication(StoredApplication):
 
     # -- inside --------------------------------------------------------------------------------
 
-    def _present(self, case: Case, workflow: Workflow, now: datetime) -> CaseView:
-        return case_view(case, workflow, self._roster_or_none(), now, holiday=self._holiday)
-
     def _roster_or_none(self) -> Roster | None:
-        try:
-            with self._storage():
-                roster: Roster = self.repository.get(ROSTER_ID)
-        except AggregateNotFoundError:
-            return None
+        roster: Roster | None = self.current(ROSTER_ID)[0]
         return roster
 
     def _roster(self, action: str) -> Roster:
@@ -404,12 +399,11 @@ class ApprovalsApplication(StoredApplication):
 
     def _case(self, reference: str, *, as_of: datetime | None = None) -> Case:
         key = reference.strip().upper()
+        if as_of is None:
+            return self._current_case(key, reference)
         try:
             with self._storage():
                 self._refuse_disposed(key)
-                if as_of is None:
-                    case: Case = self.repository.get(case_id(key))
-                    return case
                 events = [
                     e
                     for e in self.events.get(case_id(key))
@@ -426,6 +420,20 @@ class ApprovalsApplication(StoredApplication):
         except CaseDataErased:
             self._refuse_disposed(key)
             raise CaseNotFound(reference=reference) from None
+
+    def _current_case(self, key: str, reference: str) -> Case:
+        """The case as it is now, with its retention record: one query for both."""
+        try:
+            case, record = self.current(case_id(key), retention_id(key))
+        except CaseDataErased:
+            self._refuse_disposed(key)
+            raise CaseNotFound(reference=reference) from None
+        if record is not None and record.disposed:
+            self._aggregates().pop(case_id(key), None)  # its personal data leaves memory too
+            self._refuse_disposed(key)
+        if case is None:
+            raise CaseNotFound(reference=reference)
+        return cast("Case", case)
 
     def _refuse_disposed(self, reference: str) -> None:
         try:
@@ -444,9 +452,8 @@ class ApprovalsApplication(StoredApplication):
 
     def _next_reference(self, prefix: str, at: datetime) -> ReferenceCounter:
         series = f"{prefix}-{at.astimezone(JST).year}"
-        try:
-            counter: ReferenceCounter = self.repository.get(counter_id(series))
-        except AggregateNotFoundError:
+        counter: ReferenceCounter | None = self.current(counter_id(series))[0]
+        if counter is None:
             return ReferenceCounter.start(series, at)
         counter.issue(at)
         return counter

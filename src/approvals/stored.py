@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+from collections import OrderedDict
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import Any, cast
@@ -16,10 +18,11 @@ from eventsourcing.persistence import (
     IntegrityError,
     Mapper,
     PersistenceError,
+    StoredEvent,
     TrackingRecorder,
 )
 from eventsourcing.utils import Environment
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, and_, bindparam, or_, select
 
 from approvals.audit.keys import CaseKeyMapper, CaseKeys
 from approvals.errors import ApprovalsError, ConcurrencyConflict, Label, StorageError
@@ -28,6 +31,9 @@ from approvals.store import Factory, persistence_env, shown_url
 __all__ = ["StoredApplication"]
 
 log = structlog.get_logger("approvals")
+
+CACHED_AGGREGATES = 2048
+"""How many aggregates each thread keeps in memory between commands."""
 
 
 class StoredApplication(Application[UUID]):
@@ -38,6 +44,8 @@ class StoredApplication(Application[UUID]):
     def __init__(self, *, engine: Engine, owns_engine: bool = False) -> None:
         self._engine = engine
         self._owns_engine = owns_engine
+        self._local = threading.local()
+        self._queries: dict[int, Any] = {}
         super().__init__(env=persistence_env())
 
     def construct_env(self, name: str, env: Mapping[str, str] | None = None) -> Environment:
@@ -79,6 +87,74 @@ class StoredApplication(Application[UUID]):
             if len(page) < 1000:
                 return
             start = page[-1].id + 1
+
+    def current(self, *originators: UUID) -> list[Any]:
+        """Return each aggregate as the log has it now (None for one without events).
+
+        Aggregates this thread loaded before are kept in memory and brought up to date with
+        the events written since (by any process) — one query for all of them.  A command
+        that fails forgets them all (see :meth:`command`), so that a half-applied change is
+        never used again.
+        """
+        cache = self._aggregates()
+        versions = {o: cache[o].version if o in cache else 0 for o in originators}
+        params: dict[str, Any] = {}
+        for n, (originator, version) in enumerate(versions.items()):
+            params[f"o{n}"], params[f"v{n}"] = originator, version
+        with self._storage(), self._engine.connect() as connection:
+            rows = connection.execute(self._newer_events(len(versions)), params).all()
+        for row in rows:
+            originator = row.originator_id
+            aggregate = cache.get(originator)
+            if aggregate is not None and aggregate.version != row.originator_version - 1:
+                raise RuntimeError(f"the events of {originator} are not in sequence")
+            try:
+                event = self.mapper.to_domain_event(
+                    StoredEvent(originator, row.originator_version, row.topic, bytes(row.state))
+                )
+            except BaseException:
+                cache.pop(originator, None)
+                raise
+            cache[originator] = event.mutate(aggregate)  # type: ignore[attr-defined]
+        found = []
+        for originator in originators:
+            aggregate = cache.get(originator)
+            if aggregate is not None:
+                cache.move_to_end(originator)
+            found.append(aggregate)
+        while len(cache) > CACHED_AGGREGATES:
+            cache.popitem(last=False)
+        return found
+
+    def _newer_events(self, count: int) -> Any:
+        """The query for the events of ``count`` aggregates past given versions (built once)."""
+        found = self._queries.get(count)
+        if found is None:
+            events = self._events_table
+            kind = events.c.originator_id.type
+            found = self._queries[count] = (
+                select(events.c.originator_id, events.c.originator_version, events.c.topic,
+                       events.c.state)
+                .where(or_(*[and_(events.c.originator_id == bindparam(f"o{n}", type_=kind),
+                                  events.c.originator_version > bindparam(f"v{n}"))
+                             for n in range(count)]))
+                .order_by(events.c.originator_id, events.c.originator_version)
+            )  # fmt: skip
+        return found
+
+    def forget_aggregates(self) -> None:
+        """Drop the aggregates this thread keeps in memory."""
+        self._aggregates().clear()
+
+    def _aggregates(self) -> OrderedDict[UUID, Any]:
+        cache: OrderedDict[UUID, Any] | None = getattr(self._local, "aggregates", None)
+        if cache is None:
+            cache = self._local.aggregates = OrderedDict()
+        return cache
+
+    @property
+    def _events_table(self) -> Any:
+        return self.recorder.events_record_cls.__table__  # type: ignore[attr-defined]
 
     def position_of(self, originator_id: UUID, version: int) -> int | None:
         """Return the position in the global sequence of an aggregate's event, if recorded."""
@@ -122,7 +198,11 @@ class StoredApplication(Application[UUID]):
             with self._storage():
                 yield logged
         except ApprovalsError as error:
+            self.forget_aggregates()
             log.info(command, outcome="refused", code=error.code, reason=str(error), **logged)
+            raise
+        except BaseException:
+            self.forget_aggregates()
             raise
         log.info(command, outcome="recorded", **logged)
 
@@ -132,4 +212,12 @@ class StoredApplication(Application[UUID]):
             with self._storage():
                 self.save(*aggregates, **kwargs)
         except IntegrityError:
+            self.forget_aggregates()
             raise ConcurrencyConflict(what=Label(what, what)) from None
+        except BaseException:
+            self.forget_aggregates()
+            raise
+        cache = self._aggregates()
+        for aggregate in aggregates:
+            if aggregate is not None:
+                cache[aggregate.id] = aggregate

@@ -8,6 +8,8 @@ The table is append-only like the events.
 from __future__ import annotations
 
 import hashlib
+import threading
+from collections import OrderedDict
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -34,6 +36,8 @@ from approvals.audit.hashing import GENESIS, chain_hash, leaf_data, leaf_hash
 __all__ = ["INTEGRITY_TABLE", "IntegrityRecorder", "LedgerRow", "ledger_rows", "ledger_table"]
 
 INTEGRITY_TABLE = "approvals_integrity"
+_CACHED_CHAINS = 4096
+_CHAINS_LOCK = threading.Lock()
 WRITER_LOCK = int.from_bytes(hashlib.sha256(b"approvals writer").digest()[:4], "big")
 """The PostgreSQL advisory lock every writer of the log holds until its transaction ends."""
 _ID = BigInteger().with_variant(Integer(), "sqlite")
@@ -98,6 +102,27 @@ class IntegrityRecorder(SQLAlchemyApplicationRecorder):
         self.ledger = ledger_table()
         self.tables.append(self.ledger)
         self.case_keys: Any = None  # set by the application: new case keys go in with events
+        # The chain value of each case's last event, as committed: a row of the ledger never
+        # changes, so a value read or written once is kept (only after its commit).
+        self._case_chains: OrderedDict[tuple[str, int], bytes] = OrderedDict()
+        self._writing = threading.local()
+
+    def insert_events(
+        self, stored_events: Sequence[StoredEvent], **kwargs: Any
+    ) -> Sequence[int] | None:
+        self._writing.chains = {}
+        try:
+            ids = super().insert_events(stored_events, **kwargs)
+        except BaseException:
+            self._writing.chains = {}
+            raise
+        if kwargs.get("session") is None:  # committed: the values are the ledger's now
+            chains, self._writing.chains = self._writing.chains, {}
+            with _CHAINS_LOCK:
+                self._case_chains.update(chains)
+                while len(self._case_chains) > _CACHED_CHAINS:
+                    self._case_chains.popitem(last=False)
+        return ids
 
     def _lock_table(self, session: Session) -> None:
         # Writers take turns so that ids are committed in the order they are given (readers
@@ -136,6 +161,9 @@ class IntegrityRecorder(SQLAlchemyApplicationRecorder):
                 previous = self._case_chain(connection, originator, event.originator_version - 1)
             case_chain = chain_hash(previous, leaf)
             case_chains[originator] = case_chain
+            pending = getattr(self._writing, "chains", None)
+            if pending is not None:
+                pending[originator, event.originator_version] = case_chain
             rows.append(
                 {
                     "position": position,
@@ -159,6 +187,9 @@ class IntegrityRecorder(SQLAlchemyApplicationRecorder):
     def _case_chain(self, connection: Connection, originator: str, version: int) -> bytes:
         if version < 1:
             return GENESIS
+        known = self._case_chains.get((originator, version))
+        if known is not None:
+            return known
         ledger = self.ledger.c
         found = connection.execute(
             select(ledger.case_chain_hash).where(
