@@ -253,10 +253,11 @@ class ApprovalsApplication(StoredApplication):
         """Take the step ``trigger`` on case ``reference`` as ``actor``; return the case now."""
         with self.command("case.act", actor=actor, case=reference, trigger=trigger) as logged:
             docs = [doc.as_attachment().as_record() for doc in attachments]
-            case = self._case(reference)
+            case, roster = self._case_and_roster(reference.strip().upper(), reference)
+            if roster is None:
+                raise RosterRefused("roster.not_established", action="act")
             definition = self.definition_of(case)
             at = self.now()
-            roster = self._roster("act")
             decision = check_step(
                 case,
                 definition,
@@ -285,11 +286,14 @@ class ApprovalsApplication(StoredApplication):
 
     def case(self, reference: str, *, as_of: datetime | None = None) -> CaseView:
         """Return case ``reference`` as it stands now, or as it stood at ``as_of``."""
-        case = self._case(reference, as_of=as_of)
+        if as_of is None:
+            case, roster = self._case_and_roster(reference.strip().upper(), reference)
+        else:
+            case, roster = self._case(reference, as_of=as_of), self._roster_or_none()
         return case_view(
             case,
             self.definition_of(case),
-            self._roster_or_none(),
+            roster,
             as_of or self.now(),
             holiday=self._holiday,
             as_of=as_of,
@@ -422,9 +426,12 @@ class ApprovalsApplication(StoredApplication):
             raise CaseNotFound(reference=reference) from None
 
     def _current_case(self, key: str, reference: str) -> Case:
-        """The case as it is now, with its retention record: one query for both."""
+        return self._case_and_roster(key, reference)[0]
+
+    def _case_and_roster(self, key: str, reference: str) -> tuple[Case, Roster | None]:
+        """The case as it is now, with its retention record and the roster: one query."""
         try:
-            case, record = self.current(case_id(key), retention_id(key))
+            case, record, roster = self.current(case_id(key), retention_id(key), ROSTER_ID)
         except CaseDataErased:
             self._refuse_disposed(key)
             raise CaseNotFound(reference=reference) from None
@@ -433,7 +440,7 @@ class ApprovalsApplication(StoredApplication):
             self._refuse_disposed(key)
         if case is None:
             raise CaseNotFound(reference=reference)
-        return cast("Case", case)
+        return cast("Case", case), roster
 
     def _refuse_disposed(self, reference: str) -> None:
         try:

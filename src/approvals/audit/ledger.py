@@ -12,14 +12,21 @@ import threading
 from collections import OrderedDict
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
-from eventsourcing.persistence import StoredEvent
+import sqlalchemy.exc
+from eventsourcing.persistence import (
+    IntegrityError,
+    OperationalError,
+    PersistenceError,
+    StoredEvent,
+)
 from eventsourcing_sqlalchemy.recorders import SQLAlchemyApplicationRecorder
 from sqlalchemy import (
     BigInteger,
     Column,
     Connection,
+    Engine,
     Index,
     Integer,
     MetaData,
@@ -110,38 +117,50 @@ class IntegrityRecorder(SQLAlchemyApplicationRecorder):
     def insert_events(
         self, stored_events: Sequence[StoredEvent], **kwargs: Any
     ) -> Sequence[int] | None:
+        """Write the events, their ledger rows and new case keys in one transaction: the
+        host's session when one is given (the host commits), else one of our own."""
+        if kwargs.get("session") is not None:
+            return super().insert_events(stored_events, **kwargs)
         self._writing.chains = {}
+        engine = cast("Engine", self.datastore.engine)
         try:
-            ids = super().insert_events(stored_events, **kwargs)
-        except BaseException:
-            self._writing.chains = {}
-            raise
-        if kwargs.get("session") is None:  # committed: the values are the ledger's now
+            with engine.begin() as connection:
+                ids = self._write(connection, stored_events, **kwargs)
+        except sqlalchemy.exc.IntegrityError as error:
+            raise IntegrityError(error) from error
+        except sqlalchemy.exc.OperationalError as error:
+            raise OperationalError(error) from error
+        except sqlalchemy.exc.SQLAlchemyError as error:
+            raise PersistenceError(error) from error
+        finally:
             chains, self._writing.chains = self._writing.chains, {}
-            with _CHAINS_LOCK:
-                self._case_chains.update(chains)
-                while len(self._case_chains) > _CACHED_CHAINS:
-                    self._case_chains.popitem(last=False)
+        with _CHAINS_LOCK:  # committed: these are the ledger's values now
+            self._case_chains.update(chains)
+            while len(self._case_chains) > _CACHED_CHAINS:
+                self._case_chains.popitem(last=False)
         return ids
 
-    def _lock_table(self, session: Session) -> None:
+    def _lock(self, connection: Connection) -> None:
         # Writers take turns so that ids are committed in the order they are given (readers
         # that follow "id > position" then miss nothing).  On PostgreSQL eventsourcing-sqlalchemy
         # takes LOCK TABLE … IN EXCLUSIVE MODE, which needs UPDATE, DELETE or TRUNCATE rights;
         # a transaction-scoped advisory lock, taken by every approvals writer, serialises them
-        # the same way for a role that may only SELECT and INSERT.
-        if session.get_bind().dialect.name == "postgresql":
-            session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": WRITER_LOCK})
-        else:
-            super()._lock_table(session)
+        # the same way for a role that may only SELECT and INSERT.  On SQLite the first INSERT
+        # takes the database's single write lock.
+        if connection.dialect.name == "postgresql":
+            connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": WRITER_LOCK})
 
     def _insert_stored_events(
         self, session: Session, stored_events: Sequence[StoredEvent], **kwargs: Any
     ) -> Sequence[int]:
-        # The events table is locked (PostgreSQL) or the write transaction is open (SQLite)
+        return self._write(session.connection(), stored_events, **kwargs)
+
+    def _write(
+        self, connection: Connection, stored_events: Sequence[StoredEvent], **kwargs: Any
+    ) -> list[int]:
+        ids = self._insert_events_table(connection, stored_events)
+        # The writers' lock is held (PostgreSQL) or the write transaction is open (SQLite)
         # by now, so the ledger's last row cannot move under us.
-        ids = super()._insert_stored_events(session, stored_events, **kwargs)
-        connection = session.connection()
         ledger = self.ledger.c
         last = connection.execute(
             select(ledger.position, ledger.chain_hash).order_by(ledger.position.desc()).limit(1)
@@ -183,6 +202,29 @@ class IntegrityRecorder(SQLAlchemyApplicationRecorder):
             for originator in kwargs.get("destroy_case_keys", ()):
                 self.case_keys.destroy(connection, originator)
         return ids
+
+    def _insert_events_table(
+        self, connection: Connection, stored_events: Sequence[StoredEvent]
+    ) -> list[int]:
+        """Insert the events and return their ids: what eventsourcing-sqlalchemy does, through
+        SQLAlchemy Core (INSERT … RETURNING) rather than the ORM's unit of work."""
+        self._lock(connection)
+        table = self.events_record_cls.__table__
+        ids = connection.execute(
+            insert(table).returning(table.c.id, sort_by_parameter_order=True),
+            [
+                {
+                    "originator_id": event.originator_id,
+                    "originator_version": event.originator_version,
+                    "topic": event.topic,
+                    "state": event.state,
+                }
+                for event in stored_events
+            ],
+        ).scalars()
+        if connection.dialect.name == "postgresql":  # wake eventsourcing's subscribers
+            connection.exec_driver_sql(f"NOTIFY {self.channel_name}")
+        return [int(i) for i in ids]
 
     def _case_chain(self, connection: Connection, originator: str, version: int) -> bytes:
         if version < 1:
