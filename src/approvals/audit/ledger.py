@@ -11,6 +11,7 @@ import hashlib
 import threading
 from collections import OrderedDict
 from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any, cast
 
@@ -39,6 +40,11 @@ from sqlalchemy import (
 from sqlalchemy.orm import Session
 
 from approvals.audit.hashing import GENESIS, chain_hash, leaf_data, leaf_hash
+
+try:
+    import fcntl
+except ImportError:  # Windows: SQLite's busy handler alone
+    fcntl = None  # type: ignore[assignment]
 
 __all__ = ["INTEGRITY_TABLE", "IntegrityRecorder", "LedgerRow", "ledger_rows", "ledger_table"]
 
@@ -113,6 +119,8 @@ class IntegrityRecorder(SQLAlchemyApplicationRecorder):
         # changes, so a value read or written once is kept (only after its commit).
         self._case_chains: OrderedDict[tuple[str, int], bytes] = OrderedDict()
         self._writing = threading.local()
+        self._turn_lock = threading.Lock()
+        self._turn_file: Any = None
 
     def insert_events(
         self, stored_events: Sequence[StoredEvent], **kwargs: Any
@@ -124,7 +132,7 @@ class IntegrityRecorder(SQLAlchemyApplicationRecorder):
         self._writing.chains = {}
         engine = cast("Engine", self.datastore.engine)
         try:
-            with engine.begin() as connection:
+            with self._turn(engine), engine.begin() as connection:
                 ids = self._write(connection, stored_events, **kwargs)
         except sqlalchemy.exc.IntegrityError as error:
             raise IntegrityError(error) from error
@@ -139,6 +147,24 @@ class IntegrityRecorder(SQLAlchemyApplicationRecorder):
             while len(self._case_chains) > _CACHED_CHAINS:
                 self._case_chains.popitem(last=False)
         return ids
+
+    @contextmanager
+    def _turn(self, engine: Engine) -> Iterator[None]:
+        """On a SQLite file, wait for our turn to write in a queue the kernel keeps (a lock on
+        a file beside the database): SQLite's own busy handler polls with growing sleeps, so
+        a writer among several could wait tens of milliseconds after the lock was free."""
+        database = engine.url.database if engine.dialect.name == "sqlite" else None
+        if not database or database == ":memory:" or fcntl is None:
+            yield
+            return
+        with self._turn_lock:
+            if self._turn_file is None:
+                self._turn_file = open(f"{database}-writer", "a+b")  # noqa: SIM115
+            fcntl.flock(self._turn_file.fileno(), fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(self._turn_file.fileno(), fcntl.LOCK_UN)
 
     def _lock(self, connection: Connection) -> None:
         # Writers take turns so that ids are committed in the order they are given (readers
