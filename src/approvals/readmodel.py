@@ -46,6 +46,7 @@ from approvals.domain.case import Case, case_id
 from approvals.domain.clocks import Holiday, weekends
 from approvals.domain.retention import RetentionRecord, retention_id
 from approvals.domain.roster import Roster
+from approvals.stored import reading
 
 if TYPE_CHECKING:
     from approvals.application import ApprovalsApplication
@@ -269,10 +270,8 @@ class Projector:
         self._ready = True
 
     def _stored(self) -> dict[str, tuple[int, int]]:
-        with self.engine.connect() as connection:
-            rows = connection.execute(
-                sa.select(self.tracking.c.name, self.tracking.c.version, self.tracking.c.position)
-            ).all()
+        query = sa.select(self.tracking.c.name, self.tracking.c.version, self.tracking.c.position)
+        rows = reading(self.engine, lambda connection: connection.execute(query).all())
         return {str(name): (int(version), int(position)) for name, version, position in rows}
 
     def _start(self, model: ReadModel) -> None:

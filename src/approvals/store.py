@@ -116,7 +116,10 @@ def create_engine(url: str, *, create: bool = True) -> Engine:
                 url=shown_url(parsed),
                 reason=Label(reason, f"フォルダ {folder} を作れません({error.strerror})"),
             ) from None
-    options: dict[str, Any] = {"pool_pre_ping": True}
+    # No ping before each use (it costs a round trip per command on PostgreSQL): a connection
+    # the server dropped fails once, SQLAlchemy then renews the whole pool, and the first
+    # query of every command is retried once on that (see StoredApplication.current).
+    options: dict[str, Any] = {}
     if parsed.get_backend_name() == "sqlite" and parsed.database in (None, "", ":memory:"):
         # One in-memory database shared by every connection of this process.
         options = {"poolclass": StaticPool, "connect_args": {"check_same_thread": False}}

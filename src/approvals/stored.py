@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from typing import Any, cast
+from typing import Any, TypeVar, cast
 from uuid import UUID
 
 import sqlalchemy.exc
@@ -22,7 +22,7 @@ from eventsourcing.persistence import (
     TrackingRecorder,
 )
 from eventsourcing.utils import Environment
-from sqlalchemy import Engine, and_, bindparam, or_, select
+from sqlalchemy import Connection, Engine, and_, bindparam, or_, select
 
 from approvals.audit.keys import CaseKeyMapper, CaseKeys
 from approvals.errors import ApprovalsError, ConcurrencyConflict, Label, StorageError
@@ -31,9 +31,23 @@ from approvals.store import Factory, persistence_env, shown_url
 __all__ = ["StoredApplication"]
 
 log = structlog.get_logger("approvals")
+T = TypeVar("T")
 
 CACHED_AGGREGATES = 2048
 """How many aggregates each thread keeps in memory between commands."""
+
+
+def reading(engine: Engine, read: Callable[[Connection], T]) -> T:
+    """Run ``read`` on a connection of ``engine``, once more if the server had dropped the
+    connection (a restart): reading twice changes nothing."""
+    try:
+        with engine.connect() as connection:
+            return read(connection)
+    except sqlalchemy.exc.DBAPIError as error:
+        if not error.connection_invalidated:
+            raise
+    with engine.connect() as connection:
+        return read(connection)
 
 
 class StoredApplication(Application[UUID]):
@@ -101,8 +115,9 @@ class StoredApplication(Application[UUID]):
         params: dict[str, Any] = {}
         for n, (originator, version) in enumerate(versions.items()):
             params[f"o{n}"], params[f"v{n}"] = originator, version
-        with self._storage(), self._engine.connect() as connection:
-            rows = connection.execute(self._newer_events(len(versions)), params).all()
+        query = self._newer_events(len(versions))
+        with self._storage():
+            rows = reading(self._engine, lambda c: c.execute(query, params).all())
         for row in rows:
             originator = row.originator_id
             aggregate = cache.get(originator)

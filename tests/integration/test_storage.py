@@ -201,3 +201,22 @@ def test_staff_filing_is_the_first_event_of_a_case(stored: ApprovalsApplication)
     ref = file_case(stored, "joint_use").reference
     (entry,) = stored.history(ref)
     assert (entry.actor, entry.role, entry.trigger) == (STAFF, "staff", "file")
+
+
+def test_connections_the_server_dropped_cost_no_command(postgres_url: str, clock: FakeClock) -> None:
+    app = open_approvals(postgres_url, clock=clock)
+    admin = sqlalchemy.create_engine(postgres_url)
+    try:
+        appoint_standard_roster(app)
+        reference = file_case(app, "purpose").reference
+        assert app.inbox(MANAGER)  # the read models' connections are pooled too
+        with app.engine.connect() as a, app.engine.connect() as b, app.engine.connect() as c:
+            pids = {x.execute(text("SELECT pg_backend_pid()")).scalar_one() for x in (a, b, c)}
+        with admin.connect() as connection:  # as a server restart would
+            for pid in pids:
+                connection.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
+        assert app.act(reference, "consult", actor=MANAGER).state == "consulting"
+        assert {item.reference for item in app.inbox(CHIEF)} == {reference}
+    finally:
+        admin.dispose()
+        app.close()
