@@ -85,6 +85,7 @@ class StoredApplication(Application[UUID]):
     def close(self) -> None:
         """Release the database connections approvals opened (a host's Engine stays open)."""
         super().close()
+        self.recorder.close_turns()  # type: ignore[attr-defined]
         if self._owns_engine:
             self._engine.dispose()
 

@@ -1320,7 +1320,7 @@ def test_version_prints_the_version() -> None:
 # -- help --------------------------------------------------------------------------------------
 
 HELP: dict[tuple[str, ...], list[str]] = {
-    ("init",): ["--representative NAME"],
+    ("init",): ["--representative NAME", "--grant ROLE"],
     ("demo",): ["approvals-demo.db"],
     ("roster",): ["appoint", "dismiss", "list"],
     ("roster", "appoint"): ["USER", "staff|handler|manager", "ROLE", "--department"],

@@ -203,7 +203,9 @@ def test_staff_filing_is_the_first_event_of_a_case(stored: ApprovalsApplication)
     assert (entry.actor, entry.role, entry.trigger) == (STAFF, "staff", "file")
 
 
-def test_connections_the_server_dropped_cost_no_command(postgres_url: str, clock: FakeClock) -> None:
+def test_connections_the_server_dropped_cost_no_command(
+    postgres_url: str, clock: FakeClock
+) -> None:
     app = open_approvals(postgres_url, clock=clock)
     admin = sqlalchemy.create_engine(postgres_url)
     try:

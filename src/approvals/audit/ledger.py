@@ -166,6 +166,13 @@ class IntegrityRecorder(SQLAlchemyApplicationRecorder):
             finally:
                 fcntl.flock(self._turn_file.fileno(), fcntl.LOCK_UN)
 
+    def close_turns(self) -> None:
+        """Close the file writers queue on (when one was opened)."""
+        with self._turn_lock:
+            if self._turn_file is not None:
+                self._turn_file.close()
+                self._turn_file = None
+
     def _lock(self, connection: Connection) -> None:
         # Writers take turns so that ids are committed in the order they are given (readers
         # that follow "id > position" then miss nothing).  On PostgreSQL eventsourcing-sqlalchemy

@@ -66,7 +66,7 @@ def demo(session: Session) -> None:
     from approvals.store import sqlite_url
 
     path = Path(DEMO_FILE)
-    for leftover in (path, Path(f"{DEMO_FILE}-wal"), Path(f"{DEMO_FILE}-shm")):
+    for leftover in (path, *(Path(f"{DEMO_FILE}-{end}") for end in ("wal", "shm", "writer"))):
         leftover.unlink(missing_ok=True)
     url = sqlite_url(path)
     clock = SimulatedClock(datetime(2026, 4, 1, 9, 0, tzinfo=JST))
