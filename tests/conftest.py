@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import datetime
 from pathlib import Path
 
@@ -114,3 +114,33 @@ def backend_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     if request.param == "sqlite":
         return f"sqlite:///{tmp_path / 'approvals.db'}"
     return str(request.getfixturevalue("postgres_url"))
+
+
+@pytest.fixture
+def fresh_store(backend_url: str, tmp_path: Path) -> Iterator[Callable[[], str]]:
+    """Make a new store at each call (a round, an example): a new SQLite file, or a new
+    PostgreSQL schema; the schemas are dropped after the test."""
+    made: list[str] = []
+
+    def make() -> str:
+        if backend_url.startswith("sqlite"):
+            url = f"sqlite:///{tmp_path / f'round-{len(made)}.db'}"
+        else:
+            schema = f"r_{uuid.uuid4().hex[:12]}"
+            base = backend_url.split("?", maxsplit=1)[0]
+            admin = sqlalchemy.create_engine(base)
+            with admin.begin() as connection:
+                connection.execute(sqlalchemy.text(f"CREATE SCHEMA {schema}"))
+            admin.dispose()
+            url = f"{base}?options=-csearch_path%3D{schema}"
+        made.append(url)
+        return url
+
+    yield make
+    if not backend_url.startswith("sqlite"):
+        admin = sqlalchemy.create_engine(backend_url.split("?", maxsplit=1)[0])
+        with admin.begin() as connection:
+            for url in made:
+                schema = url.rsplit("%3D", 1)[1]
+                connection.execute(sqlalchemy.text(f"DROP SCHEMA {schema} CASCADE"))
+        admin.dispose()

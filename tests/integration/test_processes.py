@@ -13,11 +13,9 @@ import multiprocessing
 import os
 import queue
 import traceback
-import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -140,35 +138,6 @@ def pool() -> Iterator[Pool]:
         process.join(timeout=30)
         if process.is_alive():
             process.kill()
-
-
-@pytest.fixture
-def fresh_store(backend_url: str, tmp_path: Path) -> Iterator[Callable[[], str]]:
-    """Make a new store for each round: a new SQLite file, or a new PostgreSQL schema."""
-    made: list[str] = []
-
-    def make() -> str:
-        if backend_url.startswith("sqlite"):
-            url = f"sqlite:///{tmp_path / f'round-{len(made)}.db'}"
-        else:
-            schema = f"r_{uuid.uuid4().hex[:12]}"
-            base = backend_url.split("?", maxsplit=1)[0]
-            admin = sqlalchemy.create_engine(base)
-            with admin.begin() as connection:
-                connection.execute(sqlalchemy.text(f"CREATE SCHEMA {schema}"))
-            admin.dispose()
-            url = f"{base}?options=-csearch_path%3D{schema}"
-        made.append(url)
-        return url
-
-    yield make
-    if not backend_url.startswith("sqlite"):
-        admin = sqlalchemy.create_engine(backend_url.split("?", maxsplit=1)[0])
-        with admin.begin() as connection:
-            for url in made:
-                schema = url.rsplit("%3D", 1)[1]
-                connection.execute(sqlalchemy.text(f"DROP SCHEMA {schema} CASCADE"))
-        admin.dispose()
 
 
 def _prepared(url: str, cases: int) -> list[str]:

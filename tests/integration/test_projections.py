@@ -3,7 +3,7 @@ or rebuilt, the rows are the same, and they answer what replaying the cases answ
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import datetime
 from typing import Any
 
@@ -91,13 +91,17 @@ def dispose(app: ApprovalsApplication, clock: FakeClock, index: int) -> None:
     app.retention().dispose(reference, actor=HANDLER)
 
 
-@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(with_reads)
+@settings(
+    max_examples=40,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
+)
+@given(sequence=with_reads)
 def test_after_any_command_sequence_each_rebuilt_model_equals_the_live_one(
-    sequence: list[tuple[Any, ...]],
+    fresh_store: Callable[[], str], sequence: list[tuple[Any, ...]]
 ) -> None:
     clock = FakeClock(datetime(2026, 4, 1, 9, tzinfo=JST))
-    app = open_approvals("sqlite://", clock=clock, workflows=WORKFLOWS)
+    app = open_approvals(fresh_store(), clock=clock, workflows=WORKFLOWS)
     try:
         appoint_standard_roster(app)
         live = Projector(app, all_models(), batch=3)
