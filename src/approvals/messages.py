@@ -8,6 +8,10 @@ MESSAGES: dict[str, dict[str, str]] = {
         "en": "Workflow file {file} is refused at {key}: {problem}.",
         "ja": "ワークフロー定義 {file} の {key} を受け付けられません: {problem}。",
     },
+    "calendar.invalid": {
+        "en": "Calendar file {file} is refused at {key}: {problem}.",
+        "ja": "カレンダー {file} の {key} を受け付けられません: {problem}。",
+    },
     "definition.conflict": {
         "en": (
             "Workflow {workflow} version {version} is already in use with other content; "
