@@ -253,7 +253,7 @@ class ApprovalsApplication(StoredApplication):
         """Take the step ``trigger`` on case ``reference`` as ``actor``; return the case now."""
         with self.command("case.act", actor=actor, case=reference, trigger=trigger) as logged:
             docs = [doc.as_attachment().as_record() for doc in attachments]
-            case, roster = self._case_and_roster(reference.strip().upper(), reference)
+            case, roster = self._case_and_roster(reference)
             if roster is None:
                 raise RosterRefused("roster.not_established", action="act")
             definition = self.definition_of(case)
@@ -287,7 +287,7 @@ class ApprovalsApplication(StoredApplication):
     def case(self, reference: str, *, as_of: datetime | None = None) -> CaseView:
         """Return case ``reference`` as it stands now, or as it stood at ``as_of``."""
         if as_of is None:
-            case, roster = self._case_and_roster(reference.strip().upper(), reference)
+            case, roster = self._case_and_roster(reference)
         else:
             case, roster = self._case(reference, as_of=as_of), self._roster_or_none()
         return case_view(
@@ -402,9 +402,9 @@ class ApprovalsApplication(StoredApplication):
         return roster
 
     def _case(self, reference: str, *, as_of: datetime | None = None) -> Case:
-        key = reference.strip().upper()
         if as_of is None:
-            return self._current_case(key, reference)
+            return self._case_and_roster(reference)[0]
+        key = reference.strip().upper()
         try:
             with self._storage():
                 self._refuse_disposed(key)
@@ -425,11 +425,9 @@ class ApprovalsApplication(StoredApplication):
             self._refuse_disposed(key)
             raise CaseNotFound(reference=reference) from None
 
-    def _current_case(self, key: str, reference: str) -> Case:
-        return self._case_and_roster(key, reference)[0]
-
-    def _case_and_roster(self, key: str, reference: str) -> tuple[Case, Roster | None]:
+    def _case_and_roster(self, reference: str) -> tuple[Case, Roster | None]:
         """The case as it is now, with its retention record and the roster: one query."""
+        key = reference.strip().upper()
         try:
             case, record, roster = self.current(case_id(key), retention_id(key), ROSTER_ID)
         except CaseDataErased:

@@ -400,14 +400,16 @@ class Projector:
     def _fold(self, notifications: Sequence[Any]) -> _Batch:
         """Apply the batch's events to the aggregates they belong to; return what changed."""
         batch = _Batch()
+        originators = [_uuid(n.originator_id) for n in notifications]
         self.app.case_keys.preload(
-            str(_uuid(n.originator_id)) for n in notifications if n.topic.startswith(CASE_TOPICS)
+            str(originator)
+            for n, originator in zip(notifications, originators, strict=True)
+            if n.topic.startswith(CASE_TOPICS)
         )
-        for n in notifications:
+        for n, originator in zip(notifications, originators, strict=True):
             topic: str = n.topic
             if not topic.startswith((CASE_TOPICS, _RETENTION_TOPICS, _ROSTER_TOPICS)):
                 continue
-            originator = _uuid(n.originator_id)
             stored = StoredEvent(
                 originator_id=originator,
                 originator_version=n.originator_version,
