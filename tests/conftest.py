@@ -94,18 +94,33 @@ def postgres_server() -> str:
     return POSTGRES_URL
 
 
+def _new_schema(server: str) -> str:
+    """Create a schema on ``server``; return a URL whose search_path is that schema."""
+    schema = f"t_{uuid.uuid4().hex[:12]}"
+    admin = sqlalchemy.create_engine(server)
+    with admin.begin() as connection:
+        connection.execute(sqlalchemy.text(f"CREATE SCHEMA {schema}"))
+    admin.dispose()
+    separator = "&" if "?" in server else "?"
+    return f"{server}{separator}options=-csearch_path%3D{schema}"
+
+
+def _drop_schemas(server: str, urls: list[str]) -> None:
+    """Drop the schemas of URLs made by :func:`_new_schema`."""
+    admin = sqlalchemy.create_engine(server)
+    with admin.begin() as connection:
+        for url in urls:
+            schema = url.rsplit("%3D", 1)[1]
+            connection.execute(sqlalchemy.text(f"DROP SCHEMA {schema} CASCADE"))
+    admin.dispose()
+
+
 @pytest.fixture
 def postgres_url(postgres_server: str) -> Iterator[str]:
     """A URL whose search_path is a fresh schema, dropped after the test."""
-    schema = f"t_{uuid.uuid4().hex[:12]}"
-    admin = sqlalchemy.create_engine(postgres_server)
-    with admin.begin() as connection:
-        connection.execute(sqlalchemy.text(f"CREATE SCHEMA {schema}"))
-    separator = "&" if "?" in postgres_server else "?"
-    yield f"{postgres_server}{separator}options=-csearch_path%3D{schema}"
-    with admin.begin() as connection:
-        connection.execute(sqlalchemy.text(f"DROP SCHEMA {schema} CASCADE"))
-    admin.dispose()
+    url = _new_schema(postgres_server)
+    yield url
+    _drop_schemas(postgres_server, [url])
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
@@ -117,30 +132,24 @@ def backend_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
 
 
 @pytest.fixture
-def fresh_store(backend_url: str, tmp_path: Path) -> Iterator[Callable[[], str]]:
-    """Make a new store at each call (a round, an example): a new SQLite file, or a new
-    PostgreSQL schema; the schemas are dropped after the test."""
+def fresh_store(
+    backend_url: str, request: pytest.FixtureRequest, tmp_path: Path
+) -> Iterator[Callable[[], str]]:
+    """Make a new store at each call (a round, an example), on the backend of ``backend_url``:
+    a new SQLite file, or a new PostgreSQL schema; the schemas are dropped after the test."""
+    server = (
+        None if backend_url.startswith("sqlite") else request.getfixturevalue("postgres_server")
+    )
     made: list[str] = []
 
     def make() -> str:
-        if backend_url.startswith("sqlite"):
+        if server is None:
             url = f"sqlite:///{tmp_path / f'round-{len(made)}.db'}"
         else:
-            schema = f"r_{uuid.uuid4().hex[:12]}"
-            base = backend_url.split("?", maxsplit=1)[0]
-            admin = sqlalchemy.create_engine(base)
-            with admin.begin() as connection:
-                connection.execute(sqlalchemy.text(f"CREATE SCHEMA {schema}"))
-            admin.dispose()
-            url = f"{base}?options=-csearch_path%3D{schema}"
+            url = _new_schema(server)
         made.append(url)
         return url
 
     yield make
-    if not backend_url.startswith("sqlite"):
-        admin = sqlalchemy.create_engine(backend_url.split("?", maxsplit=1)[0])
-        with admin.begin() as connection:
-            for url in made:
-                schema = url.rsplit("%3D", 1)[1]
-                connection.execute(sqlalchemy.text(f"DROP SCHEMA {schema} CASCADE"))
-        admin.dispose()
+    if server is not None:
+        _drop_schemas(server, made)
