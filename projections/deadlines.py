@@ -36,6 +36,7 @@ class Deadlines(ReadModel):
 
     name = "deadlines"
     version = 2
+    uses_calendar = True
     metadata = metadata
     case_tables = (deadlines,)
 

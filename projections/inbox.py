@@ -50,6 +50,7 @@ class Inbox(ReadModel):
 
     name = "inbox"
     version = 1
+    uses_calendar = True
     metadata = metadata
     case_tables = (inbox,)
     roster_tables = (roster,)

@@ -72,6 +72,7 @@ class Vendors(ReadModel):
 
     name = "vendors"
     version = 2
+    uses_calendar = True
     metadata = metadata
     case_tables = (vendors,)
 

@@ -35,6 +35,7 @@ from approvals.errors import (
     CaseNotFound,
     ConcurrencyConflict,
     DefinitionConflict,
+    InvalidValue,
     Label,
     RosterRefused,
     UnknownPerson,
@@ -212,6 +213,7 @@ class ApprovalsApplication(StoredApplication):
                     fields=fields or {},
                     at=at,
                 )
+                self._check_links(definition, clean)
                 counter = self._next_reference(definition.prefix, at)
                 case = Case.file(
                     reference=counter.reference,
@@ -269,6 +271,7 @@ class ApprovalsApplication(StoredApplication):
                 checklist=checklist,
                 at=at,
             )
+            self._check_links(definition, decision.fields)
             case.take(
                 trigger=trigger,
                 dest=decision.step.dest,
@@ -439,6 +442,34 @@ class ApprovalsApplication(StoredApplication):
         if case is None:
             raise CaseNotFound(reference=reference)
         return cast("Case", case), roster
+
+    def _check_links(self, workflow: Workflow, fields: Mapping[str, Any]) -> None:
+        """Refuse a case field naming no case, or a case of another workflow."""
+        for name, value in fields.items():
+            spec = workflow.fields[name]
+            if spec.kind != "case":
+                continue
+            try:
+                linked = self._case_and_roster(str(value))[0]
+            except CaseNotFound:
+                raise InvalidValue(
+                    "value.case_unknown",
+                    field=spec.label,
+                    reference=value,
+                    workflow=self._title(spec.workflow),
+                ) from None
+            if linked.workflow_id != spec.workflow:
+                raise InvalidValue(
+                    "value.case_workflow",
+                    field=spec.label,
+                    reference=value,
+                    actual=self._title(linked.workflow_id),
+                    workflow=self._title(spec.workflow),
+                )
+
+    def _title(self, workflow_id: str) -> Label:
+        known = self._workflows.get(workflow_id)
+        return known.title if known is not None else Label(workflow_id, workflow_id)
 
     def _refuse_disposed(self, reference: str) -> None:
         try:

@@ -9,6 +9,12 @@ company adds the days it is closed in a TOML file::
     closed = ["2026-08-13", "2026-08-14"]          # particular days
     closed_every_year = ["12-29", "12-30", "12-31", "01-02", "01-03"]   # month-day
 
+    # What the regulation's words mean here (defaults: 1, 3 and 10 business days).
+    [terms]
+    immediately = { hours = 24 }            # 直ちに
+    promptly = { business_days = 3 }        # 速やかに
+    without_delay = { business_days = 10 }  # 遅滞なく
+
 A calendar is a :data:`~approvals.domain.clocks.Holiday`: called with a day, it answers whether
 that day is not a business day.  It is immutable and hashable, so due dates computed on it
 can be remembered.
@@ -16,16 +22,19 @@ can be remembered.
 
 from __future__ import annotations
 
+import hashlib
 import tomllib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date
 from functools import lru_cache
+from importlib.metadata import version
 from pathlib import Path
 from typing import Any
 
 import holidays
 
+from approvals.domain.workflow import DURATION_UNITS, MEANINGS, TERMS, Duration
 from approvals.errors import DefinitionError, Label
 
 __all__ = ["JapaneseCalendar", "load_calendar"]
@@ -47,6 +56,8 @@ class JapaneseCalendar:
 
     closed: frozenset[date] = field(default_factory=frozenset)
     closed_every_year: frozenset[tuple[int, int]] = field(default_factory=frozenset)
+    terms: tuple[tuple[str, Duration], ...] = ()
+    """The company's meaning of the regulation's terms, where it differs from the default."""
 
     def __call__(self, day: date) -> bool:
         return self.why(day) is not None
@@ -62,6 +73,25 @@ class JapaneseCalendar:
             return COMPANY
         return None
 
+    @property
+    def meanings(self) -> dict[str, Duration]:
+        """What each of the regulation's terms means on this calendar."""
+        return {**MEANINGS, **dict(self.terms)}
+
+    def fingerprint(self) -> str:
+        """A short digest of everything that moves a due date: the national holidays' source,
+        the company's days, the terms' meanings.  Read models holding due dates are rebuilt
+        when it changes."""
+        text = repr(
+            (
+                version("holidays"),
+                sorted(self.closed),
+                sorted(self.closed_every_year),
+                sorted((term, span.amount, span.unit) for term, span in self.meanings.items()),
+            )
+        )
+        return hashlib.sha256(text.encode()).hexdigest()[:16]
+
     def holidays_between(self, first: date, last: date) -> list[tuple[date, Label]]:
         """Return every day from ``first`` to ``last`` that is not a business day, and why."""
         found = []
@@ -74,10 +104,14 @@ class JapaneseCalendar:
 
     @classmethod
     def with_company_days(
-        cls, closed: Iterable[date] = (), closed_every_year: Iterable[tuple[int, int]] = ()
+        cls,
+        closed: Iterable[date] = (),
+        closed_every_year: Iterable[tuple[int, int]] = (),
+        terms: Mapping[str, Duration] | None = None,
     ) -> JapaneseCalendar:
-        """Return the calendar with the company's own closing days."""
-        return cls(frozenset(closed), frozenset(closed_every_year))
+        """Return the calendar with the company's own closing days and meaning of the terms."""
+        return cls(frozenset(closed), frozenset(closed_every_year),
+                   tuple(sorted((terms or {}).items())))  # fmt: skip
 
 
 def load_calendar(path: Path) -> JapaneseCalendar:
@@ -94,16 +128,32 @@ def load_calendar(path: Path) -> JapaneseCalendar:
     company = data.get("company", {})
     if not isinstance(company, Mapping):
         raise _refused(path, "company", "it must be a table", "テーブルで書いてください")
-    unknown = sorted(set(data) - {"company"}) + sorted(
-        f"company.{k}" for k in set(company) - {"closed", "closed_every_year"}
-    )
+    terms = data.get("terms", {})
+    if not isinstance(terms, Mapping):
+        raise _refused(path, "terms", "it must be a table", "テーブルで書いてください")
+    known = ["company.closed", "company.closed_every_year", *(f"terms.{t}" for t in TERMS)]
+    unknown = sorted(set(data) - {"company", "terms"}) + sorted(
+        f"{table}.{key}" for table, body in (("company", company), ("terms", terms))
+        for key in body if f"{table}.{key}" not in known
+    )  # fmt: skip
     if unknown:
-        raise _refused(path, unknown[0], "this key is not known (known: company.closed, "
-                       "company.closed_every_year)", "この項目は使えません"
-                       "(使える項目: company.closed、company.closed_every_year)")  # fmt: skip
+        raise _refused(path, unknown[0], f"this key is not known (known: {', '.join(known)})",
+                       f"この項目は使えません(使える項目: {'、'.join(known)})")  # fmt: skip
     closed = [_day(path, "company.closed", value) for value in _list(path, company, "closed")]
     yearly = [_month_day(path, value) for value in _list(path, company, "closed_every_year")]
-    return JapaneseCalendar.with_company_days(closed, yearly)
+    meanings = {term: _span(path, f"terms.{term}", value) for term, value in terms.items()}
+    return JapaneseCalendar.with_company_days(closed, yearly, meanings)
+
+
+def _span(path: Path, key: str, value: Any) -> Duration:
+    units = ", ".join(DURATION_UNITS)
+    if isinstance(value, Mapping) and len(value) == 1:
+        ((unit, amount),) = value.items()
+        if unit in DURATION_UNITS and type(amount) is int and amount >= 0:
+            return Duration(amount, unit)
+    raise _refused(path, key, f"{value!r} is not a span such as {{ business_days = 1 }} "
+                   f"(units: {units})", f"{value!r} は {{ business_days = 1 }} のような期間では"
+                   f"ありません(単位: {units})")  # fmt: skip
 
 
 def _list(path: Path, company: Mapping[str, Any], key: str) -> list[Any]:

@@ -8,8 +8,9 @@ from pathlib import Path
 from sqlalchemy import Engine, text
 
 from approvals.application import ApprovalsApplication, Clock, system_clock
+from approvals.calendar import JapaneseCalendar
 from approvals.definitions import load_directory
-from approvals.domain.clocks import Holiday, weekends
+from approvals.domain.clocks import Holiday
 from approvals.domain.workflow import Workflow
 from approvals.store import check_schema, create_engine, default_url, ensure_schema, reachable
 
@@ -22,7 +23,7 @@ def open_approvals(
     engine: Engine | None = None,
     workflows: Path | str | Mapping[str, Workflow] | None = None,
     clock: Clock = system_clock,
-    holiday: Holiday = weekends,
+    holiday: Holiday | None = None,
     create: bool = True,
 ) -> ApprovalsApplication:
     """Open approvals on a database and return the application.
@@ -30,9 +31,11 @@ def open_approvals(
     Give a SQLAlchemy ``url`` (default: a SQLite file, see :func:`approvals.store.default_url`)
     or a host's ``engine``, not both.  ``workflows`` is a folder of definition files (default:
     the reference workflows) or already loaded definitions.  ``clock`` returns the current time,
-    timezone-aware; tests inject their own.  With ``create`` (the default) a missing SQLite file,
-    the event table and its append-only triggers are created; without it a database that is
-    not set up is refused with a :class:`StorageError` and nothing is created.
+    timezone-aware; tests inject their own.  ``holiday`` is the calendar business days are
+    counted on (default: Japan's national holidays, see :func:`approvals.calendar.load_calendar`
+    for the company's own days and what "immediately" means).  With ``create`` (the default) a
+    missing SQLite file, the event table and its append-only triggers are created; without it
+    a database that is not set up is refused with a :class:`StorageError` and nothing is created.
     """
     if url is not None and engine is not None:
         raise TypeError("open_approvals() takes a url or an engine, not both")
@@ -51,7 +54,7 @@ def open_approvals(
         engine=engine,
         workflows=definitions,
         clock=clock,
-        holiday=holiday,
+        holiday=holiday if holiday is not None else JapaneseCalendar(),
         owns_engine=owns_engine,
     )
     if create:

@@ -138,6 +138,20 @@ MESSAGES: dict[str, dict[str, str]] = {
         "en": "Workflow {workflow} has no checklist item called {item}; its items are {known}.",
         "ja": "ワークフロー {workflow} に確認項目 {item} はありません。確認項目: {known}。",
     },
+    "value.future": {
+        "en": "{field} ({value}) is later than now ({now}); a moment recorded must have passed.",
+        "ja": "{field}({value})が現在({now})より後です。記録する日時は過去の日時にしてください。",
+    },
+    "value.case_unknown": {
+        "en": "{field} names {reference}, which is no case; give the reference of a {workflow} "
+        "case.",
+        "ja": "{field} の {reference} という案件はありません。{workflow} の案件の整理番号を"
+        "入力してください。",
+    },
+    "value.case_workflow": {
+        "en": "{field} names {reference}, a {actual} case; it must be a {workflow} case.",
+        "ja": "{field} の {reference} は{actual}の案件です。{workflow} の案件を入力してください。",
+    },
     "value.empty": {
         "en": "{what} must not be empty.",
         "ja": "{what} を空にはできません。",

@@ -138,6 +138,8 @@ class ReadModel:
 
     name: ClassVar[str]
     version: ClassVar[int] = 1
+    uses_calendar: ClassVar[bool] = False
+    """The rows hold due dates: a model stored on another calendar is rebuilt."""
     metadata: ClassVar[MetaData]
     case_tables: ClassVar[tuple[Table, ...]] = ()
     roster_tables: ClassVar[tuple[Table, ...]] = ()
@@ -190,6 +192,8 @@ def _tracking(metadata: MetaData) -> Table:
         Column("version", Integer, nullable=False),
         Column("position", BigInteger, nullable=False),
         Column("updated_at", UTCDateTime, nullable=True),
+        # The calendar the model's due dates were computed on (models that use none: NULL).
+        Column("calendar", String(64), nullable=True),
     )
 
 
@@ -257,11 +261,15 @@ class Projector:
             return
         with self.app._storage():
             _create(self.tracking.metadata, [self.tracking], self.engine)
+            self._add_calendar_column()
             stored = self._stored()
             for model in self.models:
                 known = stored.get(model.name)
                 if known is not None and known[0] != model.version:
                     log.info("projection.outdated", model=model.name, stored=known[0])
+                    self._reset(model)
+                elif known is not None and known[2] != self._calendar(model):
+                    log.info("projection.calendar_changed", model=model.name)
                     self._reset(model)
                 else:
                     _create(model.metadata, list(model.tables), self.engine)
@@ -269,17 +277,34 @@ class Projector:
                         self._start(model)
         self._ready = True
 
-    def _stored(self) -> dict[str, tuple[int, int]]:
-        query = sa.select(self.tracking.c.name, self.tracking.c.version, self.tracking.c.position)
+    def _stored(self) -> dict[str, tuple[int, int, str | None]]:
+        tracking = self.tracking.c
+        query = sa.select(tracking.name, tracking.version, tracking.position, tracking.calendar)
         rows = reading(self.engine, lambda connection: connection.execute(query).all())
-        return {str(name): (int(version), int(position)) for name, version, position in rows}
+        return {
+            str(name): (int(version), int(position), calendar)
+            for name, version, position, calendar in rows
+        }
+
+    def _calendar(self, model: ReadModel) -> str | None:
+        return calendar_fingerprint(self.app.holiday) if model.uses_calendar else None
+
+    def _add_calendar_column(self) -> None:
+        """A tracking table made before due dates depended on the calendar gains its column."""
+        columns = {c["name"] for c in sa.inspect(self.engine).get_columns(TRACKING_TABLE)}
+        if "calendar" not in columns:
+            with self.engine.begin() as connection:
+                connection.execute(
+                    sa.text(f"ALTER TABLE {TRACKING_TABLE} ADD COLUMN calendar VARCHAR(64)")
+                )
 
     def _start(self, model: ReadModel) -> None:
         try:
             with self.engine.begin() as connection:
                 connection.execute(
                     sa.insert(self.tracking).values(name=model.name, version=model.version,
-                                                    position=0, updated_at=None)
+                                                    position=0, updated_at=None,
+                                                    calendar=self._calendar(model))
                 )  # fmt: skip
         except sa.exc.IntegrityError:
             pass  # another process started it first
@@ -292,7 +317,8 @@ class Projector:
             connection.execute(sa.delete(self.tracking).where(self.tracking.c.name == model.name))
             connection.execute(
                 sa.insert(self.tracking).values(name=model.name, version=model.version,
-                                                position=0, updated_at=None)
+                                                position=0, updated_at=None,
+                                                calendar=self._calendar(model))
             )  # fmt: skip
 
     # -- positions -----------------------------------------------------------------------------
@@ -329,7 +355,7 @@ class Projector:
         read = 0
         with self.app._storage():
             while True:
-                positions = {name: pos for name, (_, pos) in self._stored().items()}
+                positions = {name: pos for name, (_, pos, _) in self._stored().items()}
                 behind = {m.name: positions.get(m.name, 0) for m in self.models}
                 if behind != self._committed:
                     self._written.clear()  # another process wrote rows: forget what ours were
@@ -636,6 +662,14 @@ def _create(metadata: MetaData, tables: list[Table], engine: Engine) -> None:
             time.sleep(0.05 * (attempt + 1))
         else:
             return
+
+
+def calendar_fingerprint(holiday: Holiday) -> str:
+    """Name the calendar due dates are computed on: its own fingerprint when it has one."""
+    fingerprint = getattr(holiday, "fingerprint", None)
+    if callable(fingerprint):
+        return str(fingerprint())
+    return f"{getattr(holiday, '__module__', '')}.{getattr(holiday, '__qualname__', holiday)}"[:64]
 
 
 def _uuid(value: UUID | bytes) -> UUID:

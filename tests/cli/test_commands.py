@@ -692,10 +692,11 @@ def test_an_overdue_step_is_marked_in_the_inbox_and_in_show(
     mark = pick(lang, "OVERDUE", "期限超過")
     rows = ok(run("inbox", user=CHIEF, db=db, lang=lang)).stdout.splitlines()[2:]
     assert [row.split()[1] for row in rows] == ["approve", "reject", "return"]
-    assert all(row.startswith(ref) and row.endswith(f"2020-01-14 10:00 {mark}") for row in rows)
+    # Five business days from Tuesday 7 January 2020: Monday the 13th is Coming of Age Day.
+    assert all(row.startswith(ref) and row.endswith(f"2020-01-15 10:00 {mark}") for row in rows)
     assert {item["overdue"] for item in data(run("--json", "inbox", user=CHIEF, db=db))} == {True}
     shown = ok(run("show", ref, user=CHIEF, db=db, lang=lang)).stdout
-    assert re.search(rf"^  {pick(lang, 'deadlines', '期限')}\s+.+: 2020-01-14 10:00  {mark}$",
+    assert re.search(rf"^  {pick(lang, 'deadlines', '期限')}\s+.+: 2020-01-15 10:00  {mark}$",
                      shown, re.MULTILINE), shown  # fmt: skip
 
 

@@ -18,7 +18,7 @@ from approvals.definitions import (
     load_file,
     parse_definition,
 )
-from approvals.domain.workflow import Workflow
+from approvals.domain.workflow import Duration, Workflow
 from approvals.errors import DefinitionError, WorkflowNotFound
 
 REFERENCE_IDS = ("entrustment", "joint_use", "method", "provision", "purpose")
@@ -350,6 +350,53 @@ def test_a_deadline_given_in_two_units_is_refused_naming_its_within() -> None:
         broken("within = { business_days = 5 }", "within = { business_days = 5, days = 7 }")
     )
     assert_names(error, "deadlines[0].within", "exactly one")
+
+
+@pytest.mark.parametrize(
+    ("within", "key", "problem"),
+    [
+        ('within = "soon"', "deadlines[0].within", "'soon' is not a term"),
+        ("within = { weeks = 1 }", "deadlines[0].within.weeks", "unknown key"),
+        ("within = { minutes = -5 }", "deadlines[0].within.minutes", "at least 0"),
+    ],
+)
+def test_a_deadline_in_no_known_unit_or_term_is_refused_naming_its_within(
+    within: str, key: str, problem: str
+) -> None:
+    assert_names(refusal(broken("within = { business_days = 5 }", within)), key, problem)
+
+
+def test_a_deadline_may_be_given_in_minutes_or_in_one_of_the_regulations_terms() -> None:
+    for within, duration in [
+        ("within = { minutes = 60 }", Duration(60, "minutes")),
+        ('within = "immediately"', Duration(0, "immediately")),
+        ('within = "without_delay"', Duration(0, "without_delay")),
+    ]:
+        workflow = parse_definition(broken("within = { business_days = 5 }", within), BROKEN)
+        assert workflow.deadlines[0].within == duration
+
+
+@pytest.mark.parametrize(
+    ("extra", "key", "problem"),
+    [
+        ('from = ["signed"]', "deadlines[0].from", "not a date or datetime"),
+        ('until = "signed_at"', "deadlines[0].until", "'signed_at', which is not declared"),
+        ('when = { signed = "maybe" }', "deadlines[0].when.signed", "'maybe'"),
+        ("unless = { budget = 3 }", "deadlines[0].unless.budget", "unknown key"),
+    ],
+)
+def test_a_deadline_clock_on_a_wrong_field_is_refused_naming_the_key(
+    extra: str, key: str, problem: str
+) -> None:
+    text = broken("within = { business_days = 5 }", f"within = {{ business_days = 5 }}\n{extra}")
+    assert_names(refusal(text), key, problem)
+
+
+def test_a_case_field_names_the_workflow_of_the_case_it_refers_to() -> None:
+    error = refusal(broken('kind = "bool"', 'kind = "case"'))
+    assert_names(error, "fields.signed.workflow", "kind 'case'")
+    error = refusal(broken('kind = "bool"', 'kind = "text"\nworkflow = "entrustment"'))
+    assert_names(error, "fields.signed.workflow", "only for it")
 
 
 def test_a_deadline_running_in_an_unknown_state_is_refused_naming_its_states() -> None:

@@ -16,7 +16,8 @@ from approvals.errors import ApprovalsError
 __all__ = ["cli", "main"]
 
 EPILOG = """\b
-Environment: APPROVALS_DB (the store), APPROVALS_USER (who acts), APPROVALS_LANG (en|ja).
+Environment: APPROVALS_DB (the store), APPROVALS_USER (who acts), APPROVALS_LANG (en|ja),
+APPROVALS_CALENDAR (the company's calendar file).
 The default store is the SQLite file ~/.local/share/approvals/approvals.db ($XDG_DATA_HOME
 when set). For PostgreSQL: --db postgresql+psycopg://USER@HOST/DB; a plain path is a SQLite
 file.
@@ -80,6 +81,13 @@ class ApprovalsGroup(click.Group):
     show_default=True,
     help="Language of labels and messages.",
 )
+@click.option(
+    "--calendar",
+    envvar="APPROVALS_CALENDAR",
+    metavar="FILE",
+    help="The company's closing days and what 'immediately' means (TOML); default: Japan's "
+    "national holidays.",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print JSON (commands that read or decide).")
 @click.option(
     "-v", "--verbose", is_flag=True, help="Log one structured line per command to stderr."
@@ -87,7 +95,13 @@ class ApprovalsGroup(click.Group):
 @click.version_option(package_name="approvals")
 @click.pass_context
 def cli(
-    ctx: click.Context, db: str | None, user: str | None, lang: str, as_json: bool, verbose: bool
+    ctx: click.Context,
+    db: str | None,
+    user: str | None,
+    lang: str,
+    calendar: str | None,
+    as_json: bool,
+    verbose: bool,
 ) -> None:
     """Run the sign-offs the personal-information regulation requires, and keep their records.
 
@@ -97,7 +111,7 @@ def cli(
     from approvals.logging import configure
 
     configure(verbose=verbose)
-    session = Session(db=db, user=user, lang=lang, as_json=as_json)
+    session = Session(db=db, user=user, lang=lang, as_json=as_json, calendar=calendar)
     ctx.obj = session
     ctx.call_on_close(session.close)
 

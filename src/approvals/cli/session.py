@@ -23,6 +23,7 @@ class Session:
     user: str | None
     lang: str
     as_json: bool
+    calendar: str | None = None
     _app: ApprovalsApplication | None = field(default=None, repr=False)
 
     @property
@@ -37,9 +38,13 @@ class Session:
     def app(self, *, create: bool = False) -> ApprovalsApplication:
         """Open the application on the store, once; only ``create`` makes a missing store."""
         if self._app is None:
+            from pathlib import Path
+
+            from approvals.calendar import JapaneseCalendar, load_calendar
             from approvals.factory import open_approvals
 
-            self._app = open_approvals(self.url, create=create)
+            holiday = load_calendar(Path(self.calendar)) if self.calendar else JapaneseCalendar()
+            self._app = open_approvals(self.url, create=create, holiday=holiday)
         return self._app
 
     def reader(self) -> ApprovalsApplication:

@@ -13,7 +13,9 @@ from approvals.definitions.reader import TableReader
 from approvals.domain.guards import normalise_value
 from approvals.domain.workflow import (
     ACTING_ROLES,
+    DURATION_UNITS,
     FIELD_KINDS,
+    TERMS,
     ChecklistItem,
     Deadline,
     Duration,
@@ -43,7 +45,10 @@ _TOP_KEYS = {
     "deadlines",
     "date_order",
 }
-_DURATION_UNITS = {"business_days", "days", "hours"}
+_DEADLINE_KEYS = {
+    "id", "label", "states", "within", "restart_on", "articles", "from", "until", "when", "unless"
+}  # fmt: skip
+_MOMENT_KINDS = ("date", "datetime")
 
 
 class WorkflowParser(TableReader):
@@ -73,7 +78,7 @@ class WorkflowParser(TableReader):
             )
         file_role, file_fields = self.filing(top.get("file", {}), fields)
         steps = self.steps(self.required(top, "steps", ""), states, fields, checklist)
-        deadlines = self.deadlines(top.get("deadlines", []), states, steps)
+        deadlines = self.deadlines(top.get("deadlines", []), states, steps, fields)
         check_graph(self, initial, states, steps)
         retention = self.retention(self.required(top, "retention", ""), states, fields)
         date_order = self.date_order(top.get("date_order", []), fields)
@@ -121,7 +126,7 @@ class WorkflowParser(TableReader):
         for raw_name, spec in table.items():
             key = f"fields.{raw_name}"
             name = self.name(raw_name, key)
-            body = self.table(spec, key, {"label", "kind", "choices"})
+            body = self.table(spec, key, {"label", "kind", "choices", "workflow"})
             kind = self.text(body.get("kind", "text"), f"{key}.kind")
             if kind not in FIELD_KINDS:
                 raise self.fail(
@@ -136,8 +141,19 @@ class WorkflowParser(TableReader):
                     "is needed for kind 'choice' and only for it",
                     "種類 choice にだけ必要です",
                 )
+            linked = body.get("workflow", "")
+            if (kind == "case") != bool(linked):
+                raise self.fail(
+                    f"{key}.workflow",
+                    "is needed for kind 'case' and only for it: the workflow the case runs on",
+                    "種類 case にだけ必要です(参照する案件のワークフロー)",
+                )
             fields[name] = FieldSpec(
-                name, self.label(self.required(body, "label", key), f"{key}.label"), kind, choices
+                name,
+                self.label(self.required(body, "label", key), f"{key}.label"),
+                kind,
+                choices,
+                self.name(linked, f"{key}.workflow") if linked else "",
             )
         return fields
 
@@ -295,7 +311,11 @@ class WorkflowParser(TableReader):
         return expected
 
     def deadlines(
-        self, value: Any, states: Mapping[str, State], steps: Mapping[tuple[str, str], Step]
+        self,
+        value: Any,
+        states: Mapping[str, State],
+        steps: Mapping[tuple[str, str], Step],
+        fields: Mapping[str, FieldSpec],
     ) -> tuple[Deadline, ...]:
         if not isinstance(value, list):
             raise self.fail(
@@ -307,9 +327,7 @@ class WorkflowParser(TableReader):
         deadlines: list[Deadline] = []
         for index, raw in enumerate(value):
             key = f"deadlines[{index}]"
-            body = self.table(
-                raw, key, {"id", "label", "states", "within", "restart_on", "articles"}
-            )
+            body = self.table(raw, key, _DEADLINE_KEYS)
             name = self.name(self.required(body, "id", key), f"{key}.id")
             if any(deadline.name == name for deadline in deadlines):
                 raise self.fail(
@@ -321,27 +339,60 @@ class WorkflowParser(TableReader):
             self.declared(
                 restart_on, dict.fromkeys(triggers), f"{key}.restart_on", "trigger", "手順"
             )
-            within = self.table(
-                self.required(body, "within", key), f"{key}.within", _DURATION_UNITS
-            )
-            if len(within) != 1:
-                raise self.fail(
-                    f"{key}.within",
-                    "must give exactly one of business_days, days or hours",
-                    "business_days・days・hours のいずれか一つが必要です",
-                )
-            ((unit, amount),) = within.items()
             deadlines.append(
                 Deadline(
                     name=name,
                     label=self.label(self.required(body, "label", key), f"{key}.label"),
                     states=while_in,
-                    within=Duration(self.integer(amount, f"{key}.within.{unit}"), unit),
+                    within=self.within(self.required(body, "within", key), f"{key}.within"),
                     restart_on=restart_on,
                     articles=self.articles(body.get("articles", []), f"{key}.articles"),
+                    from_fields=self.moments(body.get("from", []), f"{key}.from", fields),
+                    until_field=next(
+                        iter(self.moments(body.get("until", []), f"{key}.until", fields)), ""
+                    ),
+                    when=self.expect(body.get("when", {}), f"{key}.when", fields),
+                    unless=self.expect(body.get("unless", {}), f"{key}.unless", fields),
                 )
             )
         return tuple(deadlines)
+
+    def within(self, value: Any, key: str) -> Duration:
+        """A span such as ``{ business_days = 5 }`` or one of the terms, ``"immediately"``."""
+        if isinstance(value, str):
+            if value not in TERMS:
+                raise self.fail(
+                    key,
+                    f"'{value}' is not a term (terms: {', '.join(TERMS)})",
+                    f"'{value}' は使える語ではありません(使える語: "
+                    f"{'、'.join(f'{t} ({label.ja})' for t, label in TERMS.items())})",
+                )
+            return Duration(0, value)
+        within = self.table(value, key, DURATION_UNITS)
+        if len(within) != 1:
+            raise self.fail(
+                key,
+                f"must give exactly one of {', '.join(DURATION_UNITS)}, or a term such as "
+                '"immediately"',
+                f'{"・".join(DURATION_UNITS)} のいずれか一つ、又は "immediately" などの語が'
+                "必要です",
+            )
+        ((unit, amount),) = within.items()
+        return Duration(self.integer(amount, f"{key}.{unit}", minimum=0), unit)
+
+    def moments(self, value: Any, key: str, fields: Mapping[str, FieldSpec]) -> tuple[str, ...]:
+        """Names of date or datetime fields a clock starts or stops at."""
+        names = self.names(value, key)
+        self.declared(names, fields, key, "field", "項目")
+        for name in names:
+            if fields[name].kind not in _MOMENT_KINDS:
+                raise self.fail(
+                    key,
+                    f"the field '{name}' is of kind '{fields[name].kind}', not a date or datetime",
+                    f"項目 '{name}' の種類は '{fields[name].kind}' で、date か datetime では"
+                    "ありません",
+                )
+        return names
 
     def date_order(
         self, value: Any, fields: Mapping[str, FieldSpec]

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta, timezone
+from datetime import date, datetime, time, timedelta, timezone
 from functools import lru_cache
+from typing import Any
 
 from approvals.domain.case import Entry
-from approvals.domain.workflow import Deadline, Duration, Retention
+from approvals.domain.workflow import MEANINGS, Deadline, Duration, Retention
 
 __all__ = [
     "JST",
@@ -17,6 +18,8 @@ __all__ = [
     "add",
     "due_dates",
     "episodes",
+    "meaning",
+    "moment_of",
     "retention_until",
     "weekends",
 ]
@@ -25,7 +28,9 @@ JST = timezone(timedelta(hours=9), "JST")
 """Japan Standard Time: days, business days and years are counted in it."""
 
 Holiday = Callable[[date], bool]
-"""Answers whether a day is not a business day."""
+"""Answers whether a day is not a business day.  A holiday may also carry ``meanings``, a
+mapping from each of the regulation's terms ("immediately", ...) to the :class:`Duration` it
+means; without them the terms mean :data:`~approvals.domain.workflow.MEANINGS`."""
 
 
 def weekends(day: date) -> bool:
@@ -46,14 +51,25 @@ class DueDate:
         return now > self.due_at
 
 
+def meaning(duration: Duration, holiday: Holiday = weekends) -> Duration:
+    """Return the span ``duration`` stands for: itself, or what its term means on ``holiday``'s
+    calendar ("immediately" as one business day, unless the company says otherwise)."""
+    if duration.term is None:
+        return duration
+    meanings: Mapping[str, Duration] = getattr(holiday, "meanings", MEANINGS)
+    return meanings.get(duration.unit, MEANINGS[duration.unit])
+
+
 def add(start: datetime, duration: Duration, holiday: Holiday = weekends) -> datetime:
     """Return ``start`` plus ``duration``; business days skip every day ``holiday`` names."""
-    return _add(start, duration, holiday)
+    return _add(start, meaning(duration, holiday), holiday)
 
 
 @lru_cache(maxsize=65536)
 def _add(start: datetime, duration: Duration, holiday: Holiday) -> datetime:
     """:func:`add`, remembered: read models compute the same due dates again and again."""
+    if duration.unit == "minutes":
+        return start + timedelta(minutes=duration.amount)
     if duration.unit == "hours":
         return start + timedelta(hours=duration.amount)
     if duration.unit == "days":
@@ -65,30 +81,6 @@ def _add(start: datetime, duration: Duration, holiday: Holiday) -> datetime:
         if not holiday(moment.date()):
             remaining -= 1
     return moment
-
-
-def _started(history: Sequence[Entry], deadline: Deadline) -> datetime | None:
-    """Return when the deadline's clock last started, or None if the case is not in its states."""
-    started: datetime | None = None
-    inside = False
-    for entry in history:
-        now_inside = entry.dest in deadline.states
-        if now_inside and (not inside or entry.trigger in deadline.restart_on):
-            started = entry.at
-        inside = now_inside
-    return started if inside else None
-
-
-def due_dates(
-    history: Sequence[Entry], deadlines: Sequence[Deadline], holiday: Holiday = weekends
-) -> tuple[DueDate, ...]:
-    """Return the deadlines running for a case with ``history``."""
-    running: list[DueDate] = []
-    for deadline in deadlines:
-        started = _started(history, deadline)
-        if started is not None:
-            running.append(DueDate(deadline, started, add(started, deadline.within, holiday)))
-    return tuple(running)
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,30 +97,81 @@ class Episode:
         return (self.stopped_at or now) > self.due_at
 
 
+def moment_of(value: Any) -> datetime:
+    """Return the moment a date or datetime field records: a date means the end of that day
+    in JST (a deadline counted from it runs to the end of the last day)."""
+    text = str(value)
+    if len(text) == 10:
+        return datetime.combine(date.fromisoformat(text), time.max, JST)
+    moment = datetime.fromisoformat(text)
+    return moment if moment.tzinfo else moment.replace(tzinfo=JST)
+
+
+def due_dates(
+    history: Sequence[Entry], deadlines: Sequence[Deadline], holiday: Holiday = weekends
+) -> tuple[DueDate, ...]:
+    """Return the deadlines running for a case with ``history``, in definition order."""
+    return tuple(
+        DueDate(run.deadline, run.started_at, run.due_at)
+        for deadline in _applying(history, deadlines)
+        for run in _runs(history, deadline, holiday)[-1:]
+        if run.stopped_at is None
+    )
+
+
 def episodes(
     history: Sequence[Entry], deadlines: Sequence[Deadline], holiday: Holiday = weekends
 ) -> tuple[Episode, ...]:
     """Return every run of every deadline over a case's ``history``, oldest first.
 
     A run starts when the case enters one of the deadline's states (or takes one of its
-    ``restart_on`` steps) and stops when the case leaves them (or the clock restarts); the
-    last run of a case still in those states is running.  The running ones are
-    :func:`due_dates`.
+    ``restart_on`` steps) — at the moment in its first ``from_fields`` recorded by then, if
+    any — and stops when the case leaves those states, when the clock restarts, or at the
+    moment recorded in its ``until_field``.  The last run of a case still in those states, not
+    yet stopped, is running: those are :func:`due_dates`.  A deadline that does not apply to
+    what the case records now (``when``, ``unless``) has no runs.
     """
-    runs: list[Episode] = []
-    for deadline in deadlines:
-        started: datetime | None = None
-        for entry in history:
-            inside = entry.dest in deadline.states
-            restart = inside and entry.trigger in deadline.restart_on
-            if started is not None and (not inside or restart):
-                runs.append(_run(deadline, started, entry.at, holiday))
-                started = None
-            if inside and started is None:
-                started = entry.at
-        if started is not None:
-            runs.append(_run(deadline, started, None, holiday))
+    runs = [run for d in _applying(history, deadlines) for run in _runs(history, d, holiday)]
     return tuple(sorted(runs, key=lambda run: (run.started_at, run.deadline.name)))
+
+
+def _applying(history: Sequence[Entry], deadlines: Sequence[Deadline]) -> list[Deadline]:
+    recorded: dict[str, Any] = {}
+    for entry in history:
+        recorded.update(entry.fields)
+    return [deadline for deadline in deadlines if deadline.applies(recorded)]
+
+
+def _runs(history: Sequence[Entry], deadline: Deadline, holiday: Holiday) -> list[Episode]:
+    runs: list[Episode] = []
+    seen: dict[str, Any] = {}
+    started: datetime | None = None
+    done = False  # the until_field stopped the clock; it starts again on leaving or restarting
+    for entry in history:
+        seen.update(entry.fields)
+        inside = entry.dest in deadline.states
+        restart = inside and entry.trigger in deadline.restart_on
+        if started is not None and (not inside or restart):
+            runs.append(_run(deadline, started, entry.at, holiday))
+            started = None
+        if restart or not inside:
+            done = False
+        if inside and started is None and not done:
+            started = _start(deadline, seen, entry)
+        if started is not None and deadline.until_field in entry.fields:
+            stopped = moment_of(entry.fields[deadline.until_field])
+            runs.append(_run(deadline, started, max(stopped, started), holiday))
+            started, done = None, True
+    if started is not None:
+        runs.append(_run(deadline, started, None, holiday))
+    return runs
+
+
+def _start(deadline: Deadline, seen: Mapping[str, Any], entry: Entry) -> datetime:
+    for name in deadline.from_fields:
+        if seen.get(name) not in (None, ""):
+            return moment_of(seen[name])
+    return entry.at
 
 
 def _run(

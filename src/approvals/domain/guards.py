@@ -8,6 +8,7 @@ from datetime import date, datetime
 from typing import Any
 
 from approvals.domain.case import Case
+from approvals.domain.clocks import JST
 from approvals.domain.roster import Roster, role_phrase
 from approvals.domain.workflow import ROLES, FieldSpec, Step, Workflow
 from approvals.errors import (
@@ -31,6 +32,11 @@ _TRUE = {"true", "yes", "y", "1", "はい", "on"}
 _FALSE = {"false", "no", "n", "0", "いいえ", "off"}
 _KIND_LABELS = {
     "date": Label("a date such as 2026-04-01", "2026-04-01 のような日付"),
+    "datetime": Label(
+        "a date and time such as 2026-04-01T09:30 (JST unless an offset is given)",
+        "2026-04-01T09:30 のような日時(オフセットがなければ日本時間)",
+    ),
+    "case": Label("a case reference such as ENT-2026-0001", "ENT-2026-0001 のような案件番号"),
     "bool": Label("yes or no", "yes か no"),
     "int": Label("a whole number", "整数"),
     "text": Label("some text", "文字列"),
@@ -62,8 +68,11 @@ def _known(roster: Roster, person: str) -> None:
         raise UnknownPerson(person=person)
 
 
-def normalise_fields(workflow: Workflow, values: Mapping[str, Any]) -> dict[str, Any]:
-    """Return ``values`` checked against the workflow's fields, in their stored form."""
+def normalise_fields(
+    workflow: Workflow, values: Mapping[str, Any], at: datetime | None = None
+) -> dict[str, Any]:
+    """Return ``values`` checked against the workflow's fields, in their stored form; with
+    ``at``, a datetime field later than ``at`` is refused (what is recorded has happened)."""
     clean: dict[str, Any] = {}
     for name, value in values.items():
         spec = workflow.fields.get(name)
@@ -75,6 +84,13 @@ def normalise_fields(workflow: Workflow, values: Mapping[str, Any]) -> dict[str,
                 known=tuple(workflow.fields),
             )
         clean[name] = normalise_value(spec, value)
+        if at is not None and spec.kind == "datetime" and datetime.fromisoformat(clean[name]) > at:
+            raise InvalidValue(
+                "value.future",
+                field=spec.label,
+                value=clean[name][:16].replace("T", " "),
+                now=at.astimezone(JST).isoformat(timespec="minutes").replace("T", " ")[:16],
+            )
     return clean
 
 
@@ -99,6 +115,33 @@ def _as_date(value: Any) -> Any:
         return _INVALID
 
 
+def _as_datetime(value: Any) -> Any:
+    moment = value
+    if isinstance(value, str):
+        if len(value) < 16:  # a date alone says no time of day
+            return _INVALID
+        try:
+            moment = datetime.fromisoformat(value)
+        except ValueError:
+            return _INVALID
+    if not isinstance(moment, datetime):
+        return _INVALID
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=JST)
+    return moment.astimezone(JST).isoformat(timespec="seconds")
+
+
+def _as_case(value: Any) -> Any:
+    if not isinstance(value, str):
+        return _INVALID
+    reference = value.strip().upper()
+    prefix, _, rest = reference.partition("-")
+    year, _, number = rest.partition("-")
+    if not (prefix.isalpha() and prefix.isascii() and year.isdigit() and number.isdigit()):
+        return _INVALID
+    return reference
+
+
 def _as_int(value: Any) -> Any:
     if isinstance(value, int) and not isinstance(value, bool):
         return value
@@ -112,7 +155,14 @@ def _as_text(value: Any) -> Any:
 
 
 _INVALID = object()
-_PARSERS = {"bool": _as_bool, "date": _as_date, "int": _as_int, "text": _as_text}
+_PARSERS = {
+    "bool": _as_bool,
+    "date": _as_date,
+    "datetime": _as_datetime,
+    "int": _as_int,
+    "text": _as_text,
+    "case": _as_case,
+}
 
 
 def normalise_value(spec: FieldSpec, value: Any) -> Any:
@@ -171,7 +221,7 @@ def check_filing(
             role=ROLES[role],
             held=_held(roster, actor, at),
         )
-    clean = normalise_fields(workflow, fields)
+    clean = normalise_fields(workflow, fields, at)
     missing = tuple(
         workflow.fields[name].label for name in workflow.file_fields if name not in clean
     )
@@ -201,7 +251,7 @@ def check_step(
     _known(roster, actor)
     step = _find_step(case, workflow, trigger)
     role = _authorise(case, roster, step, actor, at)
-    clean = normalise_fields(workflow, fields)
+    clean = normalise_fields(workflow, fields, at)
     items = _check_items(workflow, checklist)
     _check_evidence(case, workflow=workflow, step=step, comment=comment, fields=clean, items=items)
     return Decision(step=step, role=role, fields=clean, checklist=items)

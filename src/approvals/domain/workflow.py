@@ -25,7 +25,19 @@ DEPARTMENT_ROLES = frozenset({"staff", "handler", "manager"})
 ACTING_ROLES = frozenset({"staff", "handler", "manager", "chief"})
 """Roles that may take a workflow step; the auditor and the representative take none."""
 
-FIELD_KINDS = frozenset({"text", "date", "bool", "int", "choice"})
+FIELD_KINDS = frozenset({"text", "date", "datetime", "bool", "int", "choice", "case"})
+"""Kinds of field: ``datetime`` is a moment (JST unless an offset is given); ``case`` is the
+reference of another case, of the workflow the field names."""
+
+TERMS: Mapping[str, Label] = {
+    "immediately": Label("immediately", "直ちに"),
+    "promptly": Label("promptly", "速やかに"),
+    "without_delay": Label("without delay", "遅滞なく"),
+}
+"""The regulation's words for "soon", strongest first.  A deadline may be given in one of them;
+what each means in time is the company's setting (see :data:`MEANINGS`)."""
+
+DURATION_UNITS = ("business_days", "days", "hours", "minutes")
 
 
 class StateTable(Protocol):
@@ -42,6 +54,8 @@ class FieldSpec:
     label: Label
     kind: str = "text"
     choices: tuple[str, ...] = ()
+    workflow: str = ""
+    """For kind ``case``: the workflow the referenced case must run on."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,10 +94,24 @@ class Step:
 
 @dataclass(frozen=True, slots=True)
 class Duration:
-    """A span of time in one unit: business days, calendar days or hours."""
+    """A span of time in one unit: business days, calendar days, hours or minutes; or one of
+    the :data:`TERMS` (amount 0), whose meaning the calendar in use gives."""
 
     amount: int
-    unit: str  # "business_days" | "days" | "hours"
+    unit: str  # one of DURATION_UNITS, or one of TERMS
+
+    @property
+    def term(self) -> Label | None:
+        """The regulation's word this duration stands for, or None for a plain span."""
+        return TERMS.get(self.unit)
+
+
+MEANINGS: Mapping[str, Duration] = {
+    "immediately": Duration(1, "business_days"),
+    "promptly": Duration(3, "business_days"),
+    "without_delay": Duration(10, "business_days"),
+}
+"""What the :data:`TERMS` mean unless the company's calendar file says otherwise."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,7 +119,12 @@ class Deadline:
     """A clock that runs while a case is in one of ``states``.
 
     It starts when the case enters one of those states, or when one of ``restart_on`` is
-    taken, and is overdue once ``within`` has passed.
+    taken, and is overdue once ``within`` has passed.  With ``from_fields`` the clock starts at
+    the first of those date or datetime fields recorded by then (the moment an incident became
+    known, the last inspection) instead of the moment of the step; with ``until_field`` it
+    stops at the moment recorded in that field (the vendor's report).  ``when`` and ``unless``
+    make the deadline depend on what the case records: it applies only when every field of
+    ``when`` holds its value, and not when any field of ``unless`` does.
     """
 
     name: str
@@ -100,6 +133,19 @@ class Deadline:
     within: Duration
     restart_on: tuple[str, ...] = ()
     articles: tuple[str, ...] = ()
+    from_fields: tuple[str, ...] = ()
+    until_field: str = ""
+    when: Mapping[str, str | bool | int] = field(default_factory=dict)
+    unless: Mapping[str, str | bool | int] = field(default_factory=dict)
+
+    def applies(self, fields: Mapping[str, object]) -> bool:
+        """Return whether the deadline applies to a case recording ``fields``."""
+        if any(fields.get(name, _UNSET) != value for name, value in self.when.items()):
+            return False
+        return not any(fields.get(name, _UNSET) == value for name, value in self.unless.items())
+
+
+_UNSET = object()
 
 
 @dataclass(frozen=True, slots=True)
