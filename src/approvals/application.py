@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
 from copy import deepcopy
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any, cast
 
 import structlog
@@ -37,6 +37,7 @@ from approvals.errors import (
     DefinitionConflict,
     InvalidValue,
     Label,
+    NotAuthorized,
     RosterRefused,
     UnknownPerson,
 )
@@ -47,6 +48,7 @@ from approvals.results import (
     Document,
     HistoryEntry,
     InboxItem,
+    Reminder,
 )
 from approvals.retention import Retention
 from approvals.stored import StoredApplication
@@ -359,6 +361,35 @@ class ApprovalsApplication(StoredApplication):
     def inbox(self, person: str) -> tuple[InboxItem, ...]:
         """Return the steps that wait for ``person``, oldest first (from the inbox read model)."""
         return self.registers().inbox(person)
+
+    def reminders(
+        self, *, actor: str, within: timedelta = timedelta(days=3), everyone: bool = False
+    ) -> tuple[Reminder, ...]:
+        """What is overdue or due ``within`` from now: for ``actor``, or with ``everyone`` for
+        every person (the chief, the audit officer and the representative may ask, and a mailer
+        runs as one of them).  Each overdue deadline is logged."""
+        with self.command("remind", actor=actor, everyone=everyone) as logged:
+            roster = self._roster("remind")
+            at = self.now()
+            if not roster.knows(actor):
+                raise UnknownPerson(person=actor)
+            overseers = ("chief", "auditor", "representative")
+            if everyone and not any(roster.holds(actor, role, "", at) for role in overseers):
+                raise NotAuthorized(
+                    "remind.not_authorized",
+                    person=actor,
+                    allowed=tuple(ROLES[role] for role in overseers),
+                )
+            found = self.registers().reminders(
+                until=at + within, person=None if everyone else actor
+            )
+            for item in found:
+                if item.overdue:
+                    log.info("deadline.overdue", case=item.reference, deadline=item.deadline,
+                                person=item.person, due_at=item.due_at.isoformat())  # fmt: skip
+            logged["due"] = len(found)
+            logged["overdue"] = sum(1 for item in found if item.overdue)
+            return found
 
     def references(self) -> tuple[str, ...]:
         """Return the reference of every case, in the order they were filed."""

@@ -242,6 +242,12 @@ MESSAGES: dict[str, dict[str, str]] = {
         ),
         "ja": "{reference} の廃棄はできません: 管理責任者の承認がありません。先に `approvals retention approve {reference}` が必要です。",
     },
+    "remind.not_authorized": {
+        "en": "{person} cannot see everyone's reminders: only {allowed} may; anyone sees their "
+        "own with `approvals remind`.",
+        "ja": "{person} は全員の期限通知を見ることはできません。できるのは {allowed} です。"
+        "自分の分は `approvals remind` で見られます。",
+    },
     "retention.not_authorized": {
         "en": "{person} cannot {action} {reference}: only {allowed} may.",
         "ja": "{person} は {reference} の{action}をできません: できるのは {allowed} です。",

@@ -24,6 +24,7 @@ from approvals.results import (
     InboxItem,
     OverdueEntry,
     ProvisionEntry,
+    Reminder,
     RetentionEntry,
     VendorEntry,
 )
@@ -287,6 +288,73 @@ class Registers:
             )
         return tuple(entries)
 
+    def reminders(self, *, until: datetime, person: str | None = None) -> tuple[Reminder, ...]:
+        """Return, person by person, the running deadlines due by ``until`` (overdue ones
+        included) of the cases where they may take a next step, earliest due first.  The filer
+        whose only step is to withdraw is not reminded of a deadline someone else meets."""
+        inbox, roster, table = (self._table(n) for n in ("rm_inbox", "rm_roster", "rm_deadlines"))
+        others = inbox.alias("others")
+        someone_else = (
+            sa.select(others.c.reference)
+            .where(others.c.reference == inbox.c.reference, sa.not_(others.c.filer_only))
+            .exists()
+        )
+        query = (
+            sa.select(
+                roster.c.user,
+                *(inbox.c[name] for name in _REMINDER_COLUMNS),
+                table.c.deadline,
+                table.c.due_at,
+            )
+            .join(
+                roster,
+                sa.and_(
+                    roster.c.role == inbox.c.role,
+                    sa.or_(inbox.c.department == "", roster.c.department == inbox.c.department),
+                ),
+            )
+            .join(table, table.c.reference == inbox.c.reference)
+            .where(
+                table.c.stopped_at.is_(None),
+                table.c.due_at <= until,
+                sa.not_(sa.and_(inbox.c.filer_only, inbox.c.filer != roster.c.user)),
+                sa.not_(sa.and_(inbox.c.not_filer, inbox.c.filer == roster.c.user)),
+                sa.or_(sa.not_(inbox.c.filer_only), sa.not_(someone_else)),
+            )
+            .order_by(roster.c.user, table.c.due_at, inbox.c.reference, table.c.deadline)
+        )
+        if person is not None:
+            query = query.where(roster.c.user == person)
+        now = self.app.now()
+        found: dict[tuple[str, str, str], tuple[Any, list[Label]]] = {}
+        for row in self._rows(query):
+            key = (row.user, row.reference, row.deadline)
+            step = self._step_labels(
+                row.workflow, row.workflow_version, row.state, row.trigger, row.role
+            )[2]
+            found.setdefault(key, (row, []))[1].append(step)
+        reminders = []
+        for (user, reference, name), (row, steps) in found.items():
+            workflow = self._workflow(row.workflow, row.workflow_version)
+            deadline = next((d for d in workflow.deadlines if d.name == name), None)
+            reminders.append(
+                Reminder(
+                    person=user,
+                    reference=reference,
+                    workflow=row.workflow,
+                    title=row.title,
+                    department=row.case_department,
+                    state=row.state,
+                    state_label=workflow.state(row.state).label,
+                    deadline=name,
+                    label=deadline.label if deadline else _same(name),
+                    due_at=row.due_at,
+                    overdue=now > row.due_at,
+                    steps=tuple(dict.fromkeys(steps)),
+                )
+            )
+        return tuple(reminders)
+
     # -- inside --------------------------------------------------------------------------------
 
     def _table(self, name: str) -> Table:
@@ -327,6 +395,12 @@ class Registers:
             workflow = self._workflow(values["workflow"], version)
             title, state = workflow.title, workflow.state(values["state"]).label
         return CaseEntry(**values, workflow_title=title, state_label=state)
+
+
+_REMINDER_COLUMNS = (
+    "reference", "trigger", "role", "workflow", "workflow_version", "title", "case_department",
+    "state",
+)  # fmt: skip
 
 
 def _where(query: sa.Select[Any], table: Table, **filters: str | None) -> sa.Select[Any]:

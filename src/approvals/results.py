@@ -24,6 +24,7 @@ __all__ = [
     "NextStep",
     "OverdueEntry",
     "ProvisionEntry",
+    "Reminder",
     "RetentionEntry",
     "VendorEntry",
 ]
@@ -280,3 +281,22 @@ class OverdueEntry:
     due_at: datetime
     done_at: datetime | None
     late_by_days: int
+
+
+@dataclass(frozen=True, slots=True)
+class Reminder:
+    """A running deadline that is due soon or overdue, and someone who can meet it: a person
+    who may take one of the case's next ``steps``."""
+
+    person: str
+    reference: str
+    workflow: str
+    title: str
+    department: str
+    state: str
+    state_label: Label
+    deadline: str
+    label: Label
+    due_at: datetime
+    overdue: bool
+    steps: tuple[Label, ...]

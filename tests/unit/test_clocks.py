@@ -92,12 +92,16 @@ def test_a_clock_stops_at_the_moment_recorded_in_its_until_field() -> None:
     on_time = [entry("2026-06-01T12:00", "file", "open", noticed_at="2026-06-01T10:00:00+09:00",
                      told_at="2026-06-01T10:45:00+09:00")]  # fmt: skip
     (run,) = episodes(on_time, [rule], NATIONAL)
-    assert run.stopped_at == at("2026-06-01T10:45") and not run.missed(at("2026-06-01T12:00"))
-    late = [entry("2026-06-01T12:00", "file", "open", noticed_at="2026-06-01T10:00:00+09:00"),
-            entry("2026-06-01T12:05", "record", "open", told_at="2026-06-01T11:30:00+09:00")]  # fmt: skip
+    assert run.stopped_at == at("2026-06-01T10:45")
+    assert not run.missed(at("2026-06-01T12:00"))
+    late = [
+        entry("2026-06-01T12:00", "file", "open", noticed_at="2026-06-01T10:00:00+09:00"),
+        entry("2026-06-01T12:05", "record", "open", told_at="2026-06-01T11:30:00+09:00"),
+    ]
     (run,) = episodes(late, [rule], NATIONAL)
     assert run.due_at == at("2026-06-01T11:00")
-    assert run.stopped_at == at("2026-06-01T11:30") and run.missed(run.stopped_at)
+    assert run.stopped_at == at("2026-06-01T11:30")
+    assert run.missed(run.stopped_at)
     assert due_dates(late, [rule], NATIONAL) == ()  # stopped: not running any more
     waiting = late[:1]
     assert [d.due_at for d in due_dates(waiting, [rule], NATIONAL)] == [at("2026-06-01T11:00")]
@@ -112,10 +116,10 @@ def test_an_inspection_clock_restarts_from_the_inspection_date_recorded() -> Non
         entry("2026-06-10T10:00", "inspect", "active", inspection_date="2026-05-28"),
     ]
     first, second = episodes(history, [rule], NATIONAL)
-    assert first.started_at == moment_of("2026-04-01") and first.stopped_at == at(
-        "2026-06-10T10:00"
-    )
-    assert second.due_at == moment_of("2027-05-28") and second.stopped_at is None
+    assert first.started_at == moment_of("2026-04-01")
+    assert first.stopped_at == at("2026-06-10T10:00")
+    assert second.due_at == moment_of("2027-05-28")
+    assert second.stopped_at is None
 
 
 @pytest.mark.parametrize(
@@ -161,6 +165,5 @@ def test_a_date_deadline_of_zero_days_is_due_at_the_end_of_that_day() -> None:
     rule = deadline(Duration(0, "days"), from_fields=("return_by",))
     history = [entry("2026-08-01T09:00", "take_out", "open", return_by="2026-08-07")]
     due = due_dates(history, [rule], NATIONAL)[0].due_at
-    assert due.date() == date(2026, 8, 7) and due + timedelta(microseconds=1) == at(
-        "2026-08-08T00:00"
-    )
+    assert due.date() == date(2026, 8, 7)
+    assert due + timedelta(microseconds=1) == at("2026-08-08T00:00")

@@ -122,7 +122,16 @@ def main() -> None:
 
 
 def _register() -> None:
-    from approvals.cli import admin, audit, cases, registers, retention, roster, workflows
+    from approvals.cli import (
+        admin,
+        audit,
+        cases,
+        registers,
+        remind,
+        retention,
+        roster,
+        workflows,
+    )
 
     cli.add_command(admin.init)
     cli.add_command(admin.demo)
@@ -132,6 +141,7 @@ def _register() -> None:
     cli.add_command(retention.retention)
     cli.add_command(registers.register)
     cli.add_command(registers.projections)
+    cli.add_command(remind.remind)
     for command in cases.COMMANDS:
         cli.add_command(command)
 

@@ -29,6 +29,14 @@ TEXT: dict[str, Label] = {
     "empty.inbox": Label("Nothing waits for {user}.", "{user} の対応待ちはありません。"),
     "empty.list": Label("No cases.", "案件はありません。"),
     "empty.register": Label("No entries.", "該当する記録はありません。"),
+    "remind.none": Label(
+        "Nothing is overdue or due within {days} days.",
+        "期限超過のもの、{days} 日以内に期限が来るものはありません。",
+    ),
+    "remind.person": Label(
+        "{person}: {overdue} overdue, {soon} due soon",
+        "{person}: 期限超過 {overdue} 件、期限間近 {soon} 件",
+    ),
     "register.more": Label(
         "Only the first {limit} entries are shown; raise --limit, or give --limit 0 for all.",
         "最初の {limit} 件だけを表示しています。--limit を増やすか、--limit 0 で全件を表示します。",
