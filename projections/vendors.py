@@ -1,18 +1,20 @@
 """The vendor register: every entrustment (Art.15) — the vendor, its contracts, handover and
-end, compliance checks, inspections done and the next one due, breaches reported and open."""
+end, compliance checks, inspections done and the next one due, breaches reported and open —
+and every subcontracting by a vendor, with the entrustment it belongs to."""
 
 from __future__ import annotations
 
 from datetime import date
 from typing import Any
 
-from sqlalchemy import Column, Date, Index, Integer, MetaData, String, Table, Text
+from sqlalchemy import Boolean, Column, Date, Index, Integer, MetaData, String, Table, Text
 
 from approvals.domain.case import Case
 from approvals.domain.clocks import due_dates
+from approvals.domain.workflow import Workflow
 from approvals.readmodel import CaseSubject, ReadModel, Rows, UTCDateTime
 
-__all__ = ["DATES", "MODEL", "WORKFLOWS", "vendors"]
+__all__ = ["DATES", "MODEL", "SUBCONTRACTING", "WORKFLOWS", "subcontracting", "vendors"]
 
 WORKFLOWS = ("entrustment",)
 """The workflows whose cases entrust data to a vendor."""
@@ -27,6 +29,9 @@ DATES = (
 
 INSPECTION = "inspection"
 """The deadline that schedules the periodic inspection (Art.15-6)."""
+
+SUBCONTRACTING = "subcontracting"
+"""The workflow whose cases let a vendor subcontract, each naming its entrustment case."""
 
 metadata = MetaData()
 vendors = Table(
@@ -54,6 +59,19 @@ vendors = Table(
     Index("rm_vendors_by_department", "department", "reference"),
     Index("rm_vendors_by_inspection", "next_inspection_due"),
 )
+subcontracting = Table(
+    "rm_subcontracting",
+    metadata,
+    Column("reference", String(40), primary_key=True),
+    Column("entrustment", String(40), nullable=False),
+    Column("subcontractor", Text, nullable=False),
+    Column("department", String(200), nullable=False),
+    Column("state", String(64), nullable=False),
+    Column("in_effect", Boolean, nullable=False),
+    Column("approved_at", UTCDateTime, nullable=True),
+    Column("written_approval_date", Date, nullable=True),
+    Index("rm_subcontracting_by_entrustment", "entrustment", "reference"),
+)
 
 
 def _date(value: Any) -> date | None:
@@ -68,17 +86,21 @@ def _last(case: Case, trigger: str, field: str) -> tuple[date | None, int]:
 
 
 class Vendors(ReadModel):
-    """One row per entrustment case."""
+    """One row per entrustment case; one per subcontracting case."""
 
     name = "vendors"
-    version = 2
+    version = 3
     uses_calendar = True
     metadata = metadata
-    case_tables = (vendors,)
+    case_tables = (vendors, subcontracting)
 
     def for_case(self, subject: CaseSubject) -> Rows:
         case, workflow = subject.case, subject.workflow
-        if case is None or workflow is None or case.workflow_id not in WORKFLOWS:
+        if case is None or workflow is None:
+            return {}
+        if case.workflow_id == SUBCONTRACTING:
+            return {subcontracting: [_subcontract(case, workflow)]}
+        if case.workflow_id not in WORKFLOWS:
             return {}
         approved = next((e.at for e in case.history if e.trigger == "approve"), None)
         last_check, checks = _last(case, "record_compliance_check", "check_date")
@@ -112,6 +134,19 @@ class Vendors(ReadModel):
             "open_breaches": max(0, breaches - closed),
         }
         return {vendors: [row]}
+
+
+def _subcontract(case: Case, workflow: Workflow) -> dict[str, Any]:
+    return {
+        "reference": case.reference,
+        "entrustment": str(case.fields.get("entrustment", "")),
+        "subcontractor": str(case.fields.get("subcontractor", "")),
+        "department": case.department,
+        "state": case.state,
+        "in_effect": case.state in workflow.effective_states,
+        "approved_at": next((e.at for e in case.history if e.trigger == "approve"), None),
+        "written_approval_date": _date(case.fields.get("written_approval_date")),
+    }
 
 
 MODEL = Vendors()

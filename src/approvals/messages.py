@@ -138,6 +138,12 @@ MESSAGES: dict[str, dict[str, str]] = {
         "en": "Workflow {workflow} has no checklist item called {item}; its items are {known}.",
         "ja": "ワークフロー {workflow} に確認項目 {item} はありません。確認項目: {known}。",
     },
+    "value.not_this_step": {
+        "en": "{trigger} on {reference} cannot record {field}: a rule depends on it, and only "
+        "{steps} records it.",
+        "ja": "{reference} の{trigger}では {field} を記録できません。規則が参照する項目で、"
+        "記録できるのは {steps} だけです。",
+    },
     "value.future": {
         "en": "{field} ({value}) is later than now ({now}); a moment recorded must have passed.",
         "ja": "{field}({value})が現在({now})より後です。記録する日時は過去の日時にしてください。",

@@ -159,23 +159,31 @@ class Registers:
         vendor: str | None = None,
         limit: int | None = None,
     ) -> tuple[VendorEntry, ...]:
-        """Return the vendor register: each entrustment, in the order filed."""
+        """Return the vendor register: each entrustment, in the order filed, with the
+        subcontracting approved for it."""
         table = self._table("rm_vendors")
         query = _where(
             sa.select(table).order_by(table.c.reference), table,
             state=state, department=department, vendor=vendor,
         )  # fmt: skip
         now = self.app.now()
+        rows = self._rows(query, limit)
+        subcontracts = self._subcontracts([row.reference for row in rows])
         entries = []
-        for row in self._rows(query, limit):
+        for row in rows:
             values = dict(row._mapping)
             label = self._workflow(values.pop("workflow"), values.pop("workflow_version"))
+            approved = subcontracts.get(row.reference, [])
+            running = [s for s in approved if s.in_effect]
             entries.append(
                 VendorEntry(
                     **values,
                     state_label=label.state(row.state).label,
                     inspection_overdue=row.next_inspection_due is not None
                     and now > row.next_inspection_due,
+                    subcontracts_approved=len(approved),
+                    subcontracts_in_effect=len(running),
+                    subcontractors=tuple(sorted({s.subcontractor for s in running})),
                 )
             )
         return tuple(entries)
@@ -187,9 +195,13 @@ class Registers:
         department: str | None = None,
         since: date | None = None,
         until: date | None = None,
+        subject: str | None = None,
         limit: int | None = None,
     ) -> tuple[ProvisionEntry, ...]:
-        """Return the provision and joint-use ledger, by date (``since``/``until`` inclusive)."""
+        """Return the provision and joint-use ledger, by date (``since``/``until`` inclusive);
+        ``subject``: only the provisions naming that data subject — the whole subject, in any
+        case, full- or half-width, however spaced ("yamada  taro" finds "Yamada Taro", not
+        "Yamada Taro Jr." nor "Yamada")."""
         table = self._table("rm_provisions")
         query = _where(
             sa.select(table).order_by(table.c.on_date, table.c.reference, table.c.entry),
@@ -199,6 +211,13 @@ class Registers:
             query = query.where(table.c.on_date >= since)
         if until is not None:
             query = query.where(table.c.on_date <= until)
+        if subject is not None:
+            named = self._table("rm_provision_subjects")
+            # One row per subject and provision: the join repeats no provision.
+            query = query.join(
+                named, sa.and_(named.c.reference == table.c.reference,
+                               named.c.entry == table.c.entry),
+            ).where(named.c.subject_key == self._subject_key(subject))  # fmt: skip
         entries = []
         for row in self._rows(query, limit):
             values = dict(row._mapping)
@@ -360,6 +379,11 @@ class Registers:
     def _table(self, name: str) -> Table:
         return self._tables[name]
 
+    def _subject_key(self, text: str) -> str:
+        # The provisions model says how it indexes a data subject: asked, like its tables.
+        model: Any = self.projector.model("provisions")
+        return str(model.subject_key(text))
+
     def _rows(self, query: sa.Select[Any], limit: int | None = None) -> Sequence[Any]:
         self.refresh()
         if limit:
@@ -385,6 +409,23 @@ class Registers:
 
     def _workflow(self, workflow_id: str, version: int) -> Workflow:
         return self.app.definition(workflow_id, version)
+
+    def _subcontracts(self, entrustments: Sequence[str]) -> dict[str, list[Any]]:
+        """Return the approved subcontracting of each of ``entrustments``, by reference."""
+        table = self._table("rm_subcontracting")
+        found: dict[str, list[Any]] = {}
+        for start in range(0, len(entrustments), 500):
+            query = (
+                sa.select(table)
+                .where(
+                    table.c.entrustment.in_(entrustments[start : start + 500]),
+                    table.c.approved_at.is_not(None),
+                )
+                .order_by(table.c.reference)
+            )
+            for row in self._rows(query):
+                found.setdefault(row.entrustment, []).append(row)
+        return found
 
     def _case_entry(self, row: Any) -> CaseEntry:
         values = dict(row) if isinstance(row, dict) else dict(row._mapping)

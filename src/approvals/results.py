@@ -202,7 +202,9 @@ class CaseEntry:
 
 @dataclass(frozen=True, slots=True)
 class VendorEntry:
-    """An entrustment in the vendor register: contracts, checks, inspections, breaches."""
+    """An entrustment in the vendor register: contracts, checks, inspections, breaches, and
+    its subcontracting: how many the chief approved, how many are in effect, and the names of
+    the subcontractors in effect."""
 
     reference: str
     vendor: str
@@ -224,11 +226,16 @@ class VendorEntry:
     inspection_overdue: bool
     breaches: int
     open_breaches: int
+    subcontracts_approved: int
+    subcontracts_in_effect: int
+    subcontractors: tuple[str, ...]
 
 
 @dataclass(frozen=True, slots=True)
 class ProvisionEntry:
-    """A provision to a third party, or a joint use, with the items its record keeps."""
+    """A provision to a third party, or a joint use, with the items its record keeps and, for
+    a provision, the last day its record is kept (three years, or one where a contract
+    stands in for the record)."""
 
     reference: str
     entry: int
@@ -244,6 +251,7 @@ class ProvisionEntry:
     data_items: str
     purpose: str
     consent: str
+    record_kept_until: date | None
 
 
 @dataclass(frozen=True, slots=True)

@@ -43,7 +43,10 @@ from approvals.demo import (
 from tests.cli.conftest import HERMETIC_ENV, Run
 
 LANGS = ["en", "ja"]
-WORKFLOW_IDS = ["entrustment", "joint_use", "method", "provision", "purpose"]
+WORKFLOW_IDS = [
+    "beyond_purpose", "entrustment", "erasure", "incident", "joint_use", "method", "provision",
+    "purpose", "request", "subcontracting", "take_out",
+]  # fmt: skip
 ISO_WITH_OFFSET = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?[+-]\d\d:\d\d$")
 JAPANESE = re.compile(r"[\u3040-\u30ff\u4e00-\u9fff]")
 
@@ -272,7 +275,7 @@ def test_roster_list_as_of_a_day_before_the_roster_began_is_empty(run: Run) -> N
     [("en", "New collection purpose"), ("ja", "新たな目的での個人情報の収集")],
     ids=LANGS,
 )
-def test_workflows_list_names_the_five_workflows(run: Run, lang: str, title: str) -> None:
+def test_workflows_list_names_every_reference_workflow(run: Run, lang: str, title: str) -> None:
     listed = ok(run("workflows", "list", lang=lang)).stdout
     rows = listed.splitlines()[2:]
     assert [row.split()[0] for row in rows] == WORKFLOW_IDS
@@ -328,7 +331,7 @@ def test_workflows_validate_checks_the_reference_workflows_or_the_files_given(
     run: Run, lang: str, mark: str
 ) -> None:
     every = ok(run("workflows", "validate", lang=lang)).stdout.splitlines()
-    assert len(every) == 5
+    assert len(every) == len(WORKFLOW_IDS)
     assert all(line.startswith(f"{mark}  ") for line in every)
     assert any(line.endswith(pick(lang, "(purpose v1)", "(purpose 版1)")) for line in every)
 
@@ -1073,8 +1076,8 @@ def test_an_unknown_workflow_is_refused_naming_the_known_ones(
     expect_refusal(
         run, store, *args, user=STAFF, lang=lang, code="workflow.not_found",
         phrases={
-            "en": ["No workflow is called nothing", "entrustment, joint_use, method"],
-            "ja": ["ワークフロー nothing はありません", "entrustment、joint_use"],
+            "en": ["No workflow is called nothing", "entrustment, erasure, incident, joint_use"],
+            "ja": ["ワークフロー nothing はありません", "entrustment、erasure、incident"],
         },
     )  # fmt: skip
 
@@ -1343,6 +1346,7 @@ HELP: dict[tuple[str, ...], list[str]] = {
     ("show",): ["CASE", "--as-of WHEN"],
     ("history",): ["CASE"],
     ("inbox",): [],
+    ("remind",): ["--days", "--all"],
     ("list",): ["--workflow", "--state", "--department", "--as-of WHEN"],
     ("audit",): ["keygen", "checkpoint", "verify"],
     ("audit", "keygen"): ["--dir"],
@@ -1361,7 +1365,14 @@ HELP: dict[tuple[str, ...], list[str]] = {
     ("register",): ["cases", "vendors", "provisions", "retention", "overdue"],
     ("register", "cases"): ["--workflow", "--state", "--department", "--limit N", "--csv"],
     ("register", "vendors"): ["--state", "--department", "--vendor", "--limit N", "--csv"],
-    ("register", "provisions"): ["--kind", "--since", "--until", "--limit N", "--csv"],
+    ("register", "provisions"): [
+        "--kind",
+        "--since",
+        "--until",
+        "--subject",
+        "--limit N",
+        "--csv",
+    ],
     ("register", "retention"): ["--due", "--limit N", "--csv"],
     ("register", "overdue"): ["--running", "--department", "--limit N", "--csv"],
     ("projections",): ["status", "rebuild", "check", "follow"],

@@ -62,14 +62,14 @@ def test_a_clean_bundle_verifies_with_no_database(bundle: Path) -> None:
     assert report["ok"] is True
     assert report["checkpoints"]
     assert sorted(p.name for p in (bundle / "definitions").iterdir()) == [
-        "entrustment-v2.toml", "joint_use-v1.toml", "method-v1.toml", "provision-v1.toml",
+        "entrustment-v3.toml", "joint_use-v1.toml", "method-v1.toml", "provision-v2.toml",
         "purpose-v1.toml",
     ]  # fmt: skip
     assert not (bundle / "no-such.db").exists()
 
 
 @pytest.mark.parametrize(
-    "target", ["events.jsonl", "definitions/entrustment-v2.toml", "checkpoints", "MANIFEST.json"]
+    "target", ["events.jsonl", "definitions/entrustment-v3.toml", "checkpoints", "MANIFEST.json"]
 )
 def test_a_bundle_edited_by_one_byte_fails(bundle: Path, target: str) -> None:
     path = bundle / target

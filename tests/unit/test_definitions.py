@@ -21,7 +21,10 @@ from approvals.definitions import (
 from approvals.domain.workflow import Duration, Workflow
 from approvals.errors import DefinitionError, WorkflowNotFound
 
-REFERENCE_IDS = ("entrustment", "joint_use", "method", "provision", "purpose")
+REFERENCE_IDS = (
+    "beyond_purpose", "entrustment", "erasure", "incident", "joint_use", "method", "provision",
+    "purpose", "request", "subcontracting", "take_out",
+)  # fmt: skip
 BROKEN = "broken.toml"
 
 VALID = """\
@@ -122,7 +125,7 @@ def reference_workflows() -> dict[str, Workflow]:
 # -- the reference workflows -------------------------------------------------------------
 
 
-def test_the_five_reference_workflows_load_from_the_default_folder(
+def test_the_reference_workflows_load_from_the_default_folder(
     reference_workflows: dict[str, Workflow],
 ) -> None:
     assert sorted(reference_workflows) == list(REFERENCE_IDS)

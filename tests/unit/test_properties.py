@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 from approvals import ApprovalsApplication, ApprovalsError, open_approvals
 from approvals.definitions import load_directory
 from approvals.domain.roster import ROSTER_ID, Roster
-from approvals.domain.workflow import Step, Workflow
+from approvals.domain.workflow import FieldSpec, Step, Workflow
 from tests.conftest import (
     AUDITOR,
     CHIEF,
@@ -30,17 +30,34 @@ WORKFLOWS = load_directory()
 PEOPLE = [REPRESENTATIVE, CHIEF, AUDITOR, MANAGER, OTHER_MANAGER, STAFF, OTHER_STAFF, HR_STAFF,
           HANDLER, "stranger"]  # fmt: skip
 TRIGGERS = sorted({trigger for w in WORKFLOWS.values() for trigger in w.triggers})
-VALUES = {"text": "recorded", "date": "2026-05-01", "bool": True, "int": 3}
+VALUES = {"text": "recorded", "date": "2026-05-01", "bool": True, "int": 3,
+          "datetime": "2026-03-31T09:00"}  # fmt: skip
 
 
-def evidence(workflow: Workflow, step: Step) -> tuple[dict[str, Any], list[str]]:
+def value(app: ApprovalsApplication, spec: FieldSpec, references: list[str]) -> Any:
+    """A valid value of the field ``spec``; for a case link, a case of its workflow if any."""
+    if spec.kind == "choice":
+        return spec.choices[0]
+    if spec.kind == "case":
+        linked = [r for r in references if app.workflow_of(r).id == spec.workflow]
+        return linked[0] if linked else f"{WORKFLOWS[spec.workflow].prefix}-2026-0001"
+    return VALUES[spec.kind]
+
+
+def evidence(
+    app: ApprovalsApplication, workflow: Workflow, step: Step, references: list[str]
+) -> tuple[dict[str, Any], list[str]]:
     """Everything ``step`` asks for, with valid values."""
-    fields: dict[str, Any] = {}
-    for name in step.fields:
-        spec = workflow.fields[name]
-        fields[name] = spec.choices[0] if spec.kind == "choice" else VALUES[spec.kind]
+    fields = {name: value(app, workflow.fields[name], references) for name in step.fields}
     fields.update(step.expect)
     return fields, list(step.checklist)
+
+
+def filing(app: ApprovalsApplication, workflow: Workflow, references: list[str]) -> dict[str, Any]:
+    """The sample company's filing, or (for a workflow it has none of) valid values."""
+    if workflow.id in FILINGS:
+        return dict(FILINGS[workflow.id])
+    return {n: value(app, workflow.fields[n], references) for n in workflow.file_fields}
 
 
 # Mostly staff filing for their own department; sometimes anyone for any department.
@@ -77,7 +94,7 @@ def run(app: ApprovalsApplication, command: tuple[Any, ...], references: list[st
     kind = command[0]
     if kind == "file":
         _, workflow, actor, department = command
-        fields = dict(FILINGS[workflow])
+        fields = filing(app, WORKFLOWS[workflow], references)
         if workflow == "method" and department == "hr":
             fields["collection"] = "new_method"  # both kinds of collection get explored
         case = app.file(workflow, actor=actor, title="t", department=department, fields=fields)
@@ -97,7 +114,9 @@ def run(app: ApprovalsApplication, command: tuple[Any, ...], references: list[st
         if isinstance(actor, int):
             actor = PEOPLE[actor % len(PEOPLE)]
         step = workflow.step(case.state, trigger)
-        fields, checklist = evidence(workflow, step) if step and complete else ({}, [])
+        fields, checklist = (
+            evidence(app, workflow, step, references) if step and complete else ({}, [])
+        )
         app.act(
             reference,
             trigger,

@@ -141,7 +141,8 @@ def vendors(
     limit: int, as_csv: bool,
 ) -> None:  # fmt: skip
     """Each entrusted vendor: contracts, handover, end, inspections (the next one due, marked
-    when overdue) and breaches of contract still without measures."""
+    when overdue), breaches of contract still without measures, and the subcontracting the
+    chief approved (in effect / approved, and the subcontractors in effect)."""
     entries = _open(session).vendors(
         state=state, department=department, vendor=vendor, limit=_fetch(limit)
     )
@@ -149,6 +150,10 @@ def vendors(
     def next_due(entry: Any, lang: str) -> str:
         shown = moment(entry.next_inspection_due)
         return f"{shown} {say('overdue', lang)}" if entry.inspection_overdue else shown
+
+    def subcontracting(entry: Any, _lang: str) -> str:
+        counts = f"{entry.subcontracts_in_effect}/{entry.subcontracts_approved}"
+        return " ".join([counts, ", ".join(entry.subcontractors)]).rstrip()
 
     columns: list[Column] = [
         ("reference", _field("reference")), ("vendor", _field("vendor")),
@@ -158,6 +163,7 @@ def vendors(
         ("contract_end", _field("individual_contract_end_date")),
         ("inspected", _field("last_inspection")), ("next_inspection", next_due),
         ("breaches", lambda e, _l: f"{e.breaches} ({e.open_breaches})"),
+        ("subcontracting", subcontracting),
     ]  # fmt: skip
     emit(session, entries, columns, as_csv=as_csv, limit=limit)
 
@@ -169,23 +175,33 @@ def vendors(
 @click.option("--department", help="Only this department's.")
 @click.option("--since", type=click.DateTime(["%Y-%m-%d"]), help="From this date (inclusive).")
 @click.option("--until", type=click.DateTime(["%Y-%m-%d"]), help="To this date (inclusive).")
+@click.option(
+    "--subject", metavar="TEXT",
+    help="Only provisions naming this data subject (the whole subject; any case or spacing).",
+)  # fmt: skip
 @_limit
 @pass_session
 def provisions(
     session: Session, kind: str | None, department: str | None, since: Any, until: Any,
-    limit: int, as_csv: bool,
+    subject: str | None, limit: int, as_csv: bool,
 ) -> None:  # fmt: skip
     """Each provision to a third party with the items its record keeps (date, recipient, data
-    subjects, data items, consent), and each joint use in effect with the items announced."""
+    subjects, data items, consent) and the last day its record is kept (three years, or one
+    where the contract stands in for the record), and each joint use in effect with the items
+    announced. --subject finds every provision concerning one data subject."""
     entries = _open(session).provisions(
         kind=kind, department=department, since=since.date() if since else None,
-        until=until.date() if until else None, limit=_fetch(limit),
+        until=until.date() if until else None, subject=subject, limit=_fetch(limit),
     )  # fmt: skip
+    if subject is not None and not entries and not (session.as_json or as_csv):
+        click.echo(say("empty.subject", session.lang, subject=subject.strip()))
+        return
     columns: list[Column] = [
         ("reference", _field("reference")), ("kind", _label("kind_label")),
         ("date", _field("on_date")), ("party", _field("party")),
         ("subjects", _field("data_subjects")), ("items", _field("data_items")),
         ("consent", _field("consent")), ("who", _field("recorded_by")),
+        ("record_kept", _field("record_kept_until")),
     ]  # fmt: skip
     emit(session, entries, columns, as_csv=as_csv, limit=limit)
 

@@ -11,6 +11,7 @@ import click
 
 if TYPE_CHECKING:
     from approvals.application import ApprovalsApplication
+    from approvals.calendar import JapaneseCalendar
 
 __all__ = ["Session", "as_of_option", "parse_moment", "pass_session"]
 
@@ -38,14 +39,18 @@ class Session:
     def app(self, *, create: bool = False) -> ApprovalsApplication:
         """Open the application on the store, once; only ``create`` makes a missing store."""
         if self._app is None:
-            from pathlib import Path
-
-            from approvals.calendar import JapaneseCalendar, load_calendar
             from approvals.factory import open_approvals
 
-            holiday = load_calendar(Path(self.calendar)) if self.calendar else JapaneseCalendar()
-            self._app = open_approvals(self.url, create=create, holiday=holiday)
+            self._app = open_approvals(self.url, create=create, holiday=self.holiday())
         return self._app
+
+    def holiday(self) -> JapaneseCalendar:
+        """The calendar: --calendar, else APPROVALS_CALENDAR, else Japan's national holidays."""
+        from pathlib import Path
+
+        from approvals.calendar import JapaneseCalendar, load_calendar
+
+        return load_calendar(Path(self.calendar)) if self.calendar else JapaneseCalendar()
 
     def reader(self) -> ApprovalsApplication:
         """Open the application for someone on the roster; refuse anyone else."""

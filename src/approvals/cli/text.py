@@ -29,6 +29,10 @@ TEXT: dict[str, Label] = {
     "empty.inbox": Label("Nothing waits for {user}.", "{user} の対応待ちはありません。"),
     "empty.list": Label("No cases.", "案件はありません。"),
     "empty.register": Label("No entries.", "該当する記録はありません。"),
+    "empty.subject": Label(
+        "No provision names the data subject {subject}.",
+        "情報主体「{subject}」を含む提供の記録はありません。",
+    ),
     "remind.none": Label(
         "Nothing is overdue or due within {days} days.",
         "期限超過のもの、{days} 日以内に期限が来るものはありません。",
@@ -68,6 +72,9 @@ TEXT: dict[str, Label] = {
     "unit.business_days": Label("business days", "営業日"),
     "unit.days": Label("days", "日"),
     "unit.hours": Label("hours", "時間"),
+    "unit.minutes": Label("minutes", "分"),
+    "from.field": Label(" from “{field}”", "(「{field}」から)"),
+    "on.field": Label("by the end of the day “{field}”", "「{field}」の当日中"),
     "retention": Label(
         "{years} years from when the case is {states}", "案件が{states}となってから{years}年"
     ),
@@ -178,12 +185,14 @@ TEXT: dict[str, Label] = {
     "h.inspected": Label("last inspection", "前回調査"),
     "h.next_inspection": Label("next inspection due", "次回調査期限"),
     "h.breaches": Label("breaches (open)", "契約抵触(未措置)"),
+    "h.subcontracting": Label("subcontracting (in effect/approved)", "再委託(実施中/承認済み)"),
     "h.kind": Label("kind", "種別"),
     "h.date": Label("date", "日付"),
     "h.party": Label("recipient / joint users", "提供先・共同利用者"),
     "h.subjects": Label("data subjects", "情報主体"),
     "h.items": Label("data items", "項目"),
     "h.consent": Label("consent", "同意"),
+    "h.record_kept": Label("record kept until", "記録の保存期限"),
     "h.hold": Label("legal hold", "保全措置"),
     "h.disposed": Label("disposed", "廃棄日時"),
     "h.deadline": Label("deadline", "期限の種類"),

@@ -10,6 +10,7 @@ import click
 from approvals.cli.output import emit_json, table
 from approvals.cli.session import Session, pass_session
 from approvals.cli.text import say
+from approvals.domain.clocks import meaning
 
 if TYPE_CHECKING:
     from approvals.domain.workflow import Workflow
@@ -92,9 +93,21 @@ def show_workflow(session: Session, workflow_id: str) -> None:
     table([say("h.from", lang), say("h.step", lang), say("h.to", lang), say("h.role", lang),
            say("needs", lang)], rows)  # fmt: skip
     click.echo()
+    calendar = session.holiday()
     for deadline in workflow.deadlines:
-        unit = say(f"unit.{deadline.within.unit}", lang)
-        within = say("within", lang, amount=deadline.within.amount, unit=unit)
+        span = meaning(deadline.within, calendar)
+        unit = say(f"unit.{span.unit}", lang)
+        within = say("within", lang, amount=span.amount, unit=unit)
+        term = deadline.within.term
+        if term is not None:
+            within = f"{term.get(lang)} ({term.ja}) = {within}" if lang == "en" else (
+                f"{term.ja}(= {within})")  # fmt: skip
+        if deadline.from_fields:
+            start = workflow.fields[deadline.from_fields[0]].label.get(lang)
+            if span.amount == 0 and span.unit == "days":
+                within = say("on.field", lang, field=start)
+            else:
+                within += say("from.field", lang, field=start)
         states = ", ".join(workflow.states[name].label.get(lang) for name in deadline.states)
         click.echo(f"{say('h.deadlines', lang)}: {deadline.label.get(lang)} — {within} ({states})")
     retention = workflow.retention

@@ -252,6 +252,7 @@ def check_step(
     step = _find_step(case, workflow, trigger)
     role = _authorise(case, roster, step, actor, at)
     clean = normalise_fields(workflow, fields, at)
+    _check_guarded(case, workflow, step, clean)
     items = _check_items(workflow, checklist)
     _check_evidence(case, workflow=workflow, step=step, comment=comment, fields=clean, items=items)
     return Decision(step=step, role=role, fields=clean, checklist=items)
@@ -315,6 +316,23 @@ def _authorise(case: Case, roster: Roster, step: Step, actor: str, at: datetime)
             role=ROLES[step.role],
         )
     return step.role
+
+
+def _check_guarded(case: Case, workflow: Workflow, step: Step, fields: Mapping[str, Any]) -> None:
+    """Refuse a step recording a field a rule depends on that the step does not name."""
+    if step.dest == workflow.initial:
+        return
+    guarded = workflow.guarded_fields
+    for name in fields:
+        if name in guarded and name not in step.fields:
+            by = workflow.steps_recording(name)
+            raise InvalidValue(
+                "value.not_this_step",
+                field=workflow.fields[name].label,
+                trigger=step.label,
+                reference=case.reference,
+                steps=tuple(s.label for s in by) or (Label("the notice", "届け出"),),
+            )
 
 
 def _check_evidence(

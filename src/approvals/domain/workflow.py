@@ -227,6 +227,26 @@ class Workflow:
         )
 
     @property
+    def guarded_fields(self) -> frozenset[str]:
+        """The fields a rule depends on (a step's ``expect``, a deadline's ``when`` or
+        ``unless``): only a step that names one in its ``fields`` may record it, or a step back
+        to the initial state, which sends the revised notice through the chain again."""
+        return frozenset(
+            name
+            for rules in (
+                *(step.expect for step in self.steps.values()),
+                *(deadline.when for deadline in self.deadlines),
+                *(deadline.unless for deadline in self.deadlines),
+            )
+            for name in rules
+        )
+
+    def steps_recording(self, name: str) -> tuple[Step, ...]:
+        """The steps that name the field ``name`` in their ``fields``, each trigger once."""
+        found = {s.trigger: s for s in self.steps.values() if name in s.fields}
+        return tuple(found.values())
+
+    @property
     def triggers(self) -> tuple[str, ...]:
         """Every trigger of the workflow, each once, in definition order."""
         return tuple(dict.fromkeys(trigger for _, trigger in self.steps))
