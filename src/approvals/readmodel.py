@@ -270,7 +270,8 @@ class Projector:
                     self._reset(model)
                 elif known is not None and known[2] != self._calendar(model):
                     log.info("projection.calendar_changed", model=model.name)
-                    self._reset(model)
+                    _create(model.metadata, list(model.tables), self.engine)
+                    self._reset(model, drop=False)
                 else:
                     _create(model.metadata, list(model.tables), self.engine)
                     if known is None:
@@ -309,11 +310,18 @@ class Projector:
         except sa.exc.IntegrityError:
             pass  # another process started it first
 
-    def _reset(self, model: ReadModel) -> None:
-        """Drop the model's tables, create them empty, and put its position back to zero."""
-        model.metadata.drop_all(self.engine, tables=list(reversed(model.tables)), checkfirst=True)
-        model.metadata.create_all(self.engine, tables=list(model.tables))
+    def _reset(self, model: ReadModel, *, drop: bool = True) -> None:
+        """Empty the model's tables — dropped and created again when its code changed, only
+        emptied when just the calendar did (a role that may not drop tables can do that) —
+        and put its position back to zero."""
+        if drop:
+            model.metadata.drop_all(self.engine, tables=list(reversed(model.tables)),
+                                    checkfirst=True)  # fmt: skip
+            model.metadata.create_all(self.engine, tables=list(model.tables))
         with self.engine.begin() as connection:
+            if not drop:
+                for table in reversed(model.tables):
+                    connection.execute(sa.delete(table))
             connection.execute(sa.delete(self.tracking).where(self.tracking.c.name == model.name))
             connection.execute(
                 sa.insert(self.tracking).values(name=model.name, version=model.version,
