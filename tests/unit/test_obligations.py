@@ -4,8 +4,6 @@ refusal writing nothing, every clock read on Japan's calendar."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import replace
 from datetime import date, datetime, time
 from typing import Any
@@ -15,7 +13,6 @@ import pytest
 from approvals import (
     JST,
     ApprovalsApplication,
-    ApprovalsError,
     CaseView,
     EvidenceMissing,
     InvalidValue,
@@ -24,7 +21,7 @@ from approvals import (
 )
 from tests.conftest import AUDITOR, CHIEF, HANDLER, MANAGER, OTHER_STAFF, STAFF, FakeClock
 from tests.scenarios import FILINGS as CORE_FILINGS
-from tests.scenarios import PATHS, Move
+from tests.scenarios import PATHS, Move, refused
 from tests.unit.test_cases import take
 
 FILINGS: dict[str, dict[str, Any]] = {
@@ -74,23 +71,6 @@ def walk(app: ApprovalsApplication, reference: str, moves: list[Move]) -> CaseVi
         assert move.trigger in {s.trigger for s in case.next_steps}, (move.trigger, case.state)
         case = take(app, reference, move)
     return case
-
-
-@contextmanager
-def refused(
-    app: ApprovalsApplication, error: type[ApprovalsError], code: str, reference: str = ""
-) -> Iterator[pytest.ExceptionInfo[ApprovalsError]]:
-    """Expect ``error`` with ``code``, and nothing written: no event, no case, no history."""
-    before = app.recorder.max_notification_id()
-    cases = app.references()
-    events = len(app.history(reference)) if reference else 0
-    with pytest.raises(error) as caught:
-        yield caught
-    assert caught.value.code == code, str(caught.value)
-    assert app.recorder.max_notification_id() == before
-    assert app.references() == cases
-    if reference:
-        assert len(app.history(reference)) == events
 
 
 @pytest.fixture

@@ -5,8 +5,6 @@ told, reported in time (preliminary and final) with the individuals notified."""
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
@@ -17,7 +15,6 @@ from click.testing import CliRunner
 from approvals import (
     JST,
     ApprovalsApplication,
-    ApprovalsError,
     CaseView,
     EvidenceMissing,
     InvalidValue,
@@ -35,28 +32,12 @@ from tests.conftest import (
     FakeClock,
     appoint_standard_roster,
 )
-from tests.scenarios import FILINGS, PATHS
+from tests.scenarios import FILINGS, PATHS, refused
 from tests.unit.test_cases import take
 
 
 def at(text: str) -> datetime:
     return datetime.fromisoformat(text).replace(tzinfo=JST)
-
-
-@contextmanager
-def refused(
-    app: ApprovalsApplication, error: type[ApprovalsError], code: str, reference: str = ""
-) -> Iterator[None]:
-    """Expect ``error`` with ``code``, and nothing written: no event in the log, and the case's
-    history (when there is a case) as long as before."""
-    before = app.recorder.max_notification_id()
-    history = len(app.history(reference)) if reference else 0
-    with pytest.raises(error) as caught:
-        yield
-    assert caught.value.code == code, str(caught.value)
-    assert app.recorder.max_notification_id() == before
-    if reference:
-        assert len(app.history(reference)) == history
 
 
 def active_entrustment(app: ApprovalsApplication) -> str:
