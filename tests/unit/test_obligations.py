@@ -19,6 +19,7 @@ from approvals import (
     NotAuthorized,
     StepNotAllowed,
 )
+from approvals.audit.report import build_report
 from tests.conftest import AUDITOR, CHIEF, HANDLER, MANAGER, OTHER_STAFF, STAFF, FakeClock
 from tests.scenarios import FILINGS as CORE_FILINGS
 from tests.scenarios import PATHS, Move, refused
@@ -597,6 +598,9 @@ def test_a_take_out_brought_back_after_the_planned_date_is_on_the_overdue_list(
     assert listed[0].done_at is not None
     assert listed[0].late_by_days == 6
     assert app.registers().overdue(running=True) == ()
+    # The yearly audit report counts the same misses as the register, on the same calendar.
+    report = build_report(app, 2026)
+    assert [(miss[0], miss[1]) for miss in report.overdue] == [(late, "bring_back")]
 
 
 # -- use beyond the purpose of collection (Art.11) ---------------------------------------------

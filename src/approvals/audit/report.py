@@ -18,7 +18,8 @@ from typing import TYPE_CHECKING
 
 from approvals.audit.diagram import mermaid, svg_diagram
 from approvals.audit.verify import verify_log
-from approvals.domain.clocks import JST, add
+from approvals.domain.case import Entry
+from approvals.domain.clocks import JST, Holiday, episodes
 from approvals.domain.workflow import Workflow
 from approvals.errors import Label
 
@@ -53,27 +54,20 @@ def _within(moment: datetime, year: int) -> bool:
 
 
 def _deadline_misses(
-    reference: str, history: Sequence[HistoryEntry], workflow: Workflow, year_end: datetime
+    reference: str,
+    history: Sequence[Entry],
+    workflow: Workflow,
+    cutoff: datetime,
+    holiday: Holiday,
 ) -> list[tuple[str, str, Label, datetime, datetime | None]]:
-    """Each deadline instance that ran out: (case, deadline, label, due, done or None)."""
-    misses: list[tuple[str, str, Label, datetime, datetime | None]] = []
-    for deadline in workflow.deadlines:
-        started: datetime | None = None
-        for entry in history:
-            inside = entry.dest in deadline.states
-            restarted = inside and entry.trigger in deadline.restart_on
-            if started is not None and (not inside or restarted):
-                due = add(started, deadline.within)
-                if entry.at > due:
-                    misses.append((reference, deadline.name, deadline.label, due, entry.at))
-                started = None
-            if inside and started is None:
-                started = entry.at
-        if started is not None:
-            due = add(started, deadline.within)
-            if due < year_end:
-                misses.append((reference, deadline.name, deadline.label, due, None))
-    return misses
+    """Each deadline run that ran out: (case, deadline, label, due, done or None) — counted
+    as the overdue register counts them, on the application's calendar."""
+    return [
+        (reference, run.deadline.name, run.deadline.label, run.due_at, run.stopped_at)
+        for run in episodes(history, workflow.deadlines, holiday)
+        if (run.stopped_at is not None and run.stopped_at > run.due_at)
+        or (run.stopped_at is None and run.due_at < cutoff)
+    ]  # fmt: skip
 
 
 def _vendor_events(report: YearReport, reference: str, history: Sequence[HistoryEntry]) -> None:
@@ -104,7 +98,9 @@ def build_report(app: ApprovalsApplication, year: int) -> YearReport:
             decided = next((e for e in history if e.trigger in ("approve", "reject")), None)
             if decided is not None:
                 decisions[workflow.id].append((decided.at - case.filed_at).total_seconds() / 86400)
-        for miss in _deadline_misses(case.reference, history, workflow, year_end):
+        lived = app.case_aggregate(case.reference).history
+        cutoff = min(year_end, app.now())  # a report made during the year: overdue by now
+        for miss in _deadline_misses(case.reference, lived, workflow, cutoff, app.holiday):
             if _within(miss[3], year):
                 report.overdue.append(miss)
         _vendor_events(report, case.reference, history)
