@@ -29,7 +29,7 @@ from typing import Any
 from sqlalchemy import Column, Date, Index, Integer, MetaData, String, Table, Text
 
 from approvals.domain.case import Case, Entry
-from approvals.domain.clocks import JST
+from approvals.domain.clocks import JST, add_years
 from approvals.readmodel import CaseSubject, ReadModel, Rows, UTCDateTime
 
 __all__ = ["MODEL", "ledger", "record_kept_until", "split_subjects", "subject_key", "subjects"]
@@ -103,11 +103,7 @@ def split_subjects(text: str) -> list[tuple[str, str]]:
 
 def record_kept_until(made_on: date, *, contract: bool = False) -> date:
     """Return the last day the record of a provision made on ``made_on`` is kept."""
-    years = CONTRACT_RECORD_YEARS if contract else RECORD_YEARS
-    try:
-        return made_on.replace(year=made_on.year + years)
-    except ValueError:  # 29 February: the period ends the day before 1 March
-        return made_on.replace(year=made_on.year + years, day=28)
+    return add_years(made_on, CONTRACT_RECORD_YEARS if contract else RECORD_YEARS)
 
 
 def _date(value: Any) -> date | None:

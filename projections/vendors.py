@@ -4,7 +4,7 @@ and every subcontracting by a vendor, with the entrustment it belongs to."""
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import Boolean, Column, Date, Index, Integer, MetaData, String, Table, Text
@@ -80,6 +80,10 @@ def _date(value: Any) -> date | None:
     return value if isinstance(value, date) else date.fromisoformat(str(value))
 
 
+def _approved_at(case: Case) -> datetime | None:
+    return next((e.at for e in case.history if e.trigger == "approve"), None)
+
+
 def _last(case: Case, trigger: str, field: str) -> tuple[date | None, int]:
     taken = [entry for entry in case.history if entry.trigger == trigger]
     return (_date(taken[-1].fields.get(field)) if taken else None), len(taken)
@@ -102,7 +106,7 @@ class Vendors(ReadModel):
             return {subcontracting: [_subcontract(case, workflow)]}
         if case.workflow_id not in WORKFLOWS:
             return {}
-        approved = next((e.at for e in case.history if e.trigger == "approve"), None)
+        approved = _approved_at(case)
         last_check, checks = _last(case, "record_compliance_check", "check_date")
         last_inspection, inspections = _last(case, "inspect", "inspection_date")
         breaches = sum(1 for e in case.history if e.trigger == "report_breach")
@@ -144,7 +148,7 @@ def _subcontract(case: Case, workflow: Workflow) -> dict[str, Any]:
         "department": case.department,
         "state": case.state,
         "in_effect": case.state in workflow.effective_states,
-        "approved_at": next((e.at for e in case.history if e.trigger == "approve"), None),
+        "approved_at": _approved_at(case),
         "written_approval_date": _date(case.fields.get("written_approval_date")),
     }
 

@@ -59,6 +59,7 @@ __all__ = [
     "Projector",
     "ReadModel",
     "UTCDateTime",
+    "chunks",
     "rows_of",
 ]
 
@@ -521,7 +522,7 @@ class Projector:
         found: list[str] = []
         events = self._events
         with self.app.engine.connect() as connection:
-            for chunk in _chunks(list(wanted), 500):
+            for chunk in chunks(list(wanted), 500):
                 found += [
                     str(originator)
                     for (originator,) in connection.execute(
@@ -591,7 +592,7 @@ class Projector:
                     rows[table].extend(found)
                     self._pending.setdefault(reference, {})[table.name] = now
             for table in model.case_tables:
-                for chunk in _chunks(stale[table], 500):
+                for chunk in chunks(stale[table], 500):
                     connection.execute(sa.delete(table).where(table.c.reference.in_(chunk)))
                 self._insert(connection, table, rows[table])
         if batch.roster is not None and model.roster_tables:
@@ -704,6 +705,7 @@ def _comparable(value: Any) -> Any:
     return value
 
 
-def _chunks(items: Sequence[str], size: int) -> Iterator[Sequence[str]]:
+def chunks(items: Sequence[str], size: int) -> Iterator[Sequence[str]]:
+    """Yield ``items`` in slices of ``size``: an IN list each database takes."""
     for index in range(0, len(items), size):
         yield items[index : index + size]

@@ -18,7 +18,7 @@ from approvals.domain.clocks import JST
 from approvals.domain.workflow import ROLES
 from approvals.errors import CaseNotFound, Label
 from approvals.projections import all_models
-from approvals.readmodel import ModelStatus, Projector
+from approvals.readmodel import ModelStatus, Projector, chunks
 from approvals.results import (
     CaseEntry,
     InboxItem,
@@ -67,20 +67,8 @@ class Registers:
         first."""
         inbox, roster = self._table("rm_inbox"), self._table("rm_roster")
         query = (
-            sa.select(inbox)
-            .distinct()
-            .join(
-                roster,
-                sa.and_(
-                    roster.c.role == inbox.c.role,
-                    sa.or_(inbox.c.department == "", roster.c.department == inbox.c.department),
-                ),
-            )
-            .where(
-                roster.c.user == person,
-                sa.not_(sa.and_(inbox.c.filer_only, inbox.c.filer != person)),
-                sa.not_(sa.and_(inbox.c.not_filer, inbox.c.filer == person)),
-            )
+            _waiting_for(sa.select(inbox).distinct(), inbox, roster)
+            .where(roster.c.user == person)
             .order_by(inbox.c.since, inbox.c.reference, inbox.c.trigger)
         )
         now = self.app.now()
@@ -318,26 +306,13 @@ class Registers:
             .where(others.c.reference == inbox.c.reference, sa.not_(others.c.filer_only))
             .exists()
         )
+        columns = (roster.c.user, *(inbox.c[name] for name in _REMINDER_COLUMNS))
         query = (
-            sa.select(
-                roster.c.user,
-                *(inbox.c[name] for name in _REMINDER_COLUMNS),
-                table.c.deadline,
-                table.c.due_at,
-            )
-            .join(
-                roster,
-                sa.and_(
-                    roster.c.role == inbox.c.role,
-                    sa.or_(inbox.c.department == "", roster.c.department == inbox.c.department),
-                ),
-            )
+            _waiting_for(sa.select(*columns, table.c.deadline, table.c.due_at), inbox, roster)
             .join(table, table.c.reference == inbox.c.reference)
             .where(
                 table.c.stopped_at.is_(None),
                 table.c.due_at <= until,
-                sa.not_(sa.and_(inbox.c.filer_only, inbox.c.filer != roster.c.user)),
-                sa.not_(sa.and_(inbox.c.not_filer, inbox.c.filer == roster.c.user)),
                 sa.or_(sa.not_(inbox.c.filer_only), sa.not_(someone_else)),
             )
             .order_by(roster.c.user, table.c.due_at, inbox.c.reference, table.c.deadline)
@@ -414,13 +389,10 @@ class Registers:
         """Return the approved subcontracting of each of ``entrustments``, by reference."""
         table = self._table("rm_subcontracting")
         found: dict[str, list[Any]] = {}
-        for start in range(0, len(entrustments), 500):
+        for chunk in chunks(entrustments, 500):
             query = (
                 sa.select(table)
-                .where(
-                    table.c.entrustment.in_(entrustments[start : start + 500]),
-                    table.c.approved_at.is_not(None),
-                )
+                .where(table.c.entrustment.in_(chunk), table.c.approved_at.is_not(None))
                 .order_by(table.c.reference)
             )
             for row in self._rows(query):
@@ -442,6 +414,22 @@ _REMINDER_COLUMNS = (
     "reference", "trigger", "role", "workflow", "workflow_version", "title", "case_department",
     "state",
 )  # fmt: skip
+
+
+def _waiting_for(query: sa.Select[Any], inbox: Table, roster: Table) -> sa.Select[Any]:
+    """Join the inbox's open steps to the people who may take them now: the role (of the
+    case's department, for a department role), only the filer where only the filer may, never
+    the filer where the filer may not decide."""
+    return query.join(
+        roster,
+        sa.and_(
+            roster.c.role == inbox.c.role,
+            sa.or_(inbox.c.department == "", roster.c.department == inbox.c.department),
+        ),
+    ).where(
+        sa.not_(sa.and_(inbox.c.filer_only, inbox.c.filer != roster.c.user)),
+        sa.not_(sa.and_(inbox.c.not_filer, inbox.c.filer == roster.c.user)),
+    )
 
 
 def _where(query: sa.Select[Any], table: Table, **filters: str | None) -> sa.Select[Any]:

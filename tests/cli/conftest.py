@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import datetime
 from pathlib import Path
 from typing import Protocol
 
@@ -10,16 +11,18 @@ import pytest
 import structlog
 from click.testing import CliRunner, Result
 
-from approvals import open_approvals
+from approvals import JST, open_approvals
 from approvals.cli import cli
-from approvals.demo import appoint_sample_roster
+from approvals.demo import MANAGER, STAFF, SimulatedClock, appoint_sample_roster
 from approvals.logging import configure
+from tests.scenarios import FILINGS
 
 # Settings a developer's shell may hold; the tests say everything on the command line instead.
 HERMETIC_ENV: dict[str, str | None] = {
     "APPROVALS_DB": None,
     "APPROVALS_USER": None,
     "APPROVALS_LANG": None,
+    "APPROVALS_CALENDAR": None,
 }
 
 
@@ -78,3 +81,21 @@ def run(store: Path) -> Run:
         return CliRunner().invoke(cli, argv, input=input, env=environment, prog_name="approvals")
 
     return invoke
+
+
+@pytest.fixture
+def past_store(tmp_path: Path) -> tuple[str, str]:
+    """A store written in January 2020: filed Monday 6 at 10:00 JST, consulted the next day."""
+    path = tmp_path / "past.db"
+    clock = SimulatedClock(datetime(2020, 1, 6, 10, 0, tzinfo=JST))
+    app = open_approvals(f"sqlite:///{path}", clock=clock)
+    try:
+        appoint_sample_roster(app)
+        ref = app.file(
+            "purpose", actor=STAFF, title="Old", department="sales", fields=FILINGS["purpose"]
+        ).reference
+        clock.next_morning()
+        app.act(ref, "consult", actor=MANAGER)
+    finally:
+        app.close()
+    return str(path), ref

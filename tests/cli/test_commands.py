@@ -22,7 +22,7 @@ import pytest
 from click.testing import CliRunner, Result
 
 import approvals.factory
-from approvals import JST, open_approvals
+from approvals import JST
 from approvals.cli import cli
 from approvals.cli.cases import complete_case, complete_trigger
 from approvals.definitions import builtin_workflows_dir
@@ -37,8 +37,6 @@ from approvals.demo import (
     OTHER_STAFF,
     REPRESENTATIVE,
     STAFF,
-    SimulatedClock,
-    appoint_sample_roster,
 )
 from tests.cli.conftest import HERMETIC_ENV, Run
 
@@ -647,24 +645,6 @@ def test_list_as_of_leaves_out_what_came_later(run: Run) -> None:
     table = ok(run("list", "--as-of", between, user=CHIEF)).stdout
     assert first in table
     assert second not in table
-
-
-@pytest.fixture
-def past_store(tmp_path: Path) -> tuple[str, str]:
-    """A store written in January 2020: filed Monday 6 at 10:00 JST, consulted the next day."""
-    path = tmp_path / "past.db"
-    clock = SimulatedClock(datetime(2020, 1, 6, 10, 0, tzinfo=JST))
-    app = open_approvals(f"sqlite:///{path}", clock=clock)
-    try:
-        appoint_sample_roster(app)
-        ref = app.file(
-            "purpose", actor=STAFF, title="Old", department="sales", fields=FILINGS["purpose"]
-        ).reference
-        clock.next_morning()
-        app.act(ref, "consult", actor=MANAGER)
-    finally:
-        app.close()
-    return str(path), ref
 
 
 @pytest.mark.parametrize(

@@ -1,5 +1,6 @@
 """`approvals remind`: what is overdue and what is due soon, person by person, for a terminal
-and (--json) for a mailer; the calendar file changes what "immediately" means."""
+and (--json) for a mailer; the calendar file changes what "immediately" means.  ``past_store``
+holds a chief's decision due 2020-01-15 10:00 that never came."""
 
 from __future__ import annotations
 
@@ -25,27 +26,11 @@ def file_purpose(app: ApprovalsApplication, title: str = "Newsletter") -> str:
     ).reference
 
 
-@pytest.fixture
-def overdue_store(tmp_path: Path) -> tuple[str, str]:
-    """A store from January 2020: the chief's decision, due 2020-01-15 10:00, never came."""
-    path = tmp_path / "past.db"
-    clock = SimulatedClock(datetime(2020, 1, 6, 10, 0, tzinfo=JST))
-    app = open_approvals(f"sqlite:///{path}", clock=clock)
-    try:
-        appoint_sample_roster(app)
-        ref = file_purpose(app)
-        clock.next_morning()
-        app.act(ref, "consult", actor=MANAGER)
-    finally:
-        app.close()
-    return str(path), ref
-
-
 @pytest.mark.parametrize("lang", LANGS)
 def test_the_chief_is_reminded_of_the_overdue_decision_with_the_steps_that_meet_it(
-    run: Run, overdue_store: tuple[str, str], lang: str
+    run: Run, past_store: tuple[str, str], lang: str
 ) -> None:
-    db, ref = overdue_store
+    db, ref = past_store
     result = run("remind", user=CHIEF, db=db, lang=lang)
     assert result.exit_code == 0, result.output
     lines = result.stdout.splitlines()
@@ -59,9 +44,9 @@ def test_the_chief_is_reminded_of_the_overdue_decision_with_the_steps_that_meet_
 
 
 def test_the_filer_who_could_only_withdraw_is_not_reminded_of_the_chiefs_deadline(
-    run: Run, overdue_store: tuple[str, str]
+    run: Run, past_store: tuple[str, str]
 ) -> None:
-    db, _ = overdue_store
+    db, _ = past_store
     result = run("remind", user=STAFF, db=db)
     assert result.exit_code == 0
     assert result.stdout.strip() == "Nothing is overdue or due within 3 days."
@@ -69,9 +54,9 @@ def test_the_filer_who_could_only_withdraw_is_not_reminded_of_the_chiefs_deadlin
 
 @pytest.mark.parametrize("lang", LANGS)
 def test_only_the_chief_the_auditor_and_the_representative_see_everyones_reminders(
-    run: Run, overdue_store: tuple[str, str], lang: str
+    run: Run, past_store: tuple[str, str], lang: str
 ) -> None:
-    db, _ = overdue_store
+    db, _ = past_store
     refused = run("remind", "--all", user=STAFF, db=db, lang=lang)
     assert refused.exit_code == 1
     assert "Traceback" not in refused.output
@@ -84,9 +69,9 @@ def test_only_the_chief_the_auditor_and_the_representative_see_everyones_reminde
 
 
 def test_the_json_is_one_document_a_mailer_can_send_from(
-    run: Run, overdue_store: tuple[str, str]
+    run: Run, past_store: tuple[str, str]
 ) -> None:
-    db, ref = overdue_store
+    db, ref = past_store
     document = json.loads(run("--json", "remind", "--all", user=CHIEF, db=db).stdout)
     assert set(document) == {"generated_at", "until", "people"}
     (person,) = document["people"]

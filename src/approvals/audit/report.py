@@ -22,6 +22,7 @@ from approvals.domain.case import Entry
 from approvals.domain.clocks import JST, Holiday, episodes
 from approvals.domain.workflow import Workflow
 from approvals.errors import Label
+from approvals.views import history_entries
 
 if TYPE_CHECKING:
     from approvals.application import ApprovalsApplication
@@ -89,18 +90,19 @@ def build_report(app: ApprovalsApplication, year: int) -> YearReport:
     report = YearReport(year=year, made_at=app.now(), workflows=dict(app.workflows))
     outcomes: dict[str, Counter[str]] = defaultdict(Counter)
     decisions: dict[str, list[float]] = defaultdict(list)
-    for case in app.cases(as_of=min(year_end, app.now())):
-        history = app.history(case.reference)
-        workflow = app.workflow_of(case.reference)
+    cutoff = min(year_end, app.now())  # a report made during the year: overdue by now
+    for case in app.cases(as_of=cutoff):
+        lived = app.case_aggregate(case.reference)
+        workflow = app.definition_of(lived)
+        history = history_entries(lived, workflow)
         report.workflows.setdefault(workflow.id, workflow)
         if _within(case.filed_at, year):
             outcomes[workflow.id][case.state] += 1
             decided = next((e for e in history if e.trigger in ("approve", "reject")), None)
             if decided is not None:
                 decisions[workflow.id].append((decided.at - case.filed_at).total_seconds() / 86400)
-        lived = app.case_aggregate(case.reference).history
-        cutoff = min(year_end, app.now())  # a report made during the year: overdue by now
-        for miss in _deadline_misses(case.reference, lived, workflow, cutoff, app.holiday):
+        misses = _deadline_misses(case.reference, lived.history, workflow, cutoff, app.holiday)
+        for miss in misses:
             if _within(miss[3], year):
                 report.overdue.append(miss)
         _vendor_events(report, case.reference, history)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import getpass
 from dataclasses import dataclass, field
-from datetime import datetime, time
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 import click
@@ -75,20 +75,15 @@ pass_session = click.make_pass_decorator(Session)
 
 def parse_moment(value: str) -> datetime:
     """Read a moment: an ISO date (the end of that day) or date and time; JST unless given."""
-    from approvals.domain.clocks import JST
+    from approvals.domain.clocks import moment_of
 
-    text = value.strip()
     try:
-        if len(text) == 10:
-            moment = datetime.combine(datetime.fromisoformat(text).date(), time.max)
-        else:
-            moment = datetime.fromisoformat(text)
+        return moment_of(value.strip())
     except ValueError:
         raise click.BadParameter(
             f"{value!r} is not a moment; give 2026-04-30 or 2026-04-30T17:00 (JST unless an "
             "offset is given)"
         ) from None
-    return moment if moment.tzinfo else moment.replace(tzinfo=JST)
 
 
 def _as_of(_ctx: click.Context, _param: click.Parameter, value: str | None) -> datetime | None:

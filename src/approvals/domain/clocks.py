@@ -16,6 +16,7 @@ __all__ = [
     "DueDate",
     "Episode",
     "add",
+    "add_years",
     "due_dates",
     "episodes",
     "meaning",
@@ -194,8 +195,14 @@ def retention_until(history: Sequence[Entry], retention: Retention) -> date | No
             start = entry.at.astimezone(JST).date()
             if recorded:
                 start = max(start, date.fromisoformat(recorded))
-            try:
-                return start.replace(year=start.year + retention.years)
-            except ValueError:  # 29 February in a year without it
-                return start.replace(year=start.year + retention.years, day=28)
+            return add_years(start, retention.years)
     return None
+
+
+def add_years(day: date, years: int) -> date:
+    """Return the same date ``years`` later, as the Civil Code counts a period of years
+    (Art.143): 29 February gives 28 February in a year without it."""
+    try:
+        return day.replace(year=day.year + years)
+    except ValueError:  # 29 February in a year without it
+        return day.replace(year=day.year + years, day=28)
