@@ -290,7 +290,7 @@ def test_workflows_show_gives_states_steps_and_deadlines(
     run: Run, lang: str, consulting: str
 ) -> None:
     shown = ok(run("workflows", "show", "purpose", lang=lang)).stdout
-    assert shown.startswith("purpose v1 — ")
+    assert shown.startswith("purpose v2 — ")
     assert "sha256 " in shown
     assert consulting in shown
     assert re.search(r"^consulting\s+approve\s+approved\s+chief", shown, re.MULTILINE)
@@ -331,7 +331,7 @@ def test_workflows_validate_checks_the_reference_workflows_or_the_files_given(
     every = ok(run("workflows", "validate", lang=lang)).stdout.splitlines()
     assert len(every) == len(WORKFLOW_IDS)
     assert all(line.startswith(f"{mark}  ") for line in every)
-    assert any(line.endswith(pick(lang, "(purpose v1)", "(purpose 版1)")) for line in every)
+    assert any(line.endswith(pick(lang, "(purpose v2)", "(purpose 版2)")) for line in every)
 
     one = builtin_workflows_dir() / "joint_use.toml"
     checked = ok(run("workflows", "validate", str(one), lang=lang)).stdout.splitlines()
@@ -866,7 +866,7 @@ def test_json_workflows_list_and_show_give_the_definitions(run: Run) -> None:
     assert [w["id"] for w in listed] == WORKFLOW_IDS
     assert all(set(w) == {"id", "version", "title", "articles", "sha256", "prefix"} for w in listed)
     purpose = next(w for w in listed if w["id"] == "purpose")
-    assert (purpose["prefix"], purpose["version"]) == ("NP", 1)
+    assert (purpose["prefix"], purpose["version"]) == ("NP", 2)
     assert len(purpose["sha256"]) == 64
 
     shown = data(run("--json", "workflows", "show", "purpose", lang="ja"))

@@ -87,7 +87,7 @@ def test_a_deadline_due_within_the_days_asked_for_is_listed_as_due_soon(
 ) -> None:
     app = open_approvals(f"sqlite:///{store}")
     try:
-        ref = file_purpose(app)  # now: the manager consults within two business days
+        ref = file_purpose(app)  # now: the manager consults immediately (one business day)
     finally:
         app.close()
     assert "Nothing is overdue" in run("remind", "--days", "0", user=MANAGER).stdout
@@ -101,19 +101,19 @@ def test_remind_reads_the_registers_as_the_clock_moves(
 ) -> None:
     clock.now = datetime(2026, 4, 28, 10, 0, tzinfo=JST)  # Tuesday before Golden Week
     ref = file_purpose(app)
-    # Two business days: 4/30 and 5/1 (4/29 is Showa Day), so due Friday 1 May 10:00.
-    (due,) = app.reminders(actor=MANAGER, within=timedelta(days=3))
+    # 直ちに, one business day: 4/29 is Showa Day, so due Thursday 30 April 10:00.
+    (due,) = app.reminders(actor=MANAGER, within=timedelta(days=2))
     assert (due.reference, due.deadline, due.overdue) == (ref, "consultation", False)
-    assert due.due_at == datetime(2026, 5, 1, 10, 0, tzinfo=JST)
-    assert app.reminders(actor=MANAGER, within=timedelta(days=2)) == ()
-    clock.now = datetime(2026, 5, 1, 10, 1, tzinfo=JST)
+    assert due.due_at == datetime(2026, 4, 30, 10, 0, tzinfo=JST)
+    assert app.reminders(actor=MANAGER, within=timedelta(days=1)) == ()
+    clock.now = datetime(2026, 4, 30, 10, 1, tzinfo=JST)
     (late,) = app.reminders(actor=MANAGER, within=timedelta(0))
     assert late.overdue
     app.act(ref, "consult", actor=MANAGER)
     assert app.reminders(actor=MANAGER, within=timedelta(days=30)) == ()
     (decision,) = app.reminders(actor=CHIEF, within=timedelta(days=30))
-    # Five business days from Friday 1 May: 7, 8, 11, 12, 13 May (3-6 May are holidays).
-    assert f"{decision.due_at.astimezone(JST):%Y-%m-%d %H:%M}" == "2026-05-13 10:01"
+    # Five business days from Thursday 30 April: 1, 7, 8, 11, 12 May (3-6 May are holidays).
+    assert f"{decision.due_at.astimezone(JST):%Y-%m-%d %H:%M}" == "2026-05-12 10:01"
 
 
 def test_the_calendar_file_moves_business_day_deadlines_and_the_read_models_follow(
@@ -137,16 +137,16 @@ def test_the_calendar_file_moves_business_day_deadlines_and_the_read_models_foll
         (entry,) = [e for e in json.loads(result.stdout) if e["reference"] == ref]
         return f"{datetime.fromisoformat(entry['due_at']).astimezone(JST):%Y-%m-%d %H:%M}"
 
-    # Two business days.  National holidays only: Monday 29 and Tuesday 30 December.  The
-    # company also closes 29 December - 2 January (1 January is a national holiday, 3 and 4
-    # are a weekend): Monday 5 and Tuesday 6 January.
-    assert due() == "2025-12-30 09:00"
+    # 直ちに, one business day.  National holidays only: Monday 29 December.  The company
+    # also closes 29 December - 2 January (1 January is a national holiday, 3 and 4 are a
+    # weekend): Monday 5 January.
+    assert due() == "2025-12-29 09:00"
     company = due("--calendar", str(calendar))
-    assert company == "2026-01-06 09:00"
+    assert company == "2026-01-05 09:00"
     env_company = run("--json", "register", "overdue", db=str(path), user=AUDITOR,
                       env={"APPROVALS_CALENDAR": str(calendar)})  # fmt: skip
-    assert "2026-01-06T00:00" in env_company.stdout  # 09:00 JST, in UTC
-    assert due() == "2025-12-30 09:00"  # and back: the read models follow the calendar
+    assert "2026-01-05T00:00" in env_company.stdout  # 09:00 JST, in UTC
+    assert due() == "2025-12-29 09:00"  # and back: the read models follow the calendar
 
 
 def test_a_broken_calendar_file_is_refused_in_one_sentence_and_nothing_is_written(

@@ -62,8 +62,8 @@ def test_a_clean_bundle_verifies_with_no_database(bundle: Path) -> None:
     assert report["ok"] is True
     assert report["checkpoints"]
     assert sorted(p.name for p in (bundle / "definitions").iterdir()) == [
-        "entrustment-v3.toml", "joint_use-v1.toml", "method-v1.toml", "provision-v2.toml",
-        "purpose-v1.toml",
+        "entrustment-v3.toml", "joint_use-v2.toml", "method-v2.toml", "provision-v3.toml",
+        "purpose-v2.toml",
     ]  # fmt: skip
     assert not (bundle / "no-such.db").exists()
 

@@ -35,12 +35,12 @@ def test_the_deadlines_follow_the_calendar_the_store_is_opened_with(backend_url:
     finally:
         app.close()
     clock.now = datetime(2026, 9, 1, 10, 0, tzinfo=JST)
-    # Two business days: 13 and 14 August nationally; the company is closed on both, so 17
-    # and 18 August.
+    # 直ちに, one business day: 13 August nationally; the company is closed on 13 and 14
+    # August, so Monday 17 August.
     national = consultation_due(backend_url, clock, JapaneseCalendar())
-    assert (national.date(), national.hour) == (date(2026, 8, 14), 10)
+    assert (national.date(), national.hour) == (date(2026, 8, 13), 10)
     company = consultation_due(backend_url, clock, COMPANY)
-    assert (company.date(), company.hour) == (date(2026, 8, 18), 10)
+    assert (company.date(), company.hour) == (date(2026, 8, 17), 10)
     engine = sa.create_engine(backend_url)
     try:
         with engine.connect() as connection:

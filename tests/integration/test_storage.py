@@ -16,7 +16,7 @@ from approvals import (
     StorageError,
     open_approvals,
 )
-from approvals.definitions import builtin_workflows_dir
+from approvals.definitions import builtin_workflows_dir, load_directory
 from approvals.store import EVENTS_TABLE
 from tests.conftest import CHIEF, MANAGER, STAFF, FakeClock, appoint_standard_roster
 from tests.scenarios import PATHS
@@ -139,9 +139,10 @@ def test_a_case_keeps_the_definition_version_it_started_with(
     old = file_case(app, "purpose").reference
     app.close()
 
-    # Version 2 renames the consultation step and lets the chief decide at once.
+    # The next version renames the consultation step.
     source = (folder / "purpose.toml").read_text(encoding="utf-8")
-    changed = source.replace("version = 1", "version = 2").replace(
+    version = load_directory(folder)["purpose"].version
+    changed = source.replace(f"version = {version}", f"version = {version + 1}").replace(
         'trigger = "consult"', 'trigger = "consult_chief"'
     )
     (folder / "purpose.toml").write_text(changed, encoding="utf-8")
@@ -149,12 +150,12 @@ def test_a_case_keeps_the_definition_version_it_started_with(
     app = open_approvals(backend_url, clock=clock, workflows=folder)
     try:
         case = app.case(old)
-        assert case.workflow_version == 1
+        assert case.workflow_version == version
         assert case.next_steps[0].trigger == "consult"
         assert app.act(old, "consult", actor=MANAGER).state == "consulting"
-        assert app.act(old, "approve", actor=CHIEF).workflow_version == 1
+        assert app.act(old, "approve", actor=CHIEF).workflow_version == version
         new = file_case(app, "purpose")
-        assert new.workflow_version == 2
+        assert new.workflow_version == version + 1
         assert "consult_chief" in {s.trigger for s in new.next_steps}
     finally:
         app.close()
@@ -169,7 +170,7 @@ def test_a_definition_changed_without_a_new_version_is_refused(
     file_case(app, "purpose")
     app.close()
     path = folder / "purpose.toml"
-    path.write_text(path.read_text(encoding="utf-8").replace("within = { business_days = 2 }",
+    path.write_text(path.read_text(encoding="utf-8").replace('within = "immediately"',
                                                              "within = { business_days = 9 }"),
                     encoding="utf-8")  # fmt: skip
     app = open_approvals(backend_url, clock=clock, workflows=folder)

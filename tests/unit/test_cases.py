@@ -170,16 +170,17 @@ def test_what_may_happen_next_names_who_may_do_it(app: ApprovalsApplication) -> 
     assert steps["consult"].missing_fields == ()
 
 
-def test_consultation_is_due_in_business_days_and_shown_overdue_when_missed(
+def test_consultation_is_due_the_next_business_day_and_shown_overdue_when_missed(
     app: ApprovalsApplication, clock: FakeClock
 ) -> None:
     clock.now = datetime(2026, 4, 3, 10, 0, tzinfo=JST)  # a Friday
     ref = file_case(app, "purpose").reference
     (deadline,) = app.case(ref).deadlines
     assert deadline.name == "consultation"
-    assert deadline.due_at.astimezone(JST) == datetime(2026, 4, 7, 10, 0, tzinfo=JST)
+    # 直ちに: one business day by default, so Friday's filing is due on Monday
+    assert deadline.due_at.astimezone(JST) == datetime(2026, 4, 6, 10, 0, tzinfo=JST)
     assert not deadline.overdue
-    clock.now = datetime(2026, 4, 7, 10, 1, tzinfo=JST)
+    clock.now = datetime(2026, 4, 6, 10, 1, tzinfo=JST)
     assert app.case(ref).deadlines[0].overdue
     app.act(ref, "consult", actor=MANAGER)
     assert [d.name for d in app.case(ref).deadlines] == ["decision"]
