@@ -24,7 +24,8 @@ case = app.file(
 )
 print(case.reference, case.state_label.en)
 
-# The manager investigates the vendor and drafts the contract, then consults the chief (協議).
+# The manager investigates the vendor — where it works on the data and keeps it, too — and
+# drafts the contract, then consults the chief (協議).
 app.act(
     case.reference,
     "record_investigation",
@@ -34,6 +35,8 @@ app.act(
         "site_survey_date": "2026-04-06",
         "security_equal_or_higher": "yes",
         "financially_sound": "yes",
+        "work_places": "Scanning room, Osaka",
+        "storage_places": "Locked archive and server room, Osaka",
     },
 )
 try:

@@ -1,6 +1,7 @@
 """The vendor register: every entrustment (Art.15) — the vendor, its contracts, handover and
-end, compliance checks, inspections done and the next one due, breaches reported and open —
-and every subcontracting by a vendor, with the entrustment it belongs to."""
+end, compliance checks, inspections done and the next one due, the vendor's yearly reports
+received and the next one due, breaches reported and open — and every subcontracting by a
+vendor, with the entrustment it belongs to."""
 
 from __future__ import annotations
 
@@ -30,6 +31,9 @@ DATES = (
 INSPECTION = "inspection"
 """The deadline that schedules the periodic inspection (Art.15-6)."""
 
+VENDOR_REPORT = "vendor_report"
+"""The deadline that asks for the vendor's yearly report (001 Art.13-1)."""
+
 SUBCONTRACTING = "subcontracting"
 """The workflow whose cases let a vendor subcontract, each naming its entrustment case."""
 
@@ -52,6 +56,9 @@ vendors = Table(
     Column("last_inspection", Date, nullable=True),
     Column("inspections", Integer, nullable=False),
     Column("next_inspection_due", UTCDateTime, nullable=True),
+    Column("last_vendor_report", Date, nullable=True),
+    Column("vendor_reports", Integer, nullable=False),
+    Column("next_vendor_report_due", UTCDateTime, nullable=True),
     Column("breaches", Integer, nullable=False),
     Column("open_breaches", Integer, nullable=False),
     Index("rm_vendors_by_vendor", "vendor"),
@@ -93,7 +100,7 @@ class Vendors(ReadModel):
     """One row per entrustment case; one per subcontracting case."""
 
     name = "vendors"
-    version = 3
+    version = 4
     uses_calendar = True
     metadata = metadata
     case_tables = (vendors, subcontracting)
@@ -113,11 +120,11 @@ class Vendors(ReadModel):
         closed = sum(
             1 for e in case.history if e.trigger == "record_measures" and e.source != "approved"
         )
-        inspection = next(
-            (d.due_at for d in due_dates(case.history, workflow.deadlines, subject.holiday)
-             if d.deadline.name == INSPECTION),
-            None,
-        )  # fmt: skip
+        last_report, reports = _last(case, "record_vendor_report", "vendor_report_date")
+        due = {
+            d.deadline.name: d.due_at
+            for d in due_dates(case.history, workflow.deadlines, subject.holiday)
+        }
         row: dict[str, Any] = {
             "reference": case.reference,
             "vendor": str(case.fields.get("vendor", "")),
@@ -133,7 +140,10 @@ class Vendors(ReadModel):
             "checks": checks,
             "last_inspection": last_inspection,
             "inspections": inspections,
-            "next_inspection_due": inspection,
+            "next_inspection_due": due.get(INSPECTION),
+            "last_vendor_report": last_report,
+            "vendor_reports": reports,
+            "next_vendor_report_due": due.get(VENDOR_REPORT),
             "breaches": breaches,
             "open_breaches": max(0, breaches - closed),
         }

@@ -53,6 +53,8 @@ INVESTIGATION = {
     "site_survey_date": "2026-04-06",
     "security_equal_or_higher": "yes",
     "financially_sound": "yes",
+    "work_places": "Scanning room, head office of Shred & Scan, Osaka",
+    "storage_places": "Locked archive room and the server room of the Osaka data centre",
 }
 
 
@@ -127,7 +129,11 @@ PATHS: dict[str, list[Move]] = {
         Move("record_investigation", MANAGER, INVESTIGATION),
         Move("draft_contract", MANAGER, checklist=CLAUSES),
         *APPROVAL,
-        Move("conclude_basic_contract", MANAGER, {"basic_contract_date": "2026-04-20"}),
+        Move(
+            "conclude_basic_contract",
+            MANAGER,
+            {"basic_contract_date": "2026-04-20", "reports_yearly": "yes"},
+        ),
         Move("conclude_individual_contract", MANAGER, {"individual_contract_date": "2026-04-27"}),
         Move("hand_over", STAFF, {"handover_date": "2026-05-07"}, ["written_notice"]),
         Move("record_compliance_check", OTHER_STAFF, {"check_date": "2026-06-01"}),

@@ -233,6 +233,17 @@ MESSAGES: dict[str, dict[str, str]] = {
         ),
         "ja": "{reference} の廃棄はできません: {until} まで保存が必要です。その後、管理責任者が廃棄を承認できます。",
     },
+    "retention.linked": {
+        "en": (
+            "Disposal of {reference} is refused: it names {linked}, whose records must be kept "
+            "until {until}, and is kept as long (Art.15-7); after that the chief may approve "
+            "disposal."
+        ),
+        "ja": (
+            "{reference} の廃棄はできません: 関連する {linked} の記録は {until} まで保存が必要で、"
+            "同じ期間保存します(第15条第7項)。その後、管理責任者が廃棄を承認できます。"
+        ),
+    },
     "retention.already_held": {
         "en": "{reference} is already under a legal hold ({reason}); nothing changed.",
         "ja": "{reference} はすでに保全措置中です({reason})。変更はありません。",

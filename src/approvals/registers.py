@@ -169,6 +169,8 @@ class Registers:
                     state_label=label.state(row.state).label,
                     inspection_overdue=row.next_inspection_due is not None
                     and now > row.next_inspection_due,
+                    vendor_report_overdue=row.next_vendor_report_due is not None
+                    and now > row.next_vendor_report_due,
                     subcontracts_approved=len(approved),
                     subcontracts_in_effect=len(running),
                     subcontractors=tuple(sorted({s.subcontractor for s in running})),

@@ -202,7 +202,8 @@ class CaseEntry:
 
 @dataclass(frozen=True, slots=True)
 class VendorEntry:
-    """An entrustment in the vendor register: contracts, checks, inspections, breaches, and
+    """An entrustment in the vendor register: contracts, checks, inspections, the vendor's
+    yearly reports, breaches, and
     its subcontracting: how many the chief approved, how many are in effect, and the names of
     the subcontractors in effect."""
 
@@ -224,6 +225,11 @@ class VendorEntry:
     inspections: int
     next_inspection_due: datetime | None
     inspection_overdue: bool
+    last_vendor_report: date | None
+    vendor_reports: int
+    next_vendor_report_due: datetime | None
+    """When the contract asks for the vendor's yearly report: the next one due."""
+    vendor_report_overdue: bool
     breaches: int
     open_breaches: int
     subcontracts_approved: int

@@ -112,7 +112,7 @@ class Retention:
             self._chief(actor, Label("approve the disposal of", "廃棄の承認"), case.reference)
             record = self._record_or_new(case.reference)
             check_disposal(record, reference=case.reference, retained_until=case.retention_until,
-                           today=self._today())  # fmt: skip
+                           today=self._today(), linked=self.linked(case.reference))  # fmt: skip
             record.trigger_event(
                 RetentionRecord.DisposalApproved, timestamp=self.app.now(), actor=actor,
                 role="chief", comment=comment,
@@ -139,19 +139,46 @@ class Retention:
                 )  # fmt: skip
             record = self._record_or_new(case.reference)
             check_disposal(record, reference=case.reference, retained_until=case.retention_until,
-                           today=self._today())  # fmt: skip
+                           today=self._today(), linked=self.linked(case.reference))  # fmt: skip
             if not record.approved_by:
                 raise RetentionRefused("retention.not_approved", reference=case.reference)
             record.trigger_event(
                 RetentionRecord.Disposed, timestamp=self.app.now(), actor=actor, role="handler",
                 workflow=case.workflow, title=case.title, department=case.department,
                 events=case.version, method=method.strip() or DEFAULT_METHOD,
-                retained_until=str(case.retention_until),
+                retained_until=str(self._kept_until(case.reference)),
             )  # fmt: skip
             originator = case_id(case.reference)
             self.app.commit(case.reference, record, destroy_case_keys=[str(originator)])
             self.app.case_keys.forget(originator)
             return self.item(case.reference)
+
+    def linked(
+        self, reference: str, seen: frozenset[str] = frozenset()
+    ) -> tuple[tuple[str, date | None], ...]:
+        """Return the cases ``reference`` names in its fields of kind ``case`` that are not
+        disposed of, each with the last day it must be kept — its own, or that of a case it
+        names in turn, whichever is later; None while a clock has not started."""
+        case = self.app.case(reference)
+        workflow = self.app.workflow_of(case.reference)
+        found = []
+        for name, spec in workflow.fields.items():
+            other = str(case.fields.get(name) or "")
+            if spec.kind != "case" or not other or other in seen:
+                continue
+            record = self.record(other)
+            if record is not None and record.disposed:
+                continue
+            found.append((other, self._kept_until(other, seen | {case.reference})))
+        return tuple(found)
+
+    def _kept_until(self, reference: str, seen: frozenset[str] = frozenset()) -> date | None:
+        """The last day case ``reference`` must be kept, the cases it names included."""
+        until = self.app.case(reference).retention_until
+        for _other, kept in self.linked(reference, seen):
+            if until is not None:
+                until = None if kept is None else max(until, kept)
+        return until
 
     def item(self, reference: str) -> RetentionItem:
         """Return the retention of one case (disposed cases included)."""
@@ -163,7 +190,7 @@ class Retention:
                 disposed=dict(record.disposal),
             )  # fmt: skip
         case = self.app.case(reference)
-        until = case.retention_until
+        until = self._kept_until(case.reference)
         return RetentionItem(
             reference=case.reference, workflow=case.workflow, title=case.title,
             department=case.department, state=case.state, retained_until=until,
@@ -173,9 +200,12 @@ class Retention:
         )  # fmt: skip
 
     def due(self, as_of: datetime | None = None) -> tuple[RetentionItem, ...]:
-        """Return the cases whose retention has run out (at ``as_of``), held ones included."""
+        """Return the cases whose retention has run out (at ``as_of``), held ones included; a
+        case kept as long as a case it names is not due before that one."""
+        day = self._today() if as_of is None else as_of.astimezone(JST).date()
         due = self.app.registers().retention(due=True, as_of=as_of)
-        return tuple(self.item(entry.reference) for entry in due)
+        items = (self.item(entry.reference) for entry in due)
+        return tuple(i for i in items if i.retained_until is not None and day > i.retained_until)
 
     def _today(self) -> date:
         return self.app.now().astimezone(JST).date()

@@ -43,7 +43,7 @@ from tests.cli.conftest import HERMETIC_ENV, Run
 LANGS = ["en", "ja"]
 WORKFLOW_IDS = [
     "beyond_purpose", "entrustment", "erasure", "incident", "joint_use", "method", "provision",
-    "purpose", "request", "subcontracting", "take_out",
+    "purpose", "request", "sending", "subcontracting", "take_out",
 ]  # fmt: skip
 ISO_WITH_OFFSET = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?[+-]\d\d:\d\d$")
 JAPANESE = re.compile(r"[\u3040-\u30ff\u4e00-\u9fff]")
@@ -308,7 +308,7 @@ def test_workflows_show_in_japanese_gives_deadlines_and_retention_in_japanese(ru
     shown = ok(run("workflows", "show", "entrustment", lang="ja")).stdout.splitlines()
     deadlines = [line for line in shown if line.startswith("期限: ")]
     retention = [line for line in shown if line.startswith("保存期間: ")]
-    assert len(deadlines) == 6
+    assert len(deadlines) == 7
     assert len(retention) == 1
     for line in [*deadlines, *retention]:
         # the state names in brackets are identifiers; the units and words are not

@@ -72,24 +72,21 @@ def test_an_entrustment_from_notice_to_the_end_of_the_contract(
         "suzuki", "act", reference, "consult",
         "--set", "interview_date=2026-04-03", "--set", "site_survey_date=2026-04-06",
         "--set", "security_equal_or_higher=yes", "--set", "financially_sound=yes",
+        "--set", "work_places=Scanning room, Osaka", "--set", "storage_places=Archive, Osaka",
         *checks, "--attach", str(contract),
     )  # fmt: skip
     run("sato", "approve", reference, "--comment", "Vendor checked on site.")
     early = run("tanaka", "act", reference, "hand_over", "--set", "handover_date=2026-05-01",
                 "--check", "written_notice", expect=1)  # fmt: skip
     assert "Allowed now: conclude_basic_contract" in early.stderr
-    run(
-        "suzuki",
-        "act",
-        reference,
-        "conclude_basic_contract",
-        "--set",
-        "basic_contract_date=2026-04-20",
-    )
+    # This contract does not ask the vendor for a yearly report: no clock asks for one.
+    run("suzuki", "act", reference, "conclude_basic_contract",
+        "--set", "basic_contract_date=2026-04-20", "--set", "reports_yearly=no")  # fmt: skip
     run("suzuki", "act", reference, "conclude_individual_contract",
         "--set", "individual_contract_date=2026-04-27")  # fmt: skip
-    run("tanaka", "act", reference, "hand_over", "--set", "handover_date=2026-05-07",
-        "--check", "written_notice")  # fmt: skip
+    handed = run("tanaka", "--json", "act", reference, "hand_over",
+                 "--set", "handover_date=2026-05-07", "--check", "written_notice")  # fmt: skip
+    assert [d["name"] for d in json.loads(handed.stdout)["deadlines"]] == ["inspection"]
     run("suzuki", "act", reference, "inspect", "--set", "inspection_date=2026-10-01",
         "--set", "inspection_findings=no findings")  # fmt: skip
     ended = run("suzuki", "--json", "act", reference, "end_contract",

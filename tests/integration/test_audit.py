@@ -62,14 +62,14 @@ def test_a_clean_bundle_verifies_with_no_database(bundle: Path) -> None:
     assert report["ok"] is True
     assert report["checkpoints"]
     assert sorted(p.name for p in (bundle / "definitions").iterdir()) == [
-        "entrustment-v3.toml", "joint_use-v2.toml", "method-v2.toml", "provision-v3.toml",
+        "entrustment-v4.toml", "joint_use-v2.toml", "method-v2.toml", "provision-v3.toml",
         "purpose-v2.toml",
     ]  # fmt: skip
     assert not (bundle / "no-such.db").exists()
 
 
 @pytest.mark.parametrize(
-    "target", ["events.jsonl", "definitions/entrustment-v3.toml", "checkpoints", "MANIFEST.json"]
+    "target", ["events.jsonl", "definitions/entrustment-v4.toml", "checkpoints", "MANIFEST.json"]
 )
 def test_a_bundle_edited_by_one_byte_fails(bundle: Path, target: str) -> None:
     path = bundle / target

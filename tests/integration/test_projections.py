@@ -189,6 +189,7 @@ def test_catching_up_reads_only_what_is_new(demo: Any) -> None:
     app.act("ENT-2026-0002", "record_investigation", actor=MANAGER, fields={
         "interview_date": "2026-05-06", "site_survey_date": "2026-05-07",
         "security_equal_or_higher": True, "financially_sound": True,
+        "work_places": "Payroll office, Tokyo", "storage_places": "Tokyo data centre",
     })  # fmt: skip
     assert {s.lag for s in registers.status()} == {1}
     assert registers.refresh() == 1

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import hashlib
-from datetime import date, datetime
+from datetime import date, datetime, time
 
 import pytest
 from structlog.testing import capture_logs
@@ -192,15 +192,18 @@ def test_the_inspection_clock_restarts_at_each_inspection(
     ref = file_case(app, "entrustment").reference
     for move in PATHS["entrustment"][:7]:
         take(app, ref, move)
-    handed_over = app.case(ref)
-    (inspection,) = handed_over.deadlines
-    assert inspection.name == "inspection"
+    due = {d.name: d.due_at for d in app.case(ref).deadlines}
+    assert set(due) == {"inspection", "vendor_report"}
+    # a year after the handover (7 May 2026), to the end of that day
+    assert due["inspection"] == datetime.combine(date(2027, 5, 7), time.max, JST)
     clock.advance(days=300)
     take(app, ref, Move("report_breach", STAFF, {"violation": "late report"}))
-    assert app.case(ref).deadlines[-1].due_at == inspection.due_at  # a breach does not reset it
+    after_breach = {d.name: d.due_at for d in app.case(ref).deadlines}
+    assert after_breach["inspection"] == due["inspection"]  # a breach does not reset it
     clock.advance(days=10)
-    inspected = take(app, ref, PATHS["entrustment"][-2])
-    assert inspected.deadlines[0].due_at > inspection.due_at
+    inspected = take(app, ref, PATHS["entrustment"][-2])  # inspected on 1 October 2026
+    (inspection,) = [d for d in inspected.deadlines if d.name == "inspection"]
+    assert inspection.due_at == datetime.combine(date(2027, 10, 1), time.max, JST)
 
 
 def test_attachments_are_kept_as_content_hashes(app: ApprovalsApplication) -> None:

@@ -117,9 +117,84 @@ def test_an_inspection_clock_restarts_from_the_inspection_date_recorded() -> Non
     ]
     first, second = episodes(history, [rule], NATIONAL)
     assert first.started_at == moment_of("2026-04-01")
-    assert first.stopped_at == at("2026-06-10T10:00")
+    assert first.stopped_at == moment_of("2026-05-28")  # the day it took place
+    assert not first.missed(at("2027-01-01T00:00"))
     assert second.due_at == moment_of("2027-05-28")
     assert second.stopped_at is None
+
+
+@pytest.mark.parametrize(
+    ("start", "years", "due"),
+    [
+        ("2026-04-01", 1, "2027-04-01"),  # a year runs to the same date
+        ("2028-02-29", 1, "2029-02-28"),  # from 29 February: the last day of February
+        ("2027-02-28", 1, "2028-02-28"),  # not 29 February in a leap year
+        ("2026-12-31", 7, "2033-12-31"),
+    ],
+)
+def test_years_run_to_the_same_date_as_the_civil_code_counts_them(
+    start: str, years: int, due: str
+) -> None:
+    assert add(moment_of(start), Duration(years, "years"), NATIONAL) == moment_of(due)
+    # a national holiday on the due date does not move it: years are not business days
+    assert add(moment_of("2026-01-01"), Duration(1, "years"), NATIONAL) == moment_of("2027-01-01")
+
+
+YEARLY = deadline(Duration(1, "years"), states=("active", "breach"), periodic=True,
+                  restart_on=("record_report",),
+                  from_fields=("report_date", "contract_date"))  # fmt: skip
+
+
+def yearly(*reports: tuple[str, str]) -> list[Any]:
+    """A contract of 20 April 2026 handed over in May, and the reports given as (recorded at,
+    received on)."""
+    history = [
+        entry("2026-04-20T10:00", "conclude", "contracted", contract_date="2026-04-20"),
+        entry("2026-05-07T10:00", "hand_over", "active"),
+    ]
+    for recorded, received in reports:
+        history.append(entry(recorded, "record_report", "active", report_date=received))
+    return list(episodes(history, [YEARLY], NATIONAL))
+
+
+def test_a_yearly_report_falls_due_on_each_anniversary_of_the_contract() -> None:
+    (first,) = yearly()
+    assert first.started_at == moment_of("2026-04-20")
+    assert first.due_at == moment_of("2027-04-20")
+    on_time, second = yearly(("2027-04-22T09:00", "2027-04-15"))
+    assert not on_time.missed(at("2030-01-01T00:00"))  # received on 15 April, entered later
+    assert second.started_at == moment_of("2027-04-15")
+    assert second.due_at == moment_of("2028-04-20")
+
+
+def test_a_late_report_does_not_move_the_next_anniversary() -> None:
+    late, second = yearly(("2027-06-30T09:00", "2027-06-30"))
+    assert late.missed(at("2030-01-01T00:00"))
+    assert second.due_at == moment_of("2028-04-20")  # not 30 June 2028
+    # Two years missed: the one report counts for the period it falls in.
+    very_late, next_due = yearly(("2029-01-10T09:00", "2029-01-10"))
+    assert very_late.missed(at("2030-01-01T00:00"))
+    assert next_due.due_at == moment_of("2029-04-20")
+
+
+def test_an_early_report_counts_for_the_year_it_was_due_in() -> None:
+    early, second, third = yearly(
+        ("2027-03-01T09:00", "2027-03-01"), ("2028-04-20T18:00", "2028-04-20")
+    )
+    assert not early.missed(at("2030-01-01T00:00"))
+    assert second.due_at == moment_of("2028-04-20")  # not 1 March 2028
+    assert not second.missed(at("2030-01-01T00:00"))  # received on the day it was due
+    assert third.due_at == moment_of("2029-04-20")
+    (running,) = due_dates(
+        [
+            entry("2026-04-20T10:00", "conclude", "contracted", contract_date="2026-04-20"),
+            entry("2026-05-07T10:00", "hand_over", "active"),
+            entry("2027-03-01T09:00", "record_report", "breach", report_date="2027-03-01"),
+        ],
+        [YEARLY],
+        NATIONAL,
+    )
+    assert running.due_at == moment_of("2028-04-20")  # restarted in a breach state, too
 
 
 @pytest.mark.parametrize(

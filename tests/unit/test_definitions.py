@@ -23,7 +23,7 @@ from approvals.errors import DefinitionError, WorkflowNotFound
 
 REFERENCE_IDS = (
     "beyond_purpose", "entrustment", "erasure", "incident", "joint_use", "method", "provision",
-    "purpose", "request", "subcontracting", "take_out",
+    "purpose", "request", "sending", "subcontracting", "take_out",
 )  # fmt: skip
 BROKEN = "broken.toml"
 
@@ -374,6 +374,7 @@ def test_a_deadline_may_be_given_in_minutes_or_in_one_of_the_regulations_terms()
         ("within = { minutes = 60 }", Duration(60, "minutes")),
         ('within = "immediately"', Duration(0, "immediately")),
         ('within = "without_delay"', Duration(0, "without_delay")),
+        ("within = { years = 1 }", Duration(1, "years")),
     ]:
         workflow = parse_definition(broken("within = { business_days = 5 }", within), BROKEN)
         assert workflow.deadlines[0].within == duration
@@ -393,6 +394,27 @@ def test_a_deadline_clock_on_a_wrong_field_is_refused_naming_the_key(
 ) -> None:
     text = broken("within = { business_days = 5 }", f"within = {{ business_days = 5 }}\n{extra}")
     assert_names(refusal(text), key, problem)
+
+
+@pytest.mark.parametrize(
+    ("within", "extra", "problem"),
+    [
+        ("{ years = 1 }", "periodic = true", "needs restart_on"),
+        ('"promptly"', 'periodic = true\nrestart_on = ["submit"]', "not a term"),
+        ("{ days = 0 }", 'periodic = true\nrestart_on = ["submit"]', "more than zero"),
+        ("{ years = 1 }", 'periodic = "yes"\nrestart_on = ["submit"]', "true or false"),
+    ],
+)
+def test_a_periodic_deadline_needs_a_step_that_meets_each_period_and_a_span(
+    within: str, extra: str, problem: str
+) -> None:
+    text = broken("within = { business_days = 5 }", f"within = {within}\n{extra}")
+    assert_names(refusal(text), "deadlines[0].periodic", problem)
+    fine = broken(
+        "within = { business_days = 5 }",
+        'within = { years = 1 }\nperiodic = true\nrestart_on = ["submit"]',
+    )
+    assert parse_definition(fine, BROKEN).deadlines[0].periodic
 
 
 def test_a_case_field_names_the_workflow_of_the_case_it_refers_to() -> None:

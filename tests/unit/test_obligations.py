@@ -17,6 +17,7 @@ from approvals import (
     EvidenceMissing,
     InvalidValue,
     NotAuthorized,
+    RetentionRefused,
     StepNotAllowed,
 )
 from approvals.audit.report import build_report
@@ -135,6 +136,29 @@ def test_a_return_or_erasure_is_recorded_and_confirmed_then_kept_seven_years(
         MANAGER,
         "manager",
     )
+
+
+def test_an_erasure_is_kept_as_long_as_the_entrustment_it_belongs_to(
+    app: ApprovalsApplication, entrustment: str, clock: FakeClock
+) -> None:
+    ref = walk(app, file(app, "erasure", entrustment=entrustment).reference,
+               [record("erasure"), CERTIFICATE, CONFIRM]).reference  # fmt: skip
+    assert app.case(ref).retention_until == date(2033, 4, 1)  # its own seven years
+    # The entrustment's individual contract ended on 31 March 2027: kept until 31 March 2034.
+    assert app.case(entrustment).retention_until == date(2034, 3, 31)
+    retention = app.retention()
+    clock.now = datetime(2033, 4, 2, 9, 0, tzinfo=JST)
+    assert (retention.item(ref).retained_until, retention.item(ref).due) == (
+        date(2034, 3, 31), False,
+    )  # fmt: skip
+    assert ref not in {item.reference for item in retention.due()}
+    with refused(app, RetentionRefused, "retention.linked", ref) as caught:
+        retention.approve(ref, actor=CHIEF)
+    assert entrustment in str(caught.value)
+    assert "2034-03-31" in str(caught.value)
+    clock.now = datetime(2034, 4, 1, 9, 0, tzinfo=JST)
+    assert ref in {item.reference for item in retention.due()}
+    assert retention.approve(ref, actor=CHIEF).approved_by == CHIEF
 
 
 def test_an_erasure_record_the_manager_returns_is_corrected_and_certified_again(

@@ -289,6 +289,32 @@ def test_indirect_collection_takes_effect_only_with_the_three_art8_items(
         )
 
 
+@pytest.mark.parametrize(
+    ("workflow", "item"),
+    [
+        *(("purpose", item) for item in PATHS["purpose"][2].checklist),
+        *(("joint_use", item) for item in PATHS["joint_use"][2].checklist),
+    ],
+)
+def test_the_measures_take_effect_only_with_every_item_confirmed(
+    app: ApprovalsApplication, workflow: str, item: str
+) -> None:
+    ref = file_case(app, workflow).reference
+    walk_until(app, ref, workflow, "record_measures")
+    measures = PATHS[workflow][2]
+    assert measures.trigger == "record_measures"
+    label = app.workflows[workflow].checklist[item].label.en
+    with refused(app, EvidenceMissing, "not yet confirmed", label):
+        app.act(
+            ref,
+            "record_measures",
+            actor=CHIEF,
+            fields=measures.fields,
+            checklist=[i for i in measures.checklist if i != item],
+        )
+    assert app.case(ref).state == "approved"
+
+
 def test_third_party_provision_needs_the_reason_it_is_unavoidable(
     app: ApprovalsApplication,
 ) -> None:

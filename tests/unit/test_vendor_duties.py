@@ -5,7 +5,7 @@ told, reported in time (preliminary and final) with the individuals notified."""
 from __future__ import annotations
 
 import json
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +19,7 @@ from approvals import (
     EvidenceMissing,
     InvalidValue,
     NotAuthorized,
+    RetentionRefused,
     StepNotAllowed,
     open_approvals,
 )
@@ -112,6 +113,24 @@ def test_a_subcontract_is_approved_given_in_writing_and_later_ends(
     assert [e.trigger for e in app.history(case.reference)] == [
         "file", "consult", "approve", "give_written_approval", "end",
     ]  # fmt: skip
+
+
+def test_a_subcontract_is_kept_while_its_entrustment_runs_and_as_long_after(
+    app: ApprovalsApplication, clock: FakeClock
+) -> None:
+    entrustment = active_entrustment(app)
+    reference = approve_in_writing(app, file_subcontracting(app, entrustment).reference).reference
+    ended = app.act(reference, "end", actor=MANAGER, fields={"end_date": "2026-09-30"})
+    assert ended.retention_until is not None
+    clock.now = datetime.combine(ended.retention_until, datetime.min.time(), JST) + timedelta(
+        days=1
+    )
+    retention = app.retention()
+    assert retention.item(reference).retained_until is None  # the entrustment still runs
+    with refused(app, RetentionRefused, "retention.linked", reference) as caught:
+        retention.approve(reference, actor=CHIEF)
+    assert "some years after its end" in str(caught.value)
+    assert "その終了後の保存期間満了" in caught.value.render("ja")
 
 
 def test_a_rejected_subcontract_is_final_and_kept_seven_years(app: ApprovalsApplication) -> None:
@@ -557,6 +576,7 @@ def test_register_vendors_prints_the_subcontracting(
     (row,) = [line for line in shown.stdout.splitlines() if line.startswith(entrustment)]
     assert row.endswith("1/2 Scan Sub Co.")
     assert "subcontracting (in effect/approved)" in shown.stdout
+    assert "vendor's report due" in shown.stdout
     japanese = runner.invoke(
         cli, ["--db", str(path), "--lang", "ja", "register", "vendors"], env=env
     )

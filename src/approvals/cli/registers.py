@@ -141,8 +141,9 @@ def vendors(
     limit: int, as_csv: bool,
 ) -> None:  # fmt: skip
     """Each entrusted vendor: contracts, handover, end, inspections (the next one due, marked
-    when overdue), breaches of contract still without measures, and the subcontracting the
-    chief approved (in effect / approved, and the subcontractors in effect)."""
+    when overdue), the vendor's next yearly report due, breaches of contract still without
+    measures, and the subcontracting the chief approved (in effect / approved, and the
+    subcontractors in effect)."""
     entries = _open(session).vendors(
         state=state, department=department, vendor=vendor, limit=_fetch(limit)
     )
@@ -150,6 +151,10 @@ def vendors(
     def next_due(entry: Any, lang: str) -> str:
         shown = moment(entry.next_inspection_due)
         return f"{shown} {say('overdue', lang)}" if entry.inspection_overdue else shown
+
+    def next_report(entry: Any, lang: str) -> str:
+        shown = moment(entry.next_vendor_report_due)
+        return f"{shown} {say('overdue', lang)}" if entry.vendor_report_overdue else shown
 
     def subcontracting(entry: Any, _lang: str) -> str:
         counts = f"{entry.subcontracts_in_effect}/{entry.subcontracts_approved}"
@@ -162,6 +167,7 @@ def vendors(
         ("handover", _field("handover_date")),
         ("contract_end", _field("individual_contract_end_date")),
         ("inspected", _field("last_inspection")), ("next_inspection", next_due),
+        ("next_vendor_report", next_report),
         ("breaches", lambda e, _l: f"{e.breaches} ({e.open_breaches})"),
         ("subcontracting", subcontracting),
     ]  # fmt: skip

@@ -69,11 +69,13 @@ TEXT: dict[str, Label] = {
         "Nobody held a role at that moment.", "その時点で役割を持つ者はいませんでした。"
     ),
     "within": Label("within {amount} {unit}", "{amount}{unit}以内"),
+    "unit.years": Label("years", "年"),
     "unit.business_days": Label("business days", "営業日"),
     "unit.days": Label("days", "日"),
     "unit.hours": Label("hours", "時間"),
     "unit.minutes": Label("minutes", "分"),
     "from.field": Label(" from “{field}”", "(「{field}」から)"),
+    "periodic": Label(", then every such span after it", "、以後同じ期間ごと"),
     "on.field": Label("by the end of the day “{field}”", "「{field}」の当日中"),
     "retention": Label(
         "{years} years from when the case is {states}", "案件が{states}となってから{years}年"
@@ -184,6 +186,7 @@ TEXT: dict[str, Label] = {
     "h.contract_end": Label("contract end", "契約終了"),
     "h.inspected": Label("last inspection", "前回調査"),
     "h.next_inspection": Label("next inspection due", "次回調査期限"),
+    "h.next_vendor_report": Label("vendor's report due", "預託先報告期限"),
     "h.breaches": Label("breaches (open)", "契約抵触(未措置)"),
     "h.subcontracting": Label("subcontracting (in effect/approved)", "再委託(実施中/承認済み)"),
     "h.kind": Label("kind", "種別"),

@@ -103,11 +103,16 @@ def show_workflow(session: Session, workflow_id: str) -> None:
             within = f"{term.get(lang)} ({term.ja}) = {within}" if lang == "en" else (
                 f"{term.ja}(= {within})")  # fmt: skip
         if deadline.from_fields:
-            start = workflow.fields[deadline.from_fields[0]].label.get(lang)
+            # a periodic clock counts from its first start: the last of its fields, the others
+            # being the moments its restarting step records
+            first = deadline.from_fields[-1 if deadline.periodic else 0]
+            start = workflow.fields[first].label.get(lang)
             if span.amount == 0 and span.unit == "days":
                 within = say("on.field", lang, field=start)
             else:
                 within += say("from.field", lang, field=start)
+        if deadline.periodic:
+            within += say("periodic", lang)
         states = ", ".join(workflow.states[name].label.get(lang) for name in deadline.states)
         click.echo(f"{say('h.deadlines', lang)}: {deadline.label.get(lang)} — {within} ({states})")
     retention = workflow.retention

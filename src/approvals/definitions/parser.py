@@ -46,7 +46,8 @@ _TOP_KEYS = {
     "date_order",
 }
 _DEADLINE_KEYS = {
-    "id", "label", "states", "within", "restart_on", "articles", "from", "until", "when", "unless"
+    "id", "label", "states", "within", "restart_on", "articles", "from", "until", "when", "unless",
+    "periodic",
 }  # fmt: skip
 _MOMENT_KINDS = ("date", "datetime")
 
@@ -339,12 +340,23 @@ class WorkflowParser(TableReader):
             self.declared(
                 restart_on, dict.fromkeys(triggers), f"{key}.restart_on", "trigger", "手順"
             )
+            within = self.within(self.required(body, "within", key), f"{key}.within")
+            periodic = self.boolean(body.get("periodic", False), f"{key}.periodic")
+            if periodic and (not restart_on or within.term is not None or not within.amount):
+                raise self.fail(
+                    f"{key}.periodic",
+                    "needs restart_on (the step that meets each period) and a span of more "
+                    "than zero such as { years = 1 }, not a term",
+                    "restart_on(各期を満たす手順)と { years = 1 } のような0より長い期間が"
+                    "必要です(語は使えません)",
+                )
             deadlines.append(
                 Deadline(
                     name=name,
                     label=self.label(self.required(body, "label", key), f"{key}.label"),
                     states=while_in,
-                    within=self.within(self.required(body, "within", key), f"{key}.within"),
+                    within=within,
+                    periodic=periodic,
                     restart_on=restart_on,
                     articles=self.articles(body.get("articles", []), f"{key}.articles"),
                     from_fields=self.moments(body.get("from", []), f"{key}.from", fields),

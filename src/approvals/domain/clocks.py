@@ -76,6 +76,8 @@ def _add(start: datetime, duration: Duration, holiday: Holiday) -> datetime:
     if duration.unit == "days":
         return start + timedelta(days=duration.amount)
     moment = start.astimezone(JST)
+    if duration.unit == "years":
+        return datetime.combine(add_years(moment.date(), duration.amount), moment.timetz())
     remaining = duration.amount
     while remaining:
         moment += timedelta(days=1)
@@ -127,10 +129,13 @@ def episodes(
 
     A run starts when the case enters one of the deadline's states (or takes one of its
     ``restart_on`` steps) — at the moment in its first ``from_fields`` recorded by then, if
-    any — and stops when the case leaves those states, when the clock restarts, or at the
-    moment recorded in its ``until_field``.  The last run of a case still in those states, not
-    yet stopped, is running: those are :func:`due_dates`.  A deadline that does not apply to
-    what the case records now (``when``, ``unless``) has no runs.
+    any — and stops when the case leaves those states, when the clock restarts (at the
+    moment the restarting step records in one of ``from_fields``: the day the inspection took
+    place, not the day it was entered), or at the moment recorded in its ``until_field``.  A
+    ``periodic`` deadline restarts towards the next of its fixed due dates.  The last run of a
+    case still in those states, not yet stopped, is running: those are :func:`due_dates`.  A
+    deadline that does not apply to what the case records now (``when``, ``unless``) has no
+    runs.
     """
     runs = [run for d in _applying(history, deadlines) for run in _runs(history, d, holiday)]
     return tuple(sorted(runs, key=lambda run: (run.started_at, run.deadline.name)))
@@ -147,25 +152,64 @@ def _runs(history: Sequence[Entry], deadline: Deadline, holiday: Holiday) -> lis
     runs: list[Episode] = []
     seen: dict[str, Any] = {}
     started: datetime | None = None
+    due: datetime | None = None
+    period: tuple[datetime, int] | None = None  # a periodic deadline: its first start, and n
     done = False  # the until_field stopped the clock; it starts again on leaving or restarting
     for entry in history:
         seen.update(entry.fields)
         inside = entry.dest in deadline.states
         restart = inside and entry.trigger in deadline.restart_on
-        if started is not None and (not inside or restart):
-            runs.append(_run(deadline, started, entry.at, holiday))
+        if started is not None and due is not None and (not inside or restart):
+            runs.append(Episode(deadline, started, due, max(_stop(deadline, entry), started)))
             started = None
+        if not inside:
+            period = None
         if restart or not inside:
             done = False
         if inside and started is None and not done:
-            started = _start(deadline, seen, entry)
-        if started is not None and deadline.until_field in entry.fields:
+            if period is not None and restart:
+                started = _stop(deadline, entry)
+                period = _next_period(deadline, period, max(started, due or started), holiday)
+                due = _nth(deadline, period, holiday)
+            else:
+                started = _start(deadline, seen, entry)
+                due = add(started, deadline.within, holiday)
+                period = (started, 1) if deadline.periodic else None
+        if started is not None and due is not None and deadline.until_field in entry.fields:
             stopped = moment_of(entry.fields[deadline.until_field])
-            runs.append(_run(deadline, started, max(stopped, started), holiday))
+            runs.append(Episode(deadline, started, due, max(stopped, started)))
             started, done = None, True
-    if started is not None:
-        runs.append(_run(deadline, started, None, holiday))
+    if started is not None and due is not None:
+        runs.append(Episode(deadline, started, due, None))
     return runs
+
+
+def _stop(deadline: Deadline, entry: Entry) -> datetime:
+    """When ``entry`` stopped a deadline's run: the moment it records in one of the deadline's
+    ``from_fields`` (the day the inspection took place), else the moment it was taken."""
+    for name in deadline.from_fields:
+        if entry.fields.get(name) not in (None, ""):
+            return moment_of(entry.fields[name])
+    return entry.at
+
+
+def _nth(deadline: Deadline, period: tuple[datetime, int], holiday: Holiday) -> datetime:
+    """The ``n``-th due date of a periodic deadline: ``n`` times ``within`` after its start."""
+    first, n = period
+    span = meaning(deadline.within, holiday)
+    return add(first, Duration(span.amount * n, span.unit), holiday)
+
+
+def _next_period(
+    deadline: Deadline, period: tuple[datetime, int], after: datetime, holiday: Holiday
+) -> tuple[datetime, int]:
+    """The first period of a periodic deadline falling due after ``after``."""
+    first, n = period
+    n += 1
+    if meaning(deadline.within, holiday).amount > 0:
+        while _nth(deadline, (first, n), holiday) <= after:
+            n += 1
+    return first, n
 
 
 def _start(deadline: Deadline, seen: Mapping[str, Any], entry: Entry) -> datetime:
@@ -173,12 +217,6 @@ def _start(deadline: Deadline, seen: Mapping[str, Any], entry: Entry) -> datetim
         if seen.get(name) not in (None, ""):
             return moment_of(seen[name])
     return entry.at
-
-
-def _run(
-    deadline: Deadline, started: datetime, stopped: datetime | None, holiday: Holiday
-) -> Episode:
-    return Episode(deadline, started, add(started, deadline.within, holiday), stopped)
 
 
 def retention_until(history: Sequence[Entry], retention: Retention) -> date | None:

@@ -6,6 +6,7 @@ after disposal only this record says what was disposed of, when, by whom and how
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import date, datetime
 from typing import TYPE_CHECKING
 from uuid import UUID, uuid5
@@ -132,9 +133,20 @@ class RetentionRecord(Aggregate):
 
 
 def check_disposal(
-    record: RetentionRecord, *, reference: str, retained_until: date | None, today: date
+    record: RetentionRecord,
+    *,
+    reference: str,
+    retained_until: date | None,
+    today: date,
+    linked: Sequence[tuple[str, date | None]] = (),
 ) -> None:
-    """Refuse a disposal (or its approval) before the deadline, under a hold, or twice."""
+    """Refuse a disposal (or its approval) before the deadline, under a hold, or twice.
+
+    ``linked`` gives the cases this one names (an erasure its entrustment) with the last day
+    each must be kept (None while its clock has not started): the case is kept as long as any
+    of them, since its records are among theirs (Art.15-7: the documents of an entrustment are
+    kept seven years after its individual contract ends).
+    """
     if record.disposed:
         raise RetentionRefused("retention.disposed", reference=reference)
     if record.held:
@@ -149,3 +161,12 @@ def check_disposal(
             reference=reference,
             until=Label(retained_until.isoformat(), retained_until.isoformat()),
         )
+    for other, until in linked:
+        if until is None or today <= until:
+            shown = (
+                Label(until.isoformat(), until.isoformat())
+                if until
+                else Label("some years after its end", "その終了後の保存期間満了")
+            )
+            raise RetentionRefused("retention.linked", reference=reference, linked=other,
+                                   until=shown)  # fmt: skip

@@ -37,7 +37,7 @@ TERMS: Mapping[str, Label] = {
 """The regulation's words for "soon", strongest first.  A deadline may be given in one of them;
 what each means in time is the company's setting (see :data:`MEANINGS`)."""
 
-DURATION_UNITS = ("business_days", "days", "hours", "minutes")
+DURATION_UNITS = ("years", "business_days", "days", "hours", "minutes")
 
 
 class StateTable(Protocol):
@@ -94,8 +94,9 @@ class Step:
 
 @dataclass(frozen=True, slots=True)
 class Duration:
-    """A span of time in one unit: business days, calendar days, hours or minutes; or one of
-    the :data:`TERMS` (amount 0), whose meaning the calendar in use gives."""
+    """A span of time in one unit: years (to the same date, as the Civil Code counts them),
+    business days, calendar days, hours or minutes; or one of the :data:`TERMS` (amount 0),
+    whose meaning the calendar in use gives."""
 
     amount: int
     unit: str  # one of DURATION_UNITS, or one of TERMS
@@ -125,6 +126,12 @@ class Deadline:
     stops at the moment recorded in that field (the vendor's report).  ``when`` and ``unless``
     make the deadline depend on what the case records: it applies only when every field of
     ``when`` holds its value, and not when any field of ``unless`` does.
+
+    A ``periodic`` deadline falls due at fixed intervals from its first start ("every time a
+    year has passed since the contract"): a restart moves it to the next of those dates after
+    both the restart and the date it replaces, not to ``within`` after the restart — a report
+    made late does not move the following ones, one made early counts for the period it
+    was due in.
     """
 
     name: str
@@ -137,6 +144,7 @@ class Deadline:
     until_field: str = ""
     when: Mapping[str, str | bool | int] = field(default_factory=dict)
     unless: Mapping[str, str | bool | int] = field(default_factory=dict)
+    periodic: bool = False
 
     def applies(self, fields: Mapping[str, object]) -> bool:
         """Return whether the deadline applies to a case recording ``fields``."""
