@@ -3,13 +3,39 @@ the check that a refusal wrote nothing."""
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import date, datetime, time
 
 import pytest
 
-from approvals import ApprovalsApplication, ApprovalsError
-from approvals.demo import ART6_ITEMS, CLAUSES, FILINGS, INVESTIGATION, PATHS, Move
+from approvals import JST, ApprovalsApplication, ApprovalsError, CaseView
+from approvals.demo import ART6_ITEMS, CLAUSES, FILINGS, INVESTIGATION, PATHS, Move, take
 
-__all__ = ["ART6_ITEMS", "CLAUSES", "FILINGS", "INVESTIGATION", "PATHS", "Move", "refused"]
+__all__ = [
+    "ART6_ITEMS",
+    "CLAUSES",
+    "FILINGS",
+    "INVESTIGATION",
+    "PATHS",
+    "Move",
+    "end_of",
+    "refused",
+    "take",
+    "walk",
+]
+
+
+def walk(app: ApprovalsApplication, reference: str, moves: list[Move]) -> CaseView:
+    """Take ``moves`` in order, each one offered to the case before it is taken."""
+    case = app.case(reference)
+    for move in moves:
+        assert move.trigger in {s.trigger for s in case.next_steps}, (move.trigger, case.state)
+        case = take(app, reference, move)
+    return case
+
+
+def end_of(year: int, month: int, day: int) -> datetime:
+    """The last moment of a day in JST: when a deadline counted from a date runs out."""
+    return datetime.combine(date(year, month, day), time.max, JST)
 
 
 @contextmanager

@@ -13,6 +13,7 @@ from approvals.domain.clocks import JST
 
 if TYPE_CHECKING:
     from approvals.application import ApprovalsApplication
+    from approvals.results import CaseView
 
 # The people of the sample roster, by what they do.
 REPRESENTATIVE = "daihyo"
@@ -217,17 +218,22 @@ class DemoRun:
     open_cases: tuple[str, ...]
 
 
+def take(app: ApprovalsApplication, reference: str, move: Move) -> CaseView:
+    """Take one ``move`` on case ``reference``."""
+    return app.act(
+        reference,
+        move.trigger,
+        actor=move.actor,
+        fields=move.fields,
+        checklist=move.checklist,
+        comment=move.comment,
+    )
+
+
 def walk(app: ApprovalsApplication, reference: str, moves: list[Move]) -> None:
     """Take ``moves`` on case ``reference`` in order."""
     for move in moves:
-        app.act(
-            reference,
-            move.trigger,
-            actor=move.actor,
-            fields=move.fields,
-            checklist=move.checklist,
-            comment=move.comment,
-        )
+        take(app, reference, move)
 
 
 def _dated(app: ApprovalsApplication, workflow: str, move: Move, clock: SimulatedClock) -> Move:

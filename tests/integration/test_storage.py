@@ -19,8 +19,8 @@ from approvals import (
 from approvals.definitions import builtin_workflows_dir, load_directory
 from approvals.store import EVENTS_TABLE
 from tests.conftest import CHIEF, MANAGER, STAFF, FakeClock, appoint_standard_roster
-from tests.scenarios import PATHS
-from tests.unit.test_cases import file_case, take
+from tests.scenarios import PATHS, take
+from tests.unit.test_cases import file_case
 
 
 @pytest.fixture

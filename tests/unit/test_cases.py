@@ -10,7 +10,7 @@ from structlog.testing import capture_logs
 
 from approvals import JST, ApprovalsApplication, CaseView, Document
 from tests.conftest import CHIEF, MANAGER, STAFF, FakeClock
-from tests.scenarios import FILINGS, PATHS, Move
+from tests.scenarios import FILINGS, PATHS, Move, take
 
 
 def file_case(app: ApprovalsApplication, workflow: str, **extra: str) -> CaseView:
@@ -20,17 +20,6 @@ def file_case(app: ApprovalsApplication, workflow: str, **extra: str) -> CaseVie
         title=f"A {workflow} case",
         department="sales",
         fields={**FILINGS[workflow], **extra},
-    )
-
-
-def take(app: ApprovalsApplication, reference: str, move: Move) -> CaseView:
-    return app.act(
-        reference,
-        move.trigger,
-        actor=move.actor,
-        fields=move.fields,
-        checklist=move.checklist,
-        comment=move.comment,
     )
 
 

@@ -9,8 +9,7 @@ from datetime import date, datetime, time
 
 from approvals import JST, ApprovalsApplication, EvidenceMissing, NotAuthorized
 from tests.conftest import CHIEF, MANAGER, STAFF, FakeClock
-from tests.scenarios import FILINGS, INVESTIGATION, PATHS, Move, refused
-from tests.unit.test_cases import take
+from tests.scenarios import FILINGS, INVESTIGATION, PATHS, Move, refused, take
 from tests.unit.test_vendor_duties import active_entrustment, at, file_incident
 
 PLACES = {"work_places": "Scanning room, Osaka", "storage_places": "Archive room, Osaka"}

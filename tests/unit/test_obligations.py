@@ -5,7 +5,7 @@ refusal writing nothing, every clock read on Japan's calendar."""
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import date, datetime, time
+from datetime import date, datetime
 from typing import Any
 
 import pytest
@@ -23,8 +23,7 @@ from approvals import (
 from approvals.audit.report import build_report
 from tests.conftest import AUDITOR, CHIEF, HANDLER, MANAGER, OTHER_STAFF, STAFF, FakeClock
 from tests.scenarios import FILINGS as CORE_FILINGS
-from tests.scenarios import PATHS, Move, refused
-from tests.unit.test_cases import take
+from tests.scenarios import PATHS, Move, end_of, refused, take, walk
 
 FILINGS: dict[str, dict[str, Any]] = {
     "erasure": {"work_ended_on": "2026-04-27", "instructed_method": "erasure"},
@@ -52,11 +51,6 @@ FILINGS: dict[str, dict[str, Any]] = {
 }
 
 
-def end_of(year: int, month: int, day: int) -> datetime:
-    """The last moment of a day in JST: when a deadline counted from a date runs out."""
-    return datetime.combine(date(year, month, day), time.max, JST)
-
-
 def file(app: ApprovalsApplication, workflow: str, *, actor: str = STAFF, **extra: Any) -> CaseView:
     return app.file(
         workflow,
@@ -65,14 +59,6 @@ def file(app: ApprovalsApplication, workflow: str, *, actor: str = STAFF, **extr
         department="sales",
         fields={**FILINGS[workflow], **extra},
     )
-
-
-def walk(app: ApprovalsApplication, reference: str, moves: list[Move]) -> CaseView:
-    case = app.case(reference)
-    for move in moves:
-        assert move.trigger in {s.trigger for s in case.next_steps}, (move.trigger, case.state)
-        case = take(app, reference, move)
-    return case
 
 
 @pytest.fixture

@@ -266,24 +266,11 @@ def test_handover_needs_the_written_notice_of_the_seven_items(app: ApprovalsAppl
         app.act(ref, "hand_over", actor=STAFF, fields={"handover_date": "2026-05-01"})
 
 
-@pytest.mark.parametrize(
-    "item", ["website_notice", "provider_lawful_consent", "provider_written_statement"]
-)
-def test_indirect_collection_takes_effect_only_with_the_three_art8_items(
-    app: ApprovalsApplication, item: str
-) -> None:
+def test_indirect_collection_is_not_recorded_as_a_new_method(app: ApprovalsApplication) -> None:
     ref = file_case(app, "method").reference
     walk_until(app, ref, "method", "record_indirect_measures")
     measures = PATHS["method"][2]
-    with refused(app, EvidenceMissing, "not yet confirmed", "(Art.8-"):
-        app.act(
-            ref,
-            "record_indirect_measures",
-            actor=CHIEF,
-            fields=measures.fields,
-            checklist=[i for i in measures.checklist if i != item],
-        )
-    with refused(app, EvidenceMissing, "Kind of collection must be new_method"):
+    with refused(app, EvidenceMissing, "Kind of collection must be new_method", ref):
         app.act(
             ref, "record_measures", actor=CHIEF, fields=measures.fields, checklist=["notice_given"]
         )
@@ -293,21 +280,22 @@ def test_indirect_collection_takes_effect_only_with_the_three_art8_items(
     ("workflow", "item"),
     [
         *(("purpose", item) for item in PATHS["purpose"][2].checklist),
+        # Indirect collection: the three Art.8 items.
+        *(("method", item) for item in PATHS["method"][2].checklist),
         *(("joint_use", item) for item in PATHS["joint_use"][2].checklist),
     ],
 )
 def test_the_measures_take_effect_only_with_every_item_confirmed(
     app: ApprovalsApplication, workflow: str, item: str
 ) -> None:
-    ref = file_case(app, workflow).reference
-    walk_until(app, ref, workflow, "record_measures")
     measures = PATHS[workflow][2]
-    assert measures.trigger == "record_measures"
+    ref = file_case(app, workflow).reference
+    walk_until(app, ref, workflow, measures.trigger)
     label = app.workflows[workflow].checklist[item].label.en
     with refused(app, EvidenceMissing, "not yet confirmed", label):
         app.act(
             ref,
-            "record_measures",
+            measures.trigger,
             actor=CHIEF,
             fields=measures.fields,
             checklist=[i for i in measures.checklist if i != item],

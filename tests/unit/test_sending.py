@@ -4,7 +4,7 @@ read on Japan's calendar."""
 
 from __future__ import annotations
 
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -19,8 +19,7 @@ from approvals import (
     StepNotAllowed,
 )
 from tests.conftest import AUDITOR, CHIEF, MANAGER, OTHER_STAFF, STAFF, FakeClock
-from tests.scenarios import Move, refused
-from tests.unit.test_cases import take
+from tests.scenarios import Move, end_of, refused, take, walk
 from tests.unit.test_vendor_duties import active_entrustment
 
 FILING: dict[str, Any] = {
@@ -44,11 +43,6 @@ NAMED = {
 }
 
 
-def end_of(year: int, month: int, day: int) -> datetime:
-    """The last moment of a day in JST: when a deadline counted from a date runs out."""
-    return datetime.combine(date(year, month, day), time.max, JST)
-
-
 def file(app: ApprovalsApplication, *, actor: str = STAFF, **extra: Any) -> CaseView:
     return app.file(
         "sending",
@@ -57,14 +51,6 @@ def file(app: ApprovalsApplication, *, actor: str = STAFF, **extra: Any) -> Case
         department="sales",
         fields={**FILING, **extra},
     )
-
-
-def walk(app: ApprovalsApplication, reference: str, moves: list[Move]) -> CaseView:
-    case = app.case(reference)
-    for move in moves:
-        assert move.trigger in {s.trigger for s in case.next_steps}, (move.trigger, case.state)
-        case = take(app, reference, move)
-    return case
 
 
 # -- every path ----------------------------------------------------------------------------

@@ -33,8 +33,7 @@ from tests.conftest import (
     FakeClock,
     appoint_standard_roster,
 )
-from tests.scenarios import FILINGS, PATHS, refused
-from tests.unit.test_cases import take
+from tests.scenarios import FILINGS, PATHS, refused, take
 
 
 def at(text: str) -> datetime:
