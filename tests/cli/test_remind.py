@@ -82,6 +82,22 @@ def test_the_json_is_one_document_a_mailer_can_send_from(
     assert item["steps"] == ["approve", "reject", "return for revision"]
 
 
+def test_json_and_lang_may_follow_the_command_as_a_person_would_type_them(
+    run: Run, past_store: tuple[str, str]
+) -> None:
+    db, _ = past_store
+    before = json.loads(run("--json", "remind", "--all", user=CHIEF, db=db).stdout)
+    after = json.loads(run("remind", "--all", "--json", user=CHIEF, db=db).stdout)
+    assert after["people"] == before["people"]
+    assert run("remind", "--lang", "ja", user=CHIEF, db=db).stdout.startswith(
+        f"{CHIEF}: 期限超過 1 件"
+    )
+    refused = run("remind", "--all", "--json", "--lang", "ja", user=STAFF, db=db)
+    assert refused.exit_code == 1
+    assert json.loads(refused.stdout)["error"]["code"] == "remind.not_authorized"
+    assert f"{STAFF} は全員の期限通知を見ることはできません" in refused.stderr
+
+
 def test_a_deadline_due_within_the_days_asked_for_is_listed_as_due_soon(
     run: Run, store: Path
 ) -> None:

@@ -144,6 +144,34 @@ def _register() -> None:
     cli.add_command(remind.remind)
     for command in cases.COMMANDS:
         cli.add_command(command)
+    _accept_output_options(cli)
+
+
+def _set_json(ctx: click.Context, _param: click.Parameter, value: bool) -> None:
+    session = ctx.find_object(Session)
+    if value and session is not None:
+        session.as_json = True
+
+
+def _set_lang(ctx: click.Context, _param: click.Parameter, value: str | None) -> None:
+    session = ctx.find_object(Session)
+    if value and session is not None:
+        session.lang = value
+
+
+def _accept_output_options(group: click.Group) -> None:
+    """Let every command take --json and --lang after its name too (``approvals remind --json``),
+    meaning what they mean before it."""
+    for command in group.commands.values():
+        if isinstance(command, click.Group):
+            _accept_output_options(command)
+            continue
+        command.params += [
+            click.Option(["--json"], is_flag=True, expose_value=False, callback=_set_json,
+                         help="Print JSON (as approvals --json)."),
+            click.Option(["--lang"], type=click.Choice(["en", "ja"]), expose_value=False,
+                         callback=_set_lang, help="Language (as approvals --lang)."),
+        ]  # fmt: skip
 
 
 _register()
