@@ -100,6 +100,12 @@ MESSAGES: dict[str, dict[str, str]] = {
         "en": "Step '{trigger}' is refused for {reference}: {missing} must be given first.",
         "ja": "{reference} に「{trigger}」はできません: 先に {missing} を入力してください。",
     },
+    "evidence.fresh": {
+        "en": "Step '{trigger}' is refused for {reference}: it records a new fact each time, "
+        "so {missing} must be given with it; the values of an earlier step are not taken.",
+        "ja": "{reference} に「{trigger}」はできません: この手順は毎回新しい事実を記録するため、"
+        "{missing} をこの手順で入力してください。前の手順の値は使われません。",
+    },
     "evidence.checklist": {
         "en": "Step '{trigger}' is refused for {reference}: not yet confirmed: {missing}.",
         "ja": "{reference} に「{trigger}」はできません: 未確認の項目: {missing}。",

@@ -203,9 +203,8 @@ class CaseEntry:
 @dataclass(frozen=True, slots=True)
 class VendorEntry:
     """An entrustment in the vendor register: contracts, checks, inspections, the vendor's
-    yearly reports, breaches, and
-    its subcontracting: how many the chief approved, how many are in effect, and the names of
-    the subcontractors in effect."""
+    yearly reports, breaches, and its subcontracting: how many the chief approved, how many
+    are in effect, and the names of the subcontractors in effect."""
 
     reference: str
     vendor: str

@@ -310,6 +310,10 @@ def test_workflows_show_in_japanese_gives_deadlines_and_retention_in_japanese(ru
     retention = [line for line in shown if line.startswith("保存期間: ")]
     assert len(deadlines) == 7
     assert len(retention) == 1
+    inspections = [line for line in shown if " inspect " in line]
+    assert len(inspections) == 3  # from each state the inspection may be recorded in
+    for line in inspections:
+        assert "inspection_date (毎回入力), inspection_findings (毎回入力)" in line
     for line in [*deadlines, *retention]:
         # the state names in brackets are identifiers; the units and words are not
         words = re.sub(r"\([a-z_, ]+\)$", "", line)

@@ -62,7 +62,7 @@ def test_a_clean_bundle_verifies_with_no_database(bundle: Path) -> None:
     assert report["ok"] is True
     assert report["checkpoints"]
     assert sorted(p.name for p in (bundle / "definitions").iterdir()) == [
-        "entrustment-v4.toml", "joint_use-v2.toml", "method-v2.toml", "provision-v3.toml",
+        "entrustment-v4.toml", "joint_use-v2.toml", "method-v2.toml", "provision-v4.toml",
         "purpose-v2.toml",
     ]  # fmt: skip
     assert not (bundle / "no-such.db").exists()

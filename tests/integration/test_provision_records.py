@@ -15,14 +15,14 @@ import pytest
 import sqlalchemy as sa
 from click.testing import CliRunner, Result
 
-from approvals import JST, ApprovalsApplication, InvalidValue, open_approvals
+from approvals import JST, ApprovalsApplication, EvidenceMissing, InvalidValue, open_approvals
 from approvals.cli import cli
 from approvals.definitions import builtin_workflows_dir, load_directory, parse_definition
 from approvals.logging import configure
 from approvals.projections import all_models
 from approvals.readmodel import Projector
 from tests.conftest import AUDITOR, CHIEF, MANAGER, STAFF, FakeClock, appoint_standard_roster
-from tests.scenarios import FILINGS, PATHS
+from tests.scenarios import FILINGS, PATHS, refused
 
 LEDGER = import_module("approvals.projections.provisions")  # projections/provisions.py
 
@@ -234,6 +234,10 @@ def test_a_provision_takes_the_items_it_does_not_give_again_as_the_case_holds_th
     second = provide(app, reference, "Suzuki Hanako")
     app.act(reference, "record_provision", actor=STAFF, fields={"provision_date": "2026-04-02"})
     third = app.history(reference)[-1].position
+    # Each provision has its own date: none is recorded on the date of the last one.
+    with refused(app, EvidenceMissing, "evidence.fresh", reference) as caught:
+        app.act(reference, "record_provision", actor=STAFF, fields={"data_subjects": "Ito Jiro"})
+    assert "Provided on must be given with it" in str(caught.value)
     assert found(app, "policy holders") == {(reference, first)}
     assert found(app, "suzuki hanako") == {(reference, second), (reference, third)}
     (record,) = app.registers().provisions(subject="yamada taro")

@@ -541,3 +541,10 @@ def test_a_date_order_naming_a_field_that_is_not_a_date_is_refused() -> None:
         DefinitionError, match=r"date_order\[0\]: 'nope' is not a declared date field"
     ):
         parse_definition(source, "broken.toml")
+
+
+def test_a_fresh_field_must_be_one_the_step_records() -> None:
+    error = refusal(broken('fields = ["signed"]', 'fields = ["signed"]\nfresh = ["vendor"]'))
+    assert_names(error, "steps[1] (approve).fresh", "'vendor', which is not one of the step's")
+    fine = broken('fields = ["signed"]', 'fields = ["signed"]\nfresh = ["signed"]')
+    assert parse_definition(fine, BROKEN).steps[("review", "approve")].fresh == ("signed",)

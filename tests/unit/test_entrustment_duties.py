@@ -71,6 +71,10 @@ def test_a_new_place_is_approved_by_the_chief_with_a_reason(app: ApprovalsApplic
         app.act(reference, "approve_places", actor=MANAGER, fields=moved, comment="Kobe")
     with refused(app, EvidenceMissing, "evidence.comment", reference):
         app.act(reference, "approve_places", actor=CHIEF, fields=moved)
+    # Both places as they will be: the one that stays is named again.
+    with refused(app, EvidenceMissing, "evidence.fresh", reference):
+        app.act(reference, "approve_places", actor=CHIEF, comment="Kobe",
+                fields={"work_places": moved["work_places"]})  # fmt: skip
     case = app.act(
         reference, "approve_places", actor=CHIEF, fields=moved, comment="Site visited in Kobe"
     )
@@ -152,6 +156,44 @@ def test_no_yearly_report_is_asked_for_when_the_contract_does_not_ask_for_one(
                 fields={"vendor_report_date": "2027-04-01", **REPORT})  # fmt: skip
     (entry,) = [e for e in app.registers().vendors() if e.reference == reference]
     assert (entry.next_vendor_report_due, entry.vendor_report_overdue) == (None, False)
+
+
+# -- each inspection, check and report is a new fact ---------------------------------------------
+
+
+def test_each_inspection_and_report_is_recorded_with_its_own_date_not_the_last_ones(
+    app: ApprovalsApplication, clock: FakeClock
+) -> None:
+    reference = walked(app, reports_yearly=True)
+    clock.now = datetime(2027, 10, 5, 9, 0, tzinfo=JST)
+    take(app, reference, Move("inspect", MANAGER, {"inspection_date": "2026-10-01",
+                                                   "inspection_findings": "OK"}))  # fmt: skip
+    # A second inspection with no date of its own would pass for one on 1 October 2026.
+    with refused(app, EvidenceMissing, "evidence.fresh", reference) as caught:
+        app.act(reference, "inspect", actor=MANAGER, fields={"inspection_findings": "OK"})
+    assert "Inspected on must be given with it" in str(caught.value)
+    with refused(app, EvidenceMissing, "evidence.fresh", reference):
+        app.act(reference, "inspect", actor=MANAGER, fields={"inspection_date": "2027-10-01"})
+    second = {"inspection_date": "2027-10-01", "inspection_findings": "Fine"}
+    case = app.act(reference, "inspect", actor=MANAGER, fields=second)
+    assert {d.name: d.due_at for d in case.deadlines}["inspection"] == end_of(date(2028, 10, 1))
+    take(app, reference, Move("record_vendor_report", STAFF,
+                              {"vendor_report_date": "2027-04-15", **REPORT}))  # fmt: skip
+    with refused(app, EvidenceMissing, "evidence.fresh", reference):
+        app.act(reference, "record_vendor_report", actor=STAFF, fields=REPORT)
+    take(app, reference, Move("record_compliance_check", STAFF, {"check_date": "2027-06-01"}))
+    with refused(app, EvidenceMissing, "evidence.fresh", reference):
+        app.act(reference, "record_compliance_check", actor=STAFF)
+    (entry,) = app.registers().vendors()
+    assert (entry.last_inspection, entry.inspections) == (date(2027, 10, 1), 2)
+    assert (entry.last_vendor_report, entry.vendor_reports) == (date(2027, 4, 15), 1)
+    assert (entry.last_check, entry.checks) == (date(2027, 6, 1), 1)
+    # What the inbox and `show` say a step needs lists the fresh fields even when the case
+    # holds a value.
+    needs = {s.trigger: s.missing_fields for s in app.case(reference).next_steps}
+    assert needs["inspect"] == ("inspection_date", "inspection_findings")
+    assert needs["record_compliance_check"] == ("check_date",)
+    assert needs["report_breach"] == ("violation",)
 
 
 # -- a breach of the contract (Art.15-4, 15-5) --------------------------------------------------

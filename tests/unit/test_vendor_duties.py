@@ -333,6 +333,9 @@ def test_a_reportable_incident_is_reported_in_time_and_closed_after_the_notice(
     assert (case.state, case.fields["individuals_count"]) == ("preliminary_reported", 120)
     assert due(case) == {"final_report": at("2026-05-28T16:00")}
     case = app.act(reference, "notify_individuals", actor=MANAGER, fields=NOTICE)
+    with refused(app, EvidenceMissing, "evidence.fresh", reference):  # a later notice: its date
+        app.act(reference, "notify_individuals", actor=MANAGER,
+                fields={"notice_method": NOTICE["notice_method"]})  # fmt: skip
     known.advance(days=20)
     case = report(app, reference, "report_final", "2026-05-20T10:00", FINAL_REPORT)
     assert (case.state, due(case)) == ("final_reported", {})

@@ -84,7 +84,12 @@ def show_workflow(session: Session, workflow_id: str) -> None:
     click.echo()
     rows = []
     for step in workflow.steps.values():
-        needs = [*step.fields, *step.checklist, *(f"{k}={v}" for k, v in step.expect.items())]
+        fresh = say("new each time", lang)
+        needs = [
+            *(f"{name} ({fresh})" if name in step.fresh else name for name in step.fields),
+            *step.checklist,
+            *(f"{k}={v}" for k, v in step.expect.items()),
+        ]
         if step.comment_required:
             needs.append(say("comment required", lang))
         if step.filer_only:
@@ -96,7 +101,7 @@ def show_workflow(session: Session, workflow_id: str) -> None:
     calendar = session.holiday()
     for deadline in workflow.deadlines:
         span = meaning(deadline.within, calendar)
-        unit = say(f"unit.{span.unit}", lang)
+        unit = say(f"unit.{span.unit}{'.one' if span.amount == 1 else ''}", lang)
         within = say("within", lang, amount=span.amount, unit=unit)
         term = deadline.within.term
         if term is not None:

@@ -230,7 +230,7 @@ class WorkflowParser(TableReader):
             )
         allowed = {
             "trigger", "from", "to", "role", "label", "fields", "checklist",
-            "comment_required", "filer_only", "expect", "articles",
+            "comment_required", "filer_only", "expect", "articles", "fresh",
         }  # fmt: skip
         steps: dict[tuple[str, str], Step] = {}
         for index, raw in enumerate(value):
@@ -259,6 +259,14 @@ class WorkflowParser(TableReader):
                         )
             step_fields = self.names(body.get("fields", []), f"{key}.fields")
             self.declared(step_fields, fields, f"{key}.fields", "field", "項目")
+            fresh = self.names(body.get("fresh", []), f"{key}.fresh")
+            for name in fresh:
+                if name not in step_fields:
+                    raise self.fail(
+                        f"{key}.fresh",
+                        f"names '{name}', which is not one of the step's fields",
+                        f"'{name}' を指していますが、手順の項目(fields)にありません",
+                    )
             items = self.names(body.get("checklist", []), f"{key}.checklist")
             self.declared(items, checklist, f"{key}.checklist", "checklist item", "確認項目")
             expect = self.expect(body.get("expect", {}), f"{key}.expect", fields)
@@ -282,6 +290,7 @@ class WorkflowParser(TableReader):
                     role=role,
                     label=self.label(self.required(body, "label", key), f"{key}.label"),
                     fields=step_fields,
+                    fresh=fresh,
                     checklist=items,
                     comment_required=self.boolean(
                         body.get("comment_required", False), f"{key}.comment_required"

@@ -77,7 +77,11 @@ class State:
 
 @dataclass(frozen=True, slots=True)
 class Step:
-    """A transition: who may take ``trigger`` from ``source`` to ``dest`` and what it needs."""
+    """A transition: who may take ``trigger`` from ``source`` to ``dest`` and what it needs.
+
+    ``fields`` must hold a value by the time the step is taken, given now or by an earlier
+    step; those also in ``fresh`` must be given by the step itself, because it records a new
+    fact each time it is taken (the date of an inspection, of a provision)."""
 
     trigger: str
     source: str
@@ -85,6 +89,7 @@ class Step:
     role: str
     label: Label
     fields: tuple[str, ...] = ()
+    fresh: tuple[str, ...] = ()
     checklist: tuple[str, ...] = ()
     comment_required: bool = False
     filer_only: bool = False
