@@ -1,5 +1,7 @@
 """The retention schedule: until when each case is kept (seven years from its end), legal
-holds, the chief's approval of disposal, and the disposal record once disposed of."""
+holds, the chief's approval of disposal, and the disposal record once disposed of; and the
+cases each case names in a field of kind ``case``, whose retention it follows (Art.15-7: a
+subcontracting approval is kept as long as its entrustment)."""
 
 from __future__ import annotations
 
@@ -11,7 +13,7 @@ from sqlalchemy import Boolean, Column, Date, Index, MetaData, String, Table, Te
 from approvals.domain.clocks import retention_until
 from approvals.readmodel import CaseSubject, ReadModel, Rows, UTCDateTime
 
-__all__ = ["MODEL", "schedule"]
+__all__ = ["MODEL", "links", "schedule"]
 
 metadata = MetaData()
 schedule = Table(
@@ -31,6 +33,13 @@ schedule = Table(
     Column("disposal_method", Text, nullable=False),
     Index("rm_retention_by_until", "retained_until", "reference"),
 )
+links = Table(
+    "rm_retention_links",
+    metadata,
+    Column("reference", String(40), primary_key=True),
+    Column("names", String(40), primary_key=True),  # a case it is kept as long as
+    Index("rm_retention_links_by_names", "names"),
+)
 
 
 def _day(value: object) -> date | None:
@@ -41,12 +50,13 @@ def _day(value: object) -> date | None:
 
 
 class RetentionSchedule(ReadModel):
-    """One row per case: its retention deadline, hold, approval and disposal."""
+    """One row per case: its own retention deadline, hold, approval and disposal; one row per
+    case it names (the registers count those in the period it is kept)."""
 
     name = "retention"
-    version = 2
+    version = 3
     metadata = metadata
-    case_tables = (schedule,)
+    case_tables = (schedule, links)
 
     def for_case(self, subject: CaseSubject) -> Rows:
         record, case, workflow = subject.record, subject.case, subject.workflow
@@ -81,7 +91,15 @@ class RetentionSchedule(ReadModel):
             "state": case.state,
             "retained_until": retention_until(case.history, workflow.retention),
         }
-        return {schedule: [row]}
+        named = {
+            str(case.fields[name]).strip().upper()
+            for name, spec in workflow.fields.items()
+            if spec.kind == "case" and case.fields.get(name)
+        }
+        return {
+            schedule: [row],
+            links: [{"reference": subject.reference, "names": other} for other in sorted(named)],
+        }
 
 
 MODEL = RetentionSchedule()

@@ -228,7 +228,12 @@ class Registers:
         """Return the retention schedule: every case whose retention clock has started (it
         ended, was rejected or withdrawn), earliest deadline first, or the one ``reference``;
         ``due``: only those whose retention has run out and that are not disposed of yet (held
-        ones included), today or on the day of ``as_of``."""
+        ones included), today or on the day of ``as_of``.
+
+        A case that names another in a field of kind ``case`` (a subcontracting approval, its
+        entrustment) is kept as long as that one, while not disposed of, is kept: its
+        ``retained_until`` is the later of the two, None while that one runs, and ``kept_with``
+        names it."""
         table = self._table("rm_retention")
         today = (as_of or self.app.now()).astimezone(JST).date()
         query = sa.select(table).order_by(table.c.retained_until, table.c.reference)
@@ -238,17 +243,69 @@ class Registers:
             query = query.where(table.c.retained_until.is_not(None))
         if due:
             query = query.where(table.c.retained_until < today, table.c.disposed_at.is_(None))
+        links = self._links()
+        # A link can only move a period later: with links, the page is cut after the periods
+        # are known.
+        rows = self._rows(query, None if links else limit)
+        kept = self._kept(links, {other for row in rows for other in links.get(row.reference, ())})
+
+        def until(ref: str, own: date | None, seen: frozenset[str]) -> date | None:
+            for other in links.get(ref, ()):
+                if other in seen or kept[other][1]:
+                    continue  # a case disposed of keeps nothing
+                theirs = until(other, kept[other][0], seen | {ref})
+                if own is not None:
+                    own = None if theirs is None else max(own, theirs)
+            return own
+
         entries = []
-        for row in self._rows(query, limit):
+        for row in rows:
             values = dict(row._mapping)
-            until = row.retained_until
-            entries.append(
-                RetentionEntry(
-                    **values,
-                    due=until is not None and today > until and row.disposed_at is None,
+            disposed = row.disposed_at is not None
+            if not disposed:
+                values["retained_until"] = until(
+                    row.reference, row.retained_until, frozenset({row.reference})
                 )
+            kept_with = () if disposed else tuple(
+                other for other in links.get(row.reference, ()) if not kept[other][1]
+            )  # fmt: skip
+            shown = values["retained_until"]
+            entry = RetentionEntry(
+                **values,
+                due=shown is not None and today > shown and not disposed,
+                kept_with=kept_with,
             )
-        return tuple(entries)
+            if entry.due or not due:
+                entries.append(entry)
+        if links:
+            entries.sort(key=lambda e: (e.retained_until is None, e.retained_until, e.reference))
+        return tuple(entries[:limit] if limit else entries)
+
+    def _links(self) -> dict[str, tuple[str, ...]]:
+        """Each case that names others in fields of kind ``case``, with those it names."""
+        named = self._table("rm_retention_links")
+        found: dict[str, tuple[str, ...]] = {}
+        for row in self._rows(sa.select(named).order_by(named.c.reference, named.c.names)):
+            found[row.reference] = (*found.get(row.reference, ()), row.names)
+        return found
+
+    def _kept(
+        self, links: dict[str, tuple[str, ...]], wanted: set[str]
+    ) -> dict[str, tuple[date | None, bool]]:
+        """Each case in ``wanted``, and each it names in turn: its own last day of retention
+        (None while it runs) and whether it is disposed of."""
+        table = self._table("rm_retention")
+        kept: dict[str, tuple[date | None, bool]] = {}
+        while wanted - kept.keys():
+            batch = sorted(wanted - kept.keys())
+            for chunk in chunks(batch, 500):
+                query = sa.select(table.c.reference, table.c.retained_until, table.c.disposed_at)
+                for row in self._rows(query.where(table.c.reference.in_(chunk))):
+                    kept[row.reference] = (row.retained_until, row.disposed_at is not None)
+            for other in batch:
+                kept.setdefault(other, (None, False))  # not in the schedule yet: kept
+                wanted |= set(links.get(other, ()))
+        return kept
 
     def overdue(
         self,

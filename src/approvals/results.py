@@ -276,6 +276,8 @@ class RetentionEntry:
     disposed_at: datetime | None
     disposed_by: str
     disposal_method: str
+    kept_with: tuple[str, ...] = ()
+    """The cases it is kept as long as (Art.15-7: a subcontracting approval, its entrustment)."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -138,12 +138,21 @@ def test_an_erasure_is_kept_as_long_as_the_entrustment_it_belongs_to(
         date(2034, 3, 31), False,
     )  # fmt: skip
     assert ref not in {item.reference for item in retention.due()}
+    # The schedule says the same: kept until the entrustment's last day, and not due.
+    (entry,) = app.registers().retention(reference=ref)
+    assert (entry.retained_until, entry.kept_with, entry.due) == (
+        date(2034, 3, 31), (entrustment,), False,
+    )  # fmt: skip
+    assert ref not in {e.reference for e in app.registers().retention(due=True)}
     with refused(app, RetentionRefused, "retention.linked", ref) as caught:
         retention.approve(ref, actor=CHIEF)
     assert entrustment in str(caught.value)
     assert "2034-03-31" in str(caught.value)
     clock.now = datetime(2034, 4, 1, 9, 0, tzinfo=JST)
     assert ref in {item.reference for item in retention.due()}
+    schedule = app.registers().retention(due=True)
+    assert [e.reference for e in schedule] == [entrustment, ref]  # both, last days equal
+    assert [e.reference for e in app.registers().retention(due=True, limit=1)] == [entrustment]
     assert retention.approve(ref, actor=CHIEF).approved_by == CHIEF
 
 

@@ -126,6 +126,11 @@ def test_a_subcontract_is_kept_while_its_entrustment_runs_and_as_long_after(
     )
     retention = app.retention()
     assert retention.item(reference).retained_until is None  # the entrustment still runs
+    (entry,) = app.registers().retention(reference=reference)
+    assert (entry.retained_until, entry.kept_with, entry.due) == (None, (entrustment,), False)
+    listed = app.registers().retention()
+    assert listed[-1].reference == reference  # no last day yet: listed after every dated one
+    assert reference not in {e.reference for e in app.registers().retention(due=True)}
     with refused(app, RetentionRefused, "retention.linked", reference) as caught:
         retention.approve(reference, actor=CHIEF)
     assert "some years after its end" in str(caught.value)
@@ -588,3 +593,31 @@ def test_register_vendors_prints_the_subcontracting(
     assert entry["reference"] == entrustment
     assert (entry["subcontracts_approved"], entry["subcontracts_in_effect"]) == (2, 1)
     assert entry["subcontractors"] == ["Scan Sub Co."]
+
+
+def test_register_retention_shows_the_entrustment_a_subcontract_is_kept_as_long_as(
+    clock: FakeClock, workflows: dict[str, Any], tmp_path: Path
+) -> None:
+    path = tmp_path / "approvals.db"
+    app = open_approvals(f"sqlite:///{path}", clock=clock, workflows=workflows)
+    try:
+        appoint_standard_roster(app)
+        entrustment = active_entrustment(app)
+        subcontract = approve_in_writing(app, file_subcontracting(app, entrustment).reference)
+        app.act(subcontract.reference, "end", actor=MANAGER, fields={"end_date": "2026-09-30"})
+    finally:
+        app.close()
+    runner = CliRunner()
+    env = {"APPROVALS_DB": None, "APPROVALS_USER": AUDITOR, "APPROVALS_LANG": None}
+    for lang, heading in [("en", "kept as long as"), ("ja", "連動する案件")]:
+        shown = runner.invoke(cli, ["--db", str(path), "--lang", lang, "register", "retention"],
+                              env=env)  # fmt: skip
+        assert shown.exit_code == 0, shown.output
+        assert heading in shown.stdout.splitlines()[0]
+        (row,) = [line for line in shown.stdout.splitlines() if line.startswith("SUB-")]
+        assert entrustment in row
+    listed = runner.invoke(cli, ["--db", str(path), "--json", "register", "retention"], env=env)
+    (entry,) = json.loads(listed.stdout)
+    assert (entry["reference"], entry["retained_until"], entry["kept_with"]) == (
+        subcontract.reference, None, [entrustment],
+    )  # fmt: skip

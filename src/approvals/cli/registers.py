@@ -217,8 +217,9 @@ def provisions(
 @_limit
 @pass_session
 def retention(session: Session, due: bool, limit: int, as_csv: bool) -> None:
-    """Every case's retention deadline (seven years from its end), legal holds, the chief's
-    approval of disposal and the disposal record; --due: what may be disposed of now."""
+    """Every case's retention deadline (seven years from its end, or as long as the entrustment
+    it belongs to), legal holds, the chief's approval of disposal and the disposal record;
+    --due: what may be disposed of now."""
     entries = _open(session).retention(due=due, limit=_fetch(limit))
 
     def status(entry: Any, lang: str) -> str:
@@ -233,7 +234,8 @@ def retention(session: Session, due: bool, limit: int, as_csv: bool) -> None:
     columns: list[Column] = [
         ("reference", _field("reference")), ("workflow", _field("workflow")),
         ("department", _field("department")), ("state", _field("state")),
-        ("retention", _field("retained_until")), ("status", status),
+        ("retention", _field("retained_until")),
+        ("kept_with", lambda entry, _lang: ", ".join(entry.kept_with)), ("status", status),
     ]  # fmt: skip
     emit(session, entries, columns, as_csv=as_csv, limit=limit)
 
