@@ -5,12 +5,13 @@ told, reported in time (preliminary and final) with the individuals notified."""
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from datetime import date, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import pytest
-from click.testing import CliRunner
+from click.testing import CliRunner, Result
 
 from approvals import (
     JST,
@@ -34,6 +35,8 @@ from tests.conftest import (
     appoint_standard_roster,
 )
 from tests.scenarios import FILINGS, PATHS, refused, take
+
+T = TypeVar("T")
 
 
 def at(text: str) -> datetime:
@@ -566,29 +569,41 @@ def test_the_vendor_register_shows_each_entrustments_approved_subcontracting(
     assert registers.projector.check() == ()
 
 
-def test_register_vendors_prints_the_subcontracting(
-    clock: FakeClock, workflows: dict[str, Any], tmp_path: Path
-) -> None:
-    path = tmp_path / "approvals.db"
+def stored(
+    clock: FakeClock,
+    workflows: dict[str, Any],
+    path: Path,
+    build: Callable[[ApprovalsApplication], T],
+) -> tuple[Callable[..., Result], T]:
+    """Build a SQLite store at ``path`` with the standard roster and ``build``; return what
+    it built and a way to run `approvals --db PATH ...` on it as the audit officer."""
     app = open_approvals(f"sqlite:///{path}", clock=clock, workflows=workflows)
     try:
         appoint_standard_roster(app)
-        entrustment, _cases = subcontracted_entrustment(app)
+        built = build(app)
     finally:
         app.close()
-    runner = CliRunner()
     env = {"APPROVALS_DB": None, "APPROVALS_USER": AUDITOR, "APPROVALS_LANG": None}
-    shown = runner.invoke(cli, ["--db", str(path), "register", "vendors"], env=env)
+
+    def run(*args: str) -> Result:
+        return CliRunner().invoke(cli, ["--db", str(path), *args], env=env)
+
+    return run, built
+
+
+def test_register_vendors_prints_the_subcontracting(
+    clock: FakeClock, workflows: dict[str, Any], tmp_path: Path
+) -> None:
+    run, (entrustment, _) = stored(clock, workflows, tmp_path / "a.db", subcontracted_entrustment)
+    shown = run("register", "vendors")
     assert shown.exit_code == 0, shown.output
     (row,) = [line for line in shown.stdout.splitlines() if line.startswith(entrustment)]
     assert row.endswith("1/2 Scan Sub Co.")
     assert "subcontracting (in effect/approved)" in shown.stdout
     assert "vendor's report due" in shown.stdout
-    japanese = runner.invoke(
-        cli, ["--db", str(path), "--lang", "ja", "register", "vendors"], env=env
-    )
+    japanese = run("--lang", "ja", "register", "vendors")
     assert "再委託(実施中/承認済み)" in japanese.stdout
-    listed = runner.invoke(cli, ["--db", str(path), "--json", "register", "vendors"], env=env)
+    listed = run("--json", "register", "vendors")
     (entry,) = json.loads(listed.stdout)
     assert entry["reference"] == entrustment
     assert (entry["subcontracts_approved"], entry["subcontracts_in_effect"]) == (2, 1)
@@ -598,26 +613,21 @@ def test_register_vendors_prints_the_subcontracting(
 def test_register_retention_shows_the_entrustment_a_subcontract_is_kept_as_long_as(
     clock: FakeClock, workflows: dict[str, Any], tmp_path: Path
 ) -> None:
-    path = tmp_path / "approvals.db"
-    app = open_approvals(f"sqlite:///{path}", clock=clock, workflows=workflows)
-    try:
-        appoint_standard_roster(app)
+
+    def ended_subcontract(app: ApprovalsApplication) -> tuple[str, str]:
         entrustment = active_entrustment(app)
         subcontract = approve_in_writing(app, file_subcontracting(app, entrustment).reference)
         app.act(subcontract.reference, "end", actor=MANAGER, fields={"end_date": "2026-09-30"})
-    finally:
-        app.close()
-    runner = CliRunner()
-    env = {"APPROVALS_DB": None, "APPROVALS_USER": AUDITOR, "APPROVALS_LANG": None}
+        return entrustment, subcontract.reference
+
+    run, (entrustment, subcontract) = stored(clock, workflows, tmp_path / "a.db", ended_subcontract)
     for lang, heading in [("en", "kept as long as"), ("ja", "連動する案件")]:
-        shown = runner.invoke(cli, ["--db", str(path), "--lang", lang, "register", "retention"],
-                              env=env)  # fmt: skip
+        shown = run("--lang", lang, "register", "retention")
         assert shown.exit_code == 0, shown.output
         assert heading in shown.stdout.splitlines()[0]
         (row,) = [line for line in shown.stdout.splitlines() if line.startswith("SUB-")]
         assert entrustment in row
-    listed = runner.invoke(cli, ["--db", str(path), "--json", "register", "retention"], env=env)
-    (entry,) = json.loads(listed.stdout)
+    (entry,) = json.loads(run("--json", "register", "retention").stdout)
     assert (entry["reference"], entry["retained_until"], entry["kept_with"]) == (
-        subcontract.reference, None, [entrustment],
+        subcontract, None, [entrustment],
     )  # fmt: skip
