@@ -91,14 +91,10 @@ class RetentionSchedule(ReadModel):
             "state": case.state,
             "retained_until": retention_until(case.history, workflow.retention),
         }
-        named = {
-            str(case.fields[name]).strip().upper()
-            for name, spec in workflow.fields.items()
-            if spec.kind == "case" and case.fields.get(name)
-        }
+        named = workflow.named_cases(case.fields)
         return {
             schedule: [row],
-            links: [{"reference": subject.reference, "names": other} for other in sorted(named)],
+            links: [{"reference": subject.reference, "names": other} for other in named],
         }
 
 

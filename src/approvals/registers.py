@@ -15,6 +15,7 @@ import sqlalchemy as sa
 from sqlalchemy import Table
 
 from approvals.domain.clocks import JST
+from approvals.domain.retention import kept_until
 from approvals.domain.workflow import ROLES
 from approvals.errors import CaseNotFound, Label
 from approvals.projections import all_models
@@ -248,32 +249,27 @@ class Registers:
         # are known.
         rows = self._rows(query, None if links else limit)
         kept = self._kept(links, {other for row in rows for other in links.get(row.reference, ())})
+        own = {ref: until for ref, (until, _) in kept.items()}
+        own.update((row.reference, row.retained_until) for row in rows)
 
-        def until(ref: str, own: date | None, seen: frozenset[str]) -> date | None:
-            for other in links.get(ref, ()):
-                if other in seen or kept[other][1]:
-                    continue  # a case disposed of keeps nothing
-                theirs = until(other, kept[other][0], seen | {ref})
-                if own is not None:
-                    own = None if theirs is None else max(own, theirs)
-            return own
+        def disposed(ref: str) -> bool:
+            return kept[ref][1]
 
         entries = []
         for row in rows:
             values = dict(row._mapping)
-            disposed = row.disposed_at is not None
-            if not disposed:
-                values["retained_until"] = until(
-                    row.reference, row.retained_until, frozenset({row.reference})
-                )
-            kept_with = () if disposed else tuple(
-                other for other in links.get(row.reference, ()) if not kept[other][1]
-            )  # fmt: skip
+            done = row.disposed_at is not None
+            named = () if done else links.get(row.reference, ())
+            if not done:
+                values["retained_until"] = kept_until(
+                    row.reference, own=own.__getitem__, names=lambda ref: links.get(ref, ()),
+                    disposed=disposed,
+                )  # fmt: skip
             shown = values["retained_until"]
             entry = RetentionEntry(
                 **values,
-                due=shown is not None and today > shown and not disposed,
-                kept_with=kept_with,
+                due=shown is not None and today > shown and not done,
+                kept_with=tuple(other for other in named if not disposed(other)),
             )
             if entry.due or not due:
                 entries.append(entry)

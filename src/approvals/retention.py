@@ -15,7 +15,7 @@ from eventsourcing.application import AggregateNotFoundError
 
 from approvals.domain.case import case_id
 from approvals.domain.clocks import JST
-from approvals.domain.retention import RetentionRecord, check_disposal, retention_id
+from approvals.domain.retention import RetentionRecord, check_disposal, kept_until, retention_id
 from approvals.domain.workflow import ROLES
 from approvals.errors import Label, NotAuthorized, RetentionRefused
 
@@ -153,32 +153,28 @@ class Retention:
             self.app.case_keys.forget(originator)
             return self.item(case.reference)
 
-    def linked(
-        self, reference: str, seen: frozenset[str] = frozenset()
-    ) -> tuple[tuple[str, date | None], ...]:
+    def linked(self, reference: str) -> tuple[tuple[str, date | None], ...]:
         """Return the cases ``reference`` names in its fields of kind ``case`` that are not
-        disposed of, each with the last day it must be kept — its own, or that of a case it
-        names in turn, whichever is later; None while a clock has not started."""
-        case = self.app.case(reference)
-        workflow = self.app.workflow_of(case.reference)
-        found = []
-        for name, spec in workflow.fields.items():
-            other = str(case.fields.get(name) or "")
-            if spec.kind != "case" or not other or other in seen:
-                continue
-            record = self.record(other)
-            if record is not None and record.disposed:
-                continue
-            found.append((other, self._kept_until(other, seen | {case.reference})))
-        return tuple(found)
+        disposed of, each with the last day it must be kept (:func:`kept_until`)."""
+        return tuple(
+            (other, self._kept_until(other, seen=frozenset({reference})))
+            for other in self._names(reference)
+            if not self._disposed(other)
+        )
 
     def _kept_until(self, reference: str, seen: frozenset[str] = frozenset()) -> date | None:
         """The last day case ``reference`` must be kept, the cases it names included."""
-        until = self.app.case(reference).retention_until
-        for _other, kept in self.linked(reference, seen):
-            if until is not None:
-                until = None if kept is None else max(until, kept)
-        return until
+        return kept_until(
+            reference, own=lambda ref: self.app.case(ref).retention_until, names=self._names,
+            disposed=self._disposed, seen=seen,
+        )  # fmt: skip
+
+    def _names(self, reference: str) -> tuple[str, ...]:
+        return self.app.workflow_of(reference).named_cases(self.app.case(reference).fields)
+
+    def _disposed(self, reference: str) -> bool:
+        record = self.record(reference)
+        return record is not None and record.disposed
 
     def item(self, reference: str) -> RetentionItem:
         """Return the retention of one case (disposed cases included)."""
@@ -202,10 +198,8 @@ class Retention:
     def due(self, as_of: datetime | None = None) -> tuple[RetentionItem, ...]:
         """Return the cases whose retention has run out (at ``as_of``), held ones included; a
         case kept as long as a case it names is not due before that one."""
-        day = self._today() if as_of is None else as_of.astimezone(JST).date()
         due = self.app.registers().retention(due=True, as_of=as_of)
-        items = (self.item(entry.reference) for entry in due)
-        return tuple(i for i in items if i.retained_until is not None and day > i.retained_until)
+        return tuple(self.item(entry.reference) for entry in due)
 
     def _today(self) -> date:
         return self.app.now().astimezone(JST).date()

@@ -6,7 +6,7 @@ after disposal only this record says what was disposed of, when, by whom and how
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import date, datetime
 from typing import TYPE_CHECKING
 from uuid import UUID, uuid5
@@ -16,7 +16,7 @@ from eventsourcing.domain import Aggregate
 from approvals.domain.case import NAMESPACE
 from approvals.errors import Label, RetentionRefused
 
-__all__ = ["RetentionRecord", "check_disposal", "retention_id"]
+__all__ = ["RetentionRecord", "check_disposal", "kept_until", "retention_id"]
 
 
 def retention_id(reference: str) -> UUID:
@@ -170,3 +170,27 @@ def check_disposal(
             )
             raise RetentionRefused("retention.linked", reference=reference, linked=other,
                                    until=shown)  # fmt: skip
+
+
+def kept_until(
+    reference: str,
+    *,
+    own: Callable[[str], date | None],
+    names: Callable[[str], Sequence[str]],
+    disposed: Callable[[str], bool],
+    seen: frozenset[str] = frozenset(),
+) -> date | None:
+    """Return the last day case ``reference`` must be kept: its ``own`` last day, or as long as
+    each case it ``names`` (not ``disposed`` of) is kept in turn, whichever is later; None while
+    the clock of either has not started (Art.15-7: the records of an entrustment are kept seven
+    years after its individual contract ends, an erasure or a subcontracting approval among
+    them).  A case met again in a circle of names counts once."""
+    until = own(reference)
+    for other in names(reference):
+        if other in seen or disposed(other):
+            continue
+        theirs = kept_until(other, own=own, names=names, disposed=disposed,
+                            seen=seen | {reference})  # fmt: skip
+        if until is not None:
+            until = None if theirs is None else max(until, theirs)
+    return until

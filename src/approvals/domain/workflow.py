@@ -209,6 +209,14 @@ class Workflow:
                     return first, second
         return None
 
+    def named_cases(self, fields: Mapping[str, object]) -> tuple[str, ...]:
+        """Return the references ``fields`` holds in fields of kind ``case`` (an erasure's
+        entrustment), each once."""
+        return tuple(dict.fromkeys(
+            str(fields[name]) for name, spec in self.fields.items()
+            if spec.kind == "case" and fields.get(name)
+        ))  # fmt: skip
+
     def state(self, name: str) -> State:
         """Return the state called ``name``."""
         return self.states[name]
