@@ -151,46 +151,38 @@ def _applying(history: Sequence[Entry], deadlines: Sequence[Deadline]) -> list[D
 def _runs(history: Sequence[Entry], deadline: Deadline, holiday: Holiday) -> list[Episode]:
     runs: list[Episode] = []
     seen: dict[str, Any] = {}
-    started: datetime | None = None
-    due: datetime | None = None
+    run: tuple[datetime, datetime] | None = None  # the clock running: since when, due when
     period: tuple[datetime, int] | None = None  # a periodic deadline: its first start, and n
     done = False  # the until_field stopped the clock; it starts again on leaving or restarting
     for entry in history:
         seen.update(entry.fields)
         inside = entry.dest in deadline.states
         restart = inside and entry.trigger in deadline.restart_on
-        if started is not None and due is not None and (not inside or restart):
-            runs.append(Episode(deadline, started, due, max(_stop(deadline, entry), started)))
-            started = None
+        if run is not None and (not inside or restart):
+            # stopped when the entry says it happened (the day the inspection took place)
+            runs.append(Episode(deadline, *run, max(_start(deadline, entry.fields, entry), run[0])))
+            run = None
         if not inside:
             period = None
         if restart or not inside:
             done = False
-        if inside and started is None and not done:
+        if inside and run is None and not done:
             if period is not None and restart:
-                started = _stop(deadline, entry)
-                period = _next_period(deadline, period, max(started, due or started), holiday)
-                due = _nth(deadline, period, holiday)
+                started = _start(deadline, entry.fields, entry)
+                after = max(started, _nth(deadline, period, holiday))  # and the date it replaces
+                period = _next_period(deadline, period, after, holiday)
+                run = (started, _nth(deadline, period, holiday))
             else:
                 started = _start(deadline, seen, entry)
-                due = add(started, deadline.within, holiday)
                 period = (started, 1) if deadline.periodic else None
-        if started is not None and due is not None and deadline.until_field in entry.fields:
+                run = (started, add(started, deadline.within, holiday))
+        if run is not None and deadline.until_field in entry.fields:
             stopped = moment_of(entry.fields[deadline.until_field])
-            runs.append(Episode(deadline, started, due, max(stopped, started)))
-            started, done = None, True
-    if started is not None and due is not None:
-        runs.append(Episode(deadline, started, due, None))
+            runs.append(Episode(deadline, *run, max(stopped, run[0])))
+            run, done = None, True
+    if run is not None:
+        runs.append(Episode(deadline, *run, None))
     return runs
-
-
-def _stop(deadline: Deadline, entry: Entry) -> datetime:
-    """When ``entry`` stopped a deadline's run: the moment it records in one of the deadline's
-    ``from_fields`` (the day the inspection took place), else the moment it was taken."""
-    for name in deadline.from_fields:
-        if entry.fields.get(name) not in (None, ""):
-            return moment_of(entry.fields[name])
-    return entry.at
 
 
 def _nth(deadline: Deadline, period: tuple[datetime, int], holiday: Holiday) -> datetime:
@@ -212,10 +204,12 @@ def _next_period(
     return first, n
 
 
-def _start(deadline: Deadline, seen: Mapping[str, Any], entry: Entry) -> datetime:
+def _start(deadline: Deadline, fields: Mapping[str, Any], entry: Entry) -> datetime:
+    """The moment ``fields`` hold in the first of the deadline's ``from_fields`` they record,
+    else the moment ``entry`` was taken."""
     for name in deadline.from_fields:
-        if seen.get(name) not in (None, ""):
-            return moment_of(seen[name])
+        if fields.get(name) not in (None, ""):
+            return moment_of(fields[name])
     return entry.at
 
 
