@@ -6,6 +6,7 @@ Exit codes: 0 done; 1 refused (a rule, an unknown case or person, a lost race, t
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import IO, Any
 
 import click
@@ -147,16 +148,15 @@ def _register() -> None:
     _accept_output_options(cli)
 
 
-def _set_json(ctx: click.Context, _param: click.Parameter, value: bool) -> None:
-    session = ctx.find_object(Session)
-    if value and session is not None:
-        session.as_json = True
+def _setter(name: str) -> Callable[[click.Context, click.Parameter, Any], None]:
+    """A callback setting the session's ``name`` to the option's value, when given."""
 
+    def store(ctx: click.Context, _param: click.Parameter, value: Any) -> None:
+        session = ctx.find_object(Session)
+        if value and session is not None:
+            setattr(session, name, value)
 
-def _set_lang(ctx: click.Context, _param: click.Parameter, value: str | None) -> None:
-    session = ctx.find_object(Session)
-    if value and session is not None:
-        session.lang = value
+    return store
 
 
 def _accept_output_options(group: click.Group) -> None:
@@ -167,10 +167,10 @@ def _accept_output_options(group: click.Group) -> None:
             _accept_output_options(command)
             continue
         command.params += [
-            click.Option(["--json"], is_flag=True, expose_value=False, callback=_set_json,
+            click.Option(["--json"], is_flag=True, expose_value=False, callback=_setter("as_json"),
                          help="Print JSON (as approvals --json)."),
             click.Option(["--lang"], type=click.Choice(["en", "ja"]), expose_value=False,
-                         callback=_set_lang, help="Language (as approvals --lang)."),
+                         callback=_setter("lang"), help="Language (as approvals --lang)."),
         ]  # fmt: skip
 
 

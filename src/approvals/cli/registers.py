@@ -148,13 +148,12 @@ def vendors(
         state=state, department=department, vendor=vendor, limit=_fetch(limit)
     )
 
-    def next_due(entry: Any, lang: str) -> str:
-        shown = moment(entry.next_inspection_due)
-        return f"{shown} {say('overdue', lang)}" if entry.inspection_overdue else shown
+    def next_due(due: str, overdue: str) -> Callable[[Any, str], str]:
+        def show(entry: Any, lang: str) -> str:
+            shown = moment(getattr(entry, due))
+            return f"{shown} {say('overdue', lang)}" if getattr(entry, overdue) else shown
 
-    def next_report(entry: Any, lang: str) -> str:
-        shown = moment(entry.next_vendor_report_due)
-        return f"{shown} {say('overdue', lang)}" if entry.vendor_report_overdue else shown
+        return show
 
     def subcontracting(entry: Any, _lang: str) -> str:
         counts = f"{entry.subcontracts_in_effect}/{entry.subcontracts_approved}"
@@ -166,8 +165,9 @@ def vendors(
         ("individual", _field("individual_contract_date")),
         ("handover", _field("handover_date")),
         ("contract_end", _field("individual_contract_end_date")),
-        ("inspected", _field("last_inspection")), ("next_inspection", next_due),
-        ("next_vendor_report", next_report),
+        ("inspected", _field("last_inspection")),
+        ("next_inspection", next_due("next_inspection_due", "inspection_overdue")),
+        ("next_vendor_report", next_due("next_vendor_report_due", "vendor_report_overdue")),
         ("breaches", lambda e, _l: f"{e.breaches} ({e.open_breaches})"),
         ("subcontracting", subcontracting),
     ]  # fmt: skip
