@@ -5,19 +5,15 @@ business days (Art.15-5); and the vendor's written report of an incident (003 ç¬
 
 from __future__ import annotations
 
-from datetime import date, datetime, time
+from datetime import date, datetime
 
 from approvals import JST, ApprovalsApplication, EvidenceMissing, NotAuthorized
 from tests.conftest import CHIEF, MANAGER, STAFF, FakeClock
-from tests.scenarios import FILINGS, INVESTIGATION, PATHS, Move, refused, take
-from tests.unit.test_vendor_duties import active_entrustment, at, file_incident
+from tests.scenarios import INVESTIGATION, PATHS, Move, end_of, refused, take
+from tests.unit.test_vendor_duties import active_entrustment, at, file_entrustment, file_incident
 
 PLACES = {"work_places": "Scanning room, Osaka", "storage_places": "Archive room, Osaka"}
 REPORT = {"vendor_report_summary": "Safeguards in place; staff trained; no incidents"}
-
-
-def end_of(day: date) -> datetime:
-    return datetime.combine(day, time.max, JST)
 
 
 def to_the_minute(moment: datetime) -> datetime:
@@ -25,17 +21,10 @@ def to_the_minute(moment: datetime) -> datetime:
     return moment.astimezone(JST).replace(second=0, microsecond=0)
 
 
-def filed(app: ApprovalsApplication) -> str:
-    return app.file(
-        "entrustment", actor=STAFF, title="Scanning", department="sales",
-        fields=FILINGS["entrustment"],
-    ).reference  # fmt: skip
-
-
 def walked(app: ApprovalsApplication, *, reports_yearly: bool) -> str:
     """An entrustment handed over under a basic contract of 20 April 2026 that does, or does
     not, ask the vendor for a yearly report."""
-    reference = filed(app)
+    reference = file_entrustment(app)
     for move in PATHS["entrustment"]:
         fields = move.fields
         if move.trigger == "conclude_basic_contract":
@@ -51,7 +40,7 @@ def walked(app: ApprovalsApplication, *, reports_yearly: bool) -> str:
 
 
 def test_the_places_are_named_before_the_chief_is_consulted(app: ApprovalsApplication) -> None:
-    reference = filed(app)
+    reference = file_entrustment(app)
     without = {k: v for k, v in INVESTIGATION.items() if k not in PLACES}
     with refused(app, EvidenceMissing, "evidence.fields", reference) as caught:
         app.act(reference, "record_investigation", actor=MANAGER, fields=without)
@@ -91,10 +80,10 @@ def test_the_yearly_report_falls_due_a_year_after_the_basic_contract_and_shows_o
 ) -> None:
     reference = walked(app, reports_yearly=True)
     due = {d.name: d.due_at for d in app.case(reference).deadlines}
-    assert due["vendor_report"] == end_of(date(2027, 4, 20))  # not 365 days: to the same date
+    assert due["vendor_report"] == end_of(2027, 4, 20)  # not 365 days: to the same date
     (entry,) = app.registers().vendors()
     assert (entry.next_vendor_report_due, entry.vendor_report_overdue) == (
-        end_of(date(2027, 4, 20)), False,
+        end_of(2027, 4, 20), False,
     )  # fmt: skip
     clock.now = datetime(2027, 4, 21, 9, 0, tzinfo=JST)
     (entry,) = app.registers().vendors()
@@ -113,11 +102,11 @@ def test_a_late_report_is_listed_as_met_late_and_does_not_move_the_next_one(
     case = app.act(reference, "record_vendor_report", actor=STAFF,
                    fields={"vendor_report_date": "2027-05-28", **REPORT})  # fmt: skip
     assert {d.name: d.due_at for d in case.deadlines}["vendor_report"] == end_of(
-        date(2028, 4, 20)
+        2028, 4, 20
     )  # the next anniversary, not a year after the late report
     (late,) = [e for e in app.registers().overdue() if e.deadline == "vendor_report"]
     assert (late.deadline, late.due_at, late.done_at) == (
-        "vendor_report", end_of(date(2027, 4, 20)), end_of(date(2027, 5, 28)),
+        "vendor_report", end_of(2027, 4, 20), end_of(2027, 5, 28),
     )  # fmt: skip
     (entry,) = app.registers().vendors()
     assert (entry.last_vendor_report, entry.vendor_reports) == (date(2027, 5, 28), 1)
@@ -133,14 +122,14 @@ def test_a_report_received_during_a_breach_counts_and_the_breach_stays_open(
     case = app.act(reference, "record_vendor_report", actor=STAFF,
                    fields={"vendor_report_date": "2027-04-01", **REPORT})  # fmt: skip
     assert case.state == "breach_reported"
-    assert {d.name: d.due_at for d in case.deadlines}["vendor_report"] == end_of(date(2028, 4, 20))
+    assert {d.name: d.due_at for d in case.deadlines}["vendor_report"] == end_of(2028, 4, 20)
     assert app.registers().overdue() == ()
 
 
 def test_no_yearly_report_is_asked_for_when_the_contract_does_not_ask_for_one(
     app: ApprovalsApplication,
 ) -> None:
-    reference = filed(app)
+    reference = file_entrustment(app)
     for move in PATHS["entrustment"]:
         if move.trigger == "conclude_basic_contract":
             break
@@ -176,7 +165,7 @@ def test_each_inspection_and_report_is_recorded_with_its_own_date_not_the_last_o
         app.act(reference, "inspect", actor=MANAGER, fields={"inspection_date": "2027-10-01"})
     second = {"inspection_date": "2027-10-01", "inspection_findings": "Fine"}
     case = app.act(reference, "inspect", actor=MANAGER, fields=second)
-    assert {d.name: d.due_at for d in case.deadlines}["inspection"] == end_of(date(2028, 10, 1))
+    assert {d.name: d.due_at for d in case.deadlines}["inspection"] == end_of(2028, 10, 1)
     take(app, reference, Move("record_vendor_report", STAFF,
                               {"vendor_report_date": "2027-04-15", **REPORT}))  # fmt: skip
     with refused(app, EvidenceMissing, "evidence.fresh", reference):

@@ -43,12 +43,17 @@ def at(text: str) -> datetime:
     return datetime.fromisoformat(text).replace(tzinfo=JST)
 
 
-def active_entrustment(app: ApprovalsApplication) -> str:
-    """An entrustment walked to 'active': approved, contracts concluded, data handed over."""
-    reference = app.file(
+def file_entrustment(app: ApprovalsApplication) -> str:
+    """A notice of entrustment, filed by staff of sales."""
+    return app.file(
         "entrustment", actor=STAFF, title="Scanning", department="sales",
         fields=FILINGS["entrustment"],
     ).reference  # fmt: skip
+
+
+def active_entrustment(app: ApprovalsApplication) -> str:
+    """An entrustment walked to 'active': approved, contracts concluded, data handed over."""
+    reference = file_entrustment(app)
     for move in PATHS["entrustment"]:
         case = take(app, reference, move)
         if move.trigger == "hand_over":
