@@ -7,16 +7,18 @@ raises an :class:`~approvals.errors.ApprovalsError` and writes nothing.
 
 from __future__ import annotations
 
+import random
+import threading
+import time
 from collections.abc import Callable, Iterable, Mapping
 from copy import deepcopy
 from datetime import UTC, datetime, timedelta
-from typing import Any, cast
+from typing import Any, TypeVar, cast
 
-import structlog
 from eventsourcing.application import AggregateNotFoundError
 from sqlalchemy import Engine
 
-from approvals.audit.keys import CaseDataErased
+from approvals.audit.damage import UNREADABLE, filings, problem_of
 from approvals.definitions import find_workflow, parse_definition
 from approvals.domain.case import Case, case_id
 from approvals.domain.clocks import JST, Holiday, weekends
@@ -33,6 +35,7 @@ from approvals.domain.workflow import ROLES, Workflow
 from approvals.errors import (
     CaseDisposed,
     CaseNotFound,
+    CaseUnreadable,
     ConcurrencyConflict,
     DefinitionConflict,
     InvalidValue,
@@ -41,6 +44,7 @@ from approvals.errors import (
     RosterRefused,
     UnknownPerson,
 )
+from approvals.logging import get_logger
 from approvals.registers import Registers
 from approvals.results import (
     Appointment,
@@ -58,8 +62,12 @@ __all__ = ["ApprovalsApplication", "Clock", "system_clock"]
 
 Clock = Callable[[], datetime]
 
-_FILING_ATTEMPTS = 20
-log = structlog.get_logger("approvals")
+_ATTEMPTS = 200
+"""How often a filing or a roster change is tried again after another writer changed what it
+read (the next reference number, the roster); each lost race is another writer's success, so
+this bounds only a pathological storm."""
+T = TypeVar("T")
+log = get_logger(__name__)
 
 
 def system_clock() -> datetime:
@@ -86,6 +94,8 @@ class ApprovalsApplication(StoredApplication):
         self._holiday = holiday
         self._published: dict[tuple[str, int], Workflow] = {}
         self._registers: Registers | None = None
+        self._series_locks: dict[str, threading.Lock] = {}
+        self._locks_lock = threading.Lock()
         super().__init__(engine=engine, owns_engine=owns_engine)
 
     @property
@@ -110,55 +120,67 @@ class ApprovalsApplication(StoredApplication):
     def establish_roster(self, representative: str, *, actor: str | None = None) -> None:
         """Start the roster with the company's representative; done once, at installation."""
         with self.command("roster.establish", actor=actor or representative, user=representative):
-            existing = self._roster_or_none()
-            if existing is not None:
-                raise RosterRefused(
-                    "roster.established", person=", ".join(existing.holders("representative"))
+
+            def establish() -> None:
+                existing = self._roster_or_none()
+                if existing is not None:
+                    raise RosterRefused(
+                        "roster.established", person=", ".join(existing.holders("representative"))
+                    )
+                roster = Roster.establish(
+                    representative=representative, actor=actor or representative, at=self.now()
                 )
-            roster = Roster.establish(
-                representative=representative, actor=actor or representative, at=self.now()
-            )
-            self.commit("roster", roster)
+                self.commit("roster", roster)
+
+            self._until_saved(establish, "roster")
 
     def appoint(self, *, actor: str, user: str, role: str, department: str = "") -> Appointment:
         """Appoint ``user`` to ``role`` (of ``department``), as ``actor`` may."""
         with self.command(
             "roster.appoint", actor=actor, user=user, role=role, department=department
         ):
-            roster = self._roster("appoint")
-            actor_role = check_appointment(
-                roster, actor=actor, user=user, role=role, department=department
-            )
-            at = self.now()
-            roster.appoint(
-                user=user,
-                role=role,
-                department=department,
-                actor=actor,
-                actor_role=actor_role,
-                at=at,
-            )
-            self.commit("roster", roster)
-            return Appointment(user, role, ROLES[role], department, at, None)
+
+            def appoint() -> Appointment:
+                roster = self._roster("appoint")
+                actor_role = check_appointment(
+                    roster, actor=actor, user=user, role=role, department=department
+                )
+                at = self.now()
+                roster.appoint(
+                    user=user,
+                    role=role,
+                    department=department,
+                    actor=actor,
+                    actor_role=actor_role,
+                    at=at,
+                )
+                self.commit("roster", roster)
+                return Appointment(user, role, ROLES[role], department, at, None)
+
+            return self._until_saved(appoint, "roster")
 
     def dismiss(self, *, actor: str, user: str, role: str, department: str = "") -> None:
         """End ``user``'s term as ``role`` (of ``department``), as ``actor`` may."""
         with self.command(
             "roster.dismiss", actor=actor, user=user, role=role, department=department
         ):
-            roster = self._roster("dismiss")
-            actor_role = check_dismissal(
-                roster, actor=actor, user=user, role=role, department=department
-            )
-            roster.dismiss(
-                user=user,
-                role=role,
-                department=department,
-                actor=actor,
-                actor_role=actor_role,
-                at=self.now(),
-            )
-            self.commit("roster", roster)
+
+            def dismiss() -> None:
+                roster = self._roster("dismiss")
+                actor_role = check_dismissal(
+                    roster, actor=actor, user=user, role=role, department=department
+                )
+                roster.dismiss(
+                    user=user,
+                    role=role,
+                    department=department,
+                    actor=actor,
+                    actor_role=actor_role,
+                    at=self.now(),
+                )
+                self.commit("roster", roster)
+
+            self._until_saved(dismiss, "roster")
 
     def roster_aggregate(self) -> Roster | None:
         """Return the roster with its whole history (None before it is established); a copy,
@@ -203,44 +225,44 @@ class ApprovalsApplication(StoredApplication):
         with self.command("case.file", actor=actor, workflow=workflow) as logged:
             definition = find_workflow(self._workflows, workflow)
             docs = [doc.as_attachment().as_record() for doc in attachments]
-            for _attempt in range(_FILING_ATTEMPTS):
-                at = self.now()
-                roster = self._roster("file")
-                role, clean = check_filing(
-                    definition,
-                    roster,
-                    actor=actor,
-                    department=department,
-                    title=title,
-                    fields=fields or {},
-                    at=at,
-                )
-                self._check_links(definition, clean)
-                counter = self._next_reference(definition.prefix, at)
-                case = Case.file(
-                    reference=counter.reference,
-                    workflow_id=definition.id,
-                    workflow_version=definition.version,
-                    workflow_sha256=definition.sha256,
-                    title=title.strip(),
-                    department=department.strip(),
-                    actor=actor,
-                    role=role,
-                    state=definition.initial,
-                    fields=clean,
-                    attachments=docs,
-                    comment=comment,
-                    at=at,
-                )
-                published = self._publication(definition, at)
-                try:
+
+            def file_once() -> CaseView:
+                with self._series_lock(definition.prefix):
+                    at = self.now()
+                    roster = self._roster("file")
+                    role, clean = check_filing(
+                        definition,
+                        roster,
+                        actor=actor,
+                        department=department,
+                        title=title,
+                        fields=fields or {},
+                        at=at,
+                    )
+                    self._check_links(definition, clean)
+                    counter = self._next_reference(definition.prefix, at)
+                    case = Case.file(
+                        reference=counter.reference,
+                        workflow_id=definition.id,
+                        workflow_version=definition.version,
+                        workflow_sha256=definition.sha256,
+                        title=title.strip(),
+                        department=department.strip(),
+                        actor=actor,
+                        role=role,
+                        state=definition.initial,
+                        fields=clean,
+                        attachments=docs,
+                        comment=comment,
+                        at=at,
+                    )
+                    published = self._publication(definition, at)
                     self.commit(counter.reference, counter, case, published)
-                except ConcurrencyConflict:
-                    continue  # another filer took the number first: take the next one
-                logged["case"] = counter.reference
-                return case_view(case, definition, roster, at, holiday=self._holiday)
-            raise ConcurrencyConflict(
-                what=Label(f"The numbering of {workflow}", f"{workflow} の採番")
+                    logged["case"] = counter.reference
+                    return case_view(case, definition, roster, at, holiday=self._holiday)
+
+            return self._until_saved(
+                file_once, Label(f"The numbering of {workflow}", f"{workflow} の採番")
             )
 
     def act(
@@ -317,9 +339,10 @@ class ApprovalsApplication(StoredApplication):
 
     def registers(self) -> Registers:
         """The read models: inbox, case register, vendors, provisions, retention, overdue."""
-        if self._registers is None:
-            self._registers = Registers(self)
-        return self._registers
+        with self._locks_lock:  # one set of read models per application, whatever the thread
+            if self._registers is None:
+                self._registers = Registers(self)
+            return self._registers
 
     def retention(self) -> Retention:
         """The retention use cases: due, hold, release, approve, dispose."""
@@ -345,6 +368,8 @@ class ApprovalsApplication(StoredApplication):
                 case = self._case(reference, as_of=as_of)
             except CaseNotFound:
                 continue  # filed after as_of
+            except CaseUnreadable:
+                continue  # damaged past its notice: `approvals audit verify` names it
             if workflow not in (None, case.workflow_id) or department not in (
                 None,
                 case.department,
@@ -392,16 +417,17 @@ class ApprovalsApplication(StoredApplication):
             return found
 
     def references(self) -> tuple[str, ...]:
-        """Return the reference of every case, in the order they were filed."""
-        references: list[str] = []
+        """Return the reference of every case, in the order they were filed: not those disposed
+        of (only their retention record remains), nor those :meth:`unreadable` names."""
         with self._storage():
-            for notification in self._notifications(topics=(Case.Filed.TOPIC,)):
-                try:
-                    event = self.mapper.to_domain_event(notification)
-                except CaseDataErased:
-                    continue  # disposed of: only its retention record remains
-                references.append(event.reference)  # type: ignore[attr-defined]
-        return tuple(references)
+            return tuple(reference for reference, problem in filings(self) if problem is None)
+
+    def unreadable(self) -> tuple[CaseUnreadable, ...]:
+        """Return, in the order filed, why each case whose notice cannot be read is refused: its
+        events are stored but do not decrypt, or its key is gone though it was never disposed
+        of.  Damage, which ``approvals audit verify`` reports; the other cases are not affected."""
+        with self._storage():
+            return tuple(problem for _, problem in filings(self) if problem is not None)
 
     def definition(self, workflow_id: str, version: int) -> Workflow:
         """Return version ``version`` of workflow ``workflow_id``: loaded, or published in the
@@ -455,18 +481,18 @@ class ApprovalsApplication(StoredApplication):
                 return past
         except AggregateNotFoundError:
             raise CaseNotFound(reference=reference) from None
-        except CaseDataErased:
-            self._refuse_disposed(key)
-            raise CaseNotFound(reference=reference) from None
+        except UNREADABLE:
+            self._refuse_unreadable(key)
+            raise
 
     def _case_and_roster(self, reference: str) -> tuple[Case, Roster | None]:
         """The case as it is now, with its retention record and the roster: one query."""
         key = reference.strip().upper()
         try:
             case, record, roster = self.current(case_id(key), retention_id(key), ROSTER_ID)
-        except CaseDataErased:
-            self._refuse_disposed(key)
-            raise CaseNotFound(reference=reference) from None
+        except UNREADABLE:
+            self._refuse_unreadable(key)
+            raise
         if record is not None and record.disposed:
             self._aggregates().pop(case_id(key), None)  # its personal data leaves memory too
             self._refuse_disposed(key)
@@ -502,6 +528,18 @@ class ApprovalsApplication(StoredApplication):
         known = self._workflows.get(workflow_id)
         return known.title if known is not None else Label(workflow_id, workflow_id)
 
+    def _refuse_unreadable(self, reference: str) -> None:
+        """Refuse case ``reference`` when one of its events cannot be read: as disposed of
+        when it was, else as damaged (CaseUnreadable); return when every event reads (what
+        failed was not the case's)."""
+        with self._storage():
+            for stored in self.recorder.select_events(case_id(reference)):
+                try:
+                    self.mapper.to_domain_event(stored)
+                except UNREADABLE as error:
+                    self._refuse_disposed(reference)
+                    raise CaseUnreadable(problem_of(error), reference=reference) from None
+
     def _refuse_disposed(self, reference: str) -> None:
         try:
             record: RetentionRecord = self.repository.get(retention_id(reference))
@@ -517,6 +555,24 @@ class ApprovalsApplication(StoredApplication):
                 method=str(disposal["method"]),
             )
 
+    def _until_saved(self, attempt: Callable[[], T], what: str | Label) -> T:
+        """Run ``attempt`` (read, check, save) again while another writer wins the race to
+        save first: a filing takes the next number, a roster change is checked again on the
+        roster as it is now.  A short random wait keeps the same writers from colliding again
+        in step."""
+        for tries in range(_ATTEMPTS):
+            try:
+                return attempt()
+            except ConcurrencyConflict:
+                time.sleep(random.uniform(0, min(0.05, 0.001 * 2**tries)))
+        raise ConcurrencyConflict(what=what if isinstance(what, Label) else Label(what, what))
+
+    def _series_lock(self, prefix: str) -> threading.Lock:
+        """The lock this process's filers of one workflow's numbers take turns on: threads of
+        one application never race each other for a number."""
+        with self._locks_lock:
+            return self._series_locks.setdefault(prefix, threading.Lock())
+
     def _next_reference(self, prefix: str, at: datetime) -> ReferenceCounter:
         series = f"{prefix}-{at.astimezone(JST).year}"
         counter: ReferenceCounter | None = self.current(counter_id(series))[0]
@@ -530,9 +586,10 @@ class ApprovalsApplication(StoredApplication):
         key = (workflow.id, workflow.version)
         if key in self._published and self._published[key].sha256 == workflow.sha256:
             return None
-        try:
-            stored: PublishedDefinition = self.repository.get(definition_id(*key))
-        except AggregateNotFoundError:
+        # Read as the other aggregates of the command are: inside a host's unit of work, a
+        # publication the unit made already (not yet committed) is seen.
+        stored: PublishedDefinition | None = self.current(definition_id(*key))[0]
+        if stored is None:
             return PublishedDefinition.publish(
                 workflow_id=workflow.id,
                 version=workflow.version,
@@ -544,7 +601,8 @@ class ApprovalsApplication(StoredApplication):
             raise DefinitionConflict(
                 workflow=workflow.id, version=workflow.version, file=workflow.path
             )
-        self._published[key] = workflow
+        if self.host.connection() is None:  # committed, not a host's unit that may roll back
+            self._published[key] = workflow
         return None
 
     def definition_of(self, case: Case) -> Workflow:

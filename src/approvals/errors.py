@@ -19,7 +19,10 @@ The tree::
     │   ├── RetentionRefused                a hold, approval or disposal breaks a retention rule
     │   └── LogNotSound                     a checkpoint is refused for a log that fails to verify
     ├── ConcurrencyConflict                 somebody else changed the same thing first
-    └── StorageError (OSError)              the database cannot be reached or is not set up
+    └── StorageError (OSError)              the database cannot be reached, is not set up, or
+        │                                   holds damaged records
+        └── CaseUnreadable                  a case's events are stored but cannot be read: its
+                                            key is lost or replaced (damage, not disposal)
 
 Each error carries a ``code`` and its ``params``; ``str(error)`` is the English sentence and
 ``error.render("ja")`` the Japanese one.  Parameters that are :class:`Label` values or tuples of
@@ -38,6 +41,7 @@ __all__ = [
     "ApprovalsError",
     "CaseDisposed",
     "CaseNotFound",
+    "CaseUnreadable",
     "ConcurrencyConflict",
     "DefinitionConflict",
     "DefinitionError",
@@ -201,6 +205,25 @@ class ConcurrencyConflict(ApprovalsError):
 
 
 class StorageError(ApprovalsError, OSError):
-    """The database cannot be reached, or is not set up for approvals."""
+    """The database cannot be reached, is not set up for approvals, or holds damaged records."""
 
     default_code = "storage.unreachable"
+
+
+class CaseUnreadable(StorageError):
+    """A case's events are in the log but cannot be read: they do not decrypt under the key kept
+    for it ("case.unreadable"), or its key is gone though it was never disposed of
+    ("case.key_missing").  The other cases are not affected; ``approvals audit verify`` names
+    it.  A case disposed of is not damaged: reading it raises :class:`CaseDisposed`.
+
+    A StorageError rather than a NotFound: the case exists, and what is wrong is the stored
+    data, for an administrator to repair (a host answers it as its own fault, not as "no such
+    case"); only this case is refused, every other read goes on.
+    """
+
+    default_code = "case.unreadable"
+
+    @property
+    def reference(self) -> str:
+        """The reference of the case that cannot be read."""
+        return str(self.params["reference"])

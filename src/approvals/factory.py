@@ -12,7 +12,14 @@ from approvals.calendar import JapaneseCalendar
 from approvals.definitions import load_directory
 from approvals.domain.clocks import Holiday
 from approvals.domain.workflow import Workflow
-from approvals.store import check_schema, create_engine, default_url, ensure_schema, reachable
+from approvals.store import (
+    adopt_engine,
+    check_schema,
+    create_engine,
+    default_url,
+    ensure_schema,
+    reachable,
+)
 
 __all__ = ["open_approvals"]
 
@@ -29,8 +36,11 @@ def open_approvals(
     """Open approvals on a database and return the application.
 
     Give a SQLAlchemy ``url`` (default: a SQLite file, see :func:`approvals.store.default_url`)
-    or a host's ``engine``, not both.  ``workflows`` is a folder of definition files (default:
-    the reference workflows) or already loaded definitions.  ``clock`` returns the current time,
+    or a host's ``engine``, not both.  A host's SQLite Engine is given what approvals gives its
+    own (WAL, ``synchronous=FULL``, a 30 s busy timeout, the writers' queue); to make the
+    host's rows and an approval one unit, see :meth:`ApprovalsApplication.joined`.
+    ``workflows`` is a folder of definition files (default: the reference workflows) or
+    already loaded definitions.  ``clock`` returns the current time,
     timezone-aware; tests inject their own.  ``holiday`` is the calendar business days are
     counted on (default: Japan's national holidays, see :func:`approvals.calendar.load_calendar`
     for the company's own days and what "immediately" means).  With ``create`` (the default) a
@@ -42,6 +52,8 @@ def open_approvals(
     owns_engine = engine is None
     if engine is None:
         engine = create_engine(url or default_url(), create=create)
+    else:
+        adopt_engine(engine)
     if isinstance(workflows, Mapping):
         definitions = dict(workflows)
     else:

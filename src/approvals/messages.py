@@ -27,6 +27,32 @@ MESSAGES: dict[str, dict[str, str]] = {
         "en": "No case has the reference {reference}; references look like ENT-2026-0003.",
         "ja": "整理番号 {reference} の案件はありません(整理番号の例: ENT-2026-0003)。",
     },
+    "case.unreadable": {
+        "en": (
+            "{reference} cannot be read: its events are in the log but do not decrypt under the "
+            "key kept for it (the key was lost or replaced, or the events were altered), so it "
+            "is left out of every list until the audit officer has looked into it (`approvals "
+            "audit verify` names it); the other cases are not affected."
+        ),
+        "ja": (
+            "{reference} を読み出せません: イベントはログにありますが、保管されている鍵で復号"
+            "できません(鍵が失われたか置き換えられたか、イベントが改変されています)。監査責任者が"
+            "確認するまで一覧には表示されません(`approvals audit verify` が報告します)。"
+            "他の案件には影響しません。"
+        ),
+    },
+    "case.key_missing": {
+        "en": (
+            "{reference} cannot be read: its key is missing although it was never disposed of, "
+            "so it is left out of every list until the audit officer has looked into it "
+            "(`approvals audit verify` names it); the other cases are not affected."
+        ),
+        "ja": (
+            "{reference} を読み出せません: 廃棄されていないのに鍵がありません。監査責任者が"
+            "確認するまで一覧には表示されません(`approvals audit verify` が報告します)。"
+            "他の案件には影響しません。"
+        ),
+    },
     "workflow.not_found": {
         "en": "No workflow is called {workflow}; the known workflows are {known}.",
         "ja": "ワークフロー {workflow} はありません。使えるワークフロー: {known}。",

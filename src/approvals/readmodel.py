@@ -15,16 +15,16 @@ the values it read (compare and set), so the loser of a race rolls back and read
 
 from __future__ import annotations
 
+import threading
 import time
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime
 from typing import TYPE_CHECKING, Any, ClassVar, cast
 from uuid import UUID
 
 import sqlalchemy as sa
-import structlog
 from eventsourcing.application import AggregateNotFoundError
 from eventsourcing.persistence import StoredEvent
 from sqlalchemy import (
@@ -41,11 +41,20 @@ from sqlalchemy import (
 )
 from sqlalchemy.types import TypeEngine
 
-from approvals.audit.keys import CASE_TOPICS, CaseDataErased
+from approvals.audit.damage import (
+    KEY_MISSING,
+    UNDECRYPTABLE,
+    UNREADABLE,
+    disposed_cases,
+    issued_references,
+    problem_of,
+)
+from approvals.audit.keys import CASE_TOPICS, CaseDataErased, CaseEventUnreadable
 from approvals.domain.case import Case, case_id
 from approvals.domain.clocks import Holiday, weekends
 from approvals.domain.retention import RetentionRecord, retention_id
 from approvals.domain.roster import Roster
+from approvals.logging import get_logger
 from approvals.stored import reading
 
 if TYPE_CHECKING:
@@ -63,7 +72,7 @@ __all__ = [
     "rows_of",
 ]
 
-log = structlog.get_logger("approvals")
+log = get_logger(__name__)
 
 TRACKING_TABLE = "approvals_projections"
 BATCH = 50_000
@@ -114,8 +123,10 @@ class UTCDateTime(TypeDecorator[datetime]):
 class CaseSubject:
     """A case as the read models see it: its aggregate and definition, its retention record.
 
-    ``case`` is None once the case's data is disposed of (or cannot be read any more); then
-    only the retention record speaks for it.
+    ``case`` is None once the case's data is disposed of, or when it cannot be read; then only
+    the retention record speaks for it.  ``unreadable`` is then the code of the
+    :class:`~approvals.errors.CaseUnreadable` reading it meets (damage: its events do not
+    decrypt, or its key is gone though it was never disposed of), "" otherwise.
     """
 
     reference: str
@@ -123,6 +134,7 @@ class CaseSubject:
     workflow: Workflow | None
     record: RetentionRecord | None
     holiday: Holiday = weekends
+    unreadable: str = ""
 
 
 Rows = Mapping[Table, Sequence[Mapping[str, Any]]]
@@ -206,6 +218,7 @@ class _Moved(Exception):
 class _Batch:
     cases: dict[str, CaseSubject] = field(default_factory=dict)
     roster: Roster | None = None
+    erased: set[UUID] = field(default_factory=set)  # cases met without their key
 
 
 class Projector:
@@ -229,7 +242,15 @@ class Projector:
         self.batch = batch
         self.tracking = _tracking(MetaData())
         self._ready = False
+        # What a projector keeps between calls (positions it committed, rows it wrote, the
+        # aggregates it folded) belongs to one catch-up at a time: the threads of a web server
+        # sharing one application take turns (another process is told apart by the positions).
+        self._lock = threading.RLock()
         self._cache: OrderedDict[UUID, Case | RetentionRecord | Roster] = OrderedDict()
+        # Read from the log only when a case's events cannot be read: the references of case
+        # ids, and the cases disposed of (both only grow).
+        self._names: dict[UUID, str] = {}
+        self._disposed: set[UUID] = set()
         # The rows this projector last wrote for each case, by table: a case whose rows did not
         # change is not written again.  Trusted only while no other process moved a position.
         self._written: OrderedDict[str, dict[str, frozenset[tuple[Any, ...]]]] = OrderedDict()
@@ -260,7 +281,9 @@ class Projector:
         whose stored version differs from its code's."""
         if self._ready:
             return
-        with self.app._storage():
+        with self._lock, self.app._storage():
+            if self._ready:
+                return
             _create(self.tracking.metadata, [self.tracking], self.engine)
             self._add_calendar_column()
             stored = self._stored()
@@ -360,6 +383,10 @@ class Projector:
     def catch_up(self, *, until: int | None = None) -> int:
         """Take in every event past the models' positions (up to ``until``); return how many
         events were read."""
+        with self._lock:
+            return self._catch_up(until)
+
+    def _catch_up(self, until: int | None) -> int:
         self.ensure()
         read = 0
         with self.app._storage():
@@ -404,15 +431,16 @@ class Projector:
 
     def rebuild(self, names: Iterable[str] = ()) -> int:
         """Drop the models called ``names`` (all when none), build them again from the log."""
-        self.ensure()
-        chosen = [self.model(name) for name in names] or list(self.models)
-        with self.app._storage():
-            for model in chosen:
-                self._reset(model)
-        self._cache.clear()
-        self._written.clear()
-        self._committed.clear()
-        return self.catch_up()
+        with self._lock:
+            self.ensure()
+            chosen = [self.model(name) for name in names] or list(self.models)
+            with self.app._storage():
+                for model in chosen:
+                    self._reset(model)
+            self._cache.clear()
+            self._written.clear()
+            self._committed.clear()
+            return self._catch_up(None)
 
     def _read(self, start: int, head: int) -> list[Any]:
         events = self._events
@@ -453,9 +481,17 @@ class Projector:
             )
             try:
                 event = self.app.mapper.to_domain_event(stored)
+                aggregate = self._advance(originator, event)
             except CaseDataErased:
-                continue  # a disposed case: its retention record's Disposed event speaks for it
-            aggregate = self._advance(originator, event)
+                batch.erased.add(originator)  # disposed of, or damaged: _complete tells
+                continue
+            except CaseEventUnreadable:
+                # It does not decrypt: the case is left out of every model but "unreadable",
+                # and the batch goes on (read again, it would fail again).
+                self._cache.pop(originator, None)
+                reference = self._references({originator})[originator]
+                self._touch(batch, reference, unreadable=UNDECRYPTABLE)
+                continue
             if isinstance(aggregate, Case) and event.originator_version == 1:
                 self._written.setdefault(aggregate.reference, {})  # a new case has no rows yet
             if isinstance(aggregate, Case):
@@ -479,7 +515,10 @@ class Projector:
         elif version == 1:
             aggregate = event.mutate(None)
         else:
-            aggregate = self._load(originator, version)
+            try:  # an event of it that cannot be read is the caller's to handle
+                aggregate = self.app.repository.get(originator, version=version)
+            except AggregateNotFoundError:
+                aggregate = None
         if aggregate is None:
             cache.pop(originator, None)
             return None
@@ -502,18 +541,23 @@ class Projector:
         *,
         case: Case | None = None,
         record: RetentionRecord | None = None,
+        unreadable: str = "",
     ) -> None:
         known = batch.cases.get(reference)
-        if case is None:
-            case = known.case if known else self._case_of(reference)
+        if case is None and not unreadable:
+            case, unreadable = (known.case, known.unreadable) if known else self._case_of(reference)
         if record is None and known is not None:
             record = known.record
         workflow = self.app.definition_of(case) if case is not None else None
-        batch.cases[reference] = CaseSubject(reference, case, workflow, record, self.app.holiday)
+        batch.cases[reference] = CaseSubject(
+            reference, case, workflow, record, self.app.holiday, unreadable
+        )
 
     def _complete(self, batch: _Batch) -> None:
         """Give each touched case its retention record: one query finds which cases have one
         (few do), and only those are loaded."""
+        if batch.erased:
+            self._erased(batch)
         wanted = {
             str(retention_id(reference)): reference
             for reference, subject in batch.cases.items()
@@ -533,10 +577,7 @@ class Projector:
         for originator in found:
             reference = wanted[originator]
             record = self._record_of(reference)
-            subject = batch.cases[reference]
-            batch.cases[reference] = CaseSubject(
-                reference, subject.case, subject.workflow, record, subject.holiday
-            )
+            batch.cases[reference] = replace(batch.cases[reference], record=record)
         for reference, subject in list(batch.cases.items()):
             if subject.record is not None and subject.record.disposed:
                 # its data is gone: only the disposal record speaks for it
@@ -546,10 +587,35 @@ class Projector:
                     reference, None, None, subject.record, subject.holiday
                 )
 
-    def _case_of(self, reference: str) -> Case | None:
+    def _erased(self, batch: _Batch) -> None:
+        """Take the cases met without their key as damaged, but those disposed of: a disposed
+        case's Disposed event speaks for it.  (A disposal is recorded in the transaction that
+        destroys the key, so a key found gone has its disposal in the log, if it has one.)"""
+        if not batch.erased <= self._disposed:
+            self._disposed = disposed_cases(self.app)
+        damaged = batch.erased - self._disposed
+        for reference in self._references(damaged).values():
+            self._touch(batch, reference, unreadable=KEY_MISSING)
+
+    def _references(self, originators: set[UUID]) -> dict[UUID, str]:
+        """Name cases whose events cannot be read, by the references the numbering issued."""
+        if not originators <= self._names.keys():
+            self._names = issued_references(self.app)
+        return {o: self._names.get(o, str(o)) for o in originators}
+
+    def _case_of(self, reference: str) -> tuple[Case | None, str]:
+        """Return the case (None when it has no events or cannot be read), and the code of
+        why it cannot be read ("" when it can; a disposed case's is dropped in _complete)."""
         originator = case_id(reference)
-        found = self._cache.get(originator) or self._load(originator, None)
-        return found if isinstance(found, Case) else None
+        found = self._cache.get(originator)
+        if found is None:
+            try:
+                found = self.app.repository.get(originator)
+            except AggregateNotFoundError:
+                return None, ""
+            except UNREADABLE as error:
+                return None, problem_of(error)
+        return (found, "") if isinstance(found, Case) else (None, "")
 
     def _record_of(self, reference: str) -> RetentionRecord | None:
         originator = retention_id(reference)

@@ -17,7 +17,7 @@ from sqlalchemy import Table
 from approvals.domain.clocks import JST
 from approvals.domain.retention import kept_until
 from approvals.domain.workflow import ROLES
-from approvals.errors import CaseNotFound, Label
+from approvals.errors import CaseNotFound, CaseUnreadable, Label
 from approvals.projections import all_models
 from approvals.readmodel import ModelStatus, Projector, chunks
 from approvals.results import (
@@ -131,6 +131,8 @@ class Registers:
                 case = self.app.case_aggregate(reference, as_of=as_of)
             except CaseNotFound:
                 continue  # filed after as_of
+            except CaseUnreadable:
+                continue  # damaged past its notice: `approvals audit verify` names it
             values = register_values(case, self.app.definition_of(case))
             if all(
                 wanted in (None, values[name])
@@ -404,6 +406,16 @@ class Registers:
             )
         return tuple(reminders)
 
+    def unreadable(self, *, refresh: bool = True) -> tuple[CaseUnreadable, ...]:
+        """Return why each case the lists leave out cannot be read (damage, which ``approvals
+        audit verify`` reports), by reference; ``refresh=False``: as the read model stands."""
+        table = self._table("rm_unreadable")
+        query = sa.select(table.c.reference, table.c.code).order_by(table.c.reference)
+        return tuple(
+            CaseUnreadable(row.code, reference=row.reference)
+            for row in self._rows(query, refresh=refresh)
+        )
+
     # -- inside --------------------------------------------------------------------------------
 
     def _table(self, name: str) -> Table:
@@ -414,8 +426,11 @@ class Registers:
         model: Any = self.projector.model("provisions")
         return str(model.subject_key(text))
 
-    def _rows(self, query: sa.Select[Any], limit: int | None = None) -> Sequence[Any]:
-        self.refresh()
+    def _rows(
+        self, query: sa.Select[Any], limit: int | None = None, *, refresh: bool = True
+    ) -> Sequence[Any]:
+        if refresh:
+            self.refresh()
         if limit:
             query = query.limit(limit)
         with self.app._storage(), self.projector.engine.connect() as connection:

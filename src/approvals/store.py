@@ -32,6 +32,7 @@ from approvals.errors import Label, StorageError
 __all__ = [
     "APPLICATION_NAME",
     "EVENTS_TABLE",
+    "adopt_engine",
     "check_schema",
     "create_engine",
     "default_url",
@@ -130,6 +131,19 @@ def create_engine(url: str, *, create: bool = True) -> Engine:
     if engine.dialect.name == "sqlite":
         event.listen(engine, "connect", _on_sqlite_connect)
     return engine
+
+
+def adopt_engine(engine: Engine) -> None:
+    """Give a host's SQLite Engine what approvals gives its own: WAL, ``synchronous=FULL`` and
+    the busy timeout on every connection (the writers' queue goes by the file's name).
+
+    Connections the Engine's pool holds already were made without them: the pool is renewed
+    (connections checked out now are left to their holder, as Engine.dispose(close=False) does).
+    """
+    if engine.dialect.name != "sqlite" or event.contains(engine, "connect", _on_sqlite_connect):
+        return
+    event.listen(engine, "connect", _on_sqlite_connect)
+    engine.dispose(close=False)
 
 
 @contextmanager

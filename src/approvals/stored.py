@@ -10,7 +10,6 @@ from typing import Any, TypeVar, cast
 from uuid import UUID
 
 import sqlalchemy.exc
-import structlog
 from eventsourcing.application import Application
 from eventsourcing.persistence import (
     ApplicationRecorder,
@@ -26,11 +25,13 @@ from sqlalchemy import Connection, Engine, and_, bindparam, or_, select
 
 from approvals.audit.keys import CaseKeyMapper, CaseKeys
 from approvals.errors import ApprovalsError, ConcurrencyConflict, Label, StorageError
+from approvals.joined import HostTransactions
+from approvals.logging import get_logger
 from approvals.store import Factory, persistence_env, shown_url
 
 __all__ = ["StoredApplication"]
 
-log = structlog.get_logger("approvals")
+log = get_logger(__name__)
 T = TypeVar("T")
 
 CACHED_AGGREGATES = 2048
@@ -60,6 +61,7 @@ class StoredApplication(Application[UUID]):
         self._owns_engine = owns_engine
         self._local = threading.local()
         self._queries: dict[int, Any] = {}
+        self.host = HostTransactions()
         super().__init__(env=persistence_env())
 
     def construct_env(self, name: str, env: Mapping[str, str] | None = None) -> Environment:
@@ -68,13 +70,14 @@ class StoredApplication(Application[UUID]):
 
     def construct_mapper(self) -> Mapper[UUID]:
         """Encrypt each case's events under a key of its own (see approvals.audit.keys)."""
-        self.case_keys = CaseKeys(self._engine)
+        self.case_keys = CaseKeys(self._engine, self.host)
         return CaseKeyMapper(self.construct_transcoder(), self.case_keys)
 
     def construct_recorder(self) -> ApplicationRecorder:
         """The integrity recorder, which also writes new case keys with their first event."""
         recorder = super().construct_recorder()
         recorder.case_keys = self.case_keys  # type: ignore[attr-defined]
+        recorder.host = self.host  # type: ignore[attr-defined]
         recorder.tables.append(self.case_keys.table)  # type: ignore[attr-defined]
         return recorder
 
@@ -117,8 +120,12 @@ class StoredApplication(Application[UUID]):
         for n, (originator, version) in enumerate(versions.items()):
             params[f"o{n}"], params[f"v{n}"] = originator, version
         query = self._newer_events(len(versions))
+        joined = self.host.connection()
         with self._storage():
-            rows = reading(self._engine, lambda c: c.execute(query, params).all())
+            if joined is not None:
+                rows = joined.execute(query, params).all()
+            else:
+                rows = reading(self._engine, lambda c: c.execute(query, params).all())
         for row in rows:
             originator = row.originator_id
             aggregate = cache.get(originator)
@@ -145,7 +152,7 @@ class StoredApplication(Application[UUID]):
     def _newer_events(self, count: int) -> Any:
         """The query for the events of ``count`` aggregates past given versions (built once)."""
         found = self._queries.get(count)
-        if found is None:
+        if found is None:  # two threads may both build it: the same query either way
             events = self._events_table
             kind = events.c.originator_id.type
             found = self._queries[count] = (
@@ -163,6 +170,10 @@ class StoredApplication(Application[UUID]):
         self._aggregates().clear()
 
     def _aggregates(self) -> OrderedDict[UUID, Any]:
+        """This thread's aggregates: its own cache, or the unit of work's while in one."""
+        unit: OrderedDict[UUID, Any] | None = getattr(self._local, "unit", None)
+        if unit is not None:
+            return unit
         cache: OrderedDict[UUID, Any] | None = getattr(self._local, "aggregates", None)
         if cache is None:
             cache = self._local.aggregates = OrderedDict()
@@ -222,8 +233,38 @@ class StoredApplication(Application[UUID]):
             raise
         log.info(command, outcome="recorded", **logged)
 
+    @contextmanager
+    def joined(self, connection: Connection) -> Iterator[Connection]:
+        """Work inside the host's transaction on ``connection`` until the block ends.
+
+        Every command this thread runs in the block reads through ``connection`` (so it sees
+        what the block wrote so far) and writes its events, ledger rows and case keys in a
+        savepoint of the host's transaction: they commit or roll back with the host's own
+        rows.  ``connection`` must come from the Engine approvals was opened on::
+
+            with engine.begin() as connection, app.joined(connection):
+                connection.execute(insert(requests).values(...))
+                app.file("purpose", actor=..., title=..., department=..., fields=...)
+
+        On PostgreSQL the writers' lock is then held until the host commits: keep the host's
+        transaction short.
+        """
+        if connection.engine is not self._engine:
+            raise ValueError(
+                "approvals can join only a transaction on the Engine it was opened on: "
+                "open it with open_approvals(engine=...) and pass a connection of that Engine"
+            )
+        outer = getattr(self._local, "unit", None)
+        self._local.unit = OrderedDict()  # what the block reads is not yet committed
+        try:
+            with self.host.join(connection):
+                yield connection
+        finally:
+            self._local.unit = outer
+
     def commit(self, what: str, *aggregates: Any, **kwargs: Any) -> None:
         """Save the aggregates' new events in one transaction; a lost race is a conflict."""
+        self.case_keys.settle(committed=False)  # nothing of an earlier attempt is left over
         try:
             with self._storage():
                 self.save(*aggregates, **kwargs)

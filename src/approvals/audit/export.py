@@ -8,7 +8,7 @@ from collections.abc import Iterator
 from datetime import datetime
 from typing import IO, TYPE_CHECKING, Any
 
-from approvals.audit.keys import CaseDataErased
+from approvals.audit.keys import CaseDataErased, CaseEventUnreadable
 from approvals.domain.case import Case
 from approvals.domain.clocks import JST
 from approvals.domain.roster import Roster
@@ -27,7 +27,8 @@ COLUMNS = [
 def export_rows(
     app: ApprovalsApplication, start: datetime | None = None, end: datetime | None = None
 ) -> Iterator[dict[str, Any]]:
-    """Yield one row per case or roster event, in the order recorded, within [start, end)."""
+    """Yield one row per case or roster event, in the order recorded, within [start, end);
+    the events of a case that cannot be read (see ``app.unreadable()``) are left out."""
     references: dict[str, str] = {}
     position = -1
     first = 1
@@ -38,7 +39,9 @@ def export_rows(
             try:
                 event: Any = app.mapper.to_domain_event(notification)
             except CaseDataErased:
-                continue  # a disposed case: its retention record says what was disposed of
+                continue  # disposed of (its retention record says what was), or damaged
+            except CaseEventUnreadable:
+                continue  # a damaged case, which ApprovalsApplication.unreadable() names
             if isinstance(event, Case.Filed):
                 references[str(event.originator_id)] = event.reference
             at: datetime = event.timestamp

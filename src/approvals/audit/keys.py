@@ -19,7 +19,16 @@ from eventsourcing.domain import DomainEventProtocol
 from eventsourcing.persistence import Mapper, StoredEvent, Transcoder
 from sqlalchemy import Column, Connection, Engine, MetaData, String, Table, delete, insert, select
 
-__all__ = ["CASE_KEYS_TABLE", "CaseDataErased", "CaseKeyMapper", "CaseKeys", "case_keys_table"]
+from approvals.joined import HostTransactions
+
+__all__ = [
+    "CASE_KEYS_TABLE",
+    "CaseDataErased",
+    "CaseEventUnreadable",
+    "CaseKeyMapper",
+    "CaseKeys",
+    "case_keys_table",
+]
 
 CASE_KEYS_TABLE = "approvals_case_keys"
 CASE_TOPICS = "approvals:Case."
@@ -34,6 +43,15 @@ class CaseDataErased(Exception):
         self.originator_id = str(originator_id)
 
 
+class CaseEventUnreadable(ValueError):
+    """A case's event does not decrypt under the key kept for its case (or is stored without
+    its encryption): damage, not disposal."""
+
+    def __init__(self, originator_id: UUID | str, reason: str) -> None:
+        super().__init__(f"a case event of {originator_id} {reason}")
+        self.originator_id = str(originator_id)
+
+
 def case_keys_table(metadata: MetaData | None = None) -> Table:
     """Return the definition of the table of case keys."""
     return Table(
@@ -45,35 +63,64 @@ def case_keys_table(metadata: MetaData | None = None) -> Table:
 
 
 class CaseKeys:
-    """Finds, makes and destroys case keys; new keys are written with their first event."""
+    """Finds, makes and destroys case keys; a new case's key is written with its first event.
 
-    def __init__(self, engine: Engine) -> None:
+    Shared by every thread of the application.  Keys read from the database or committed by
+    this process are kept in ``_known`` (guarded by a lock: a key row is never updated, so a
+    committed key stays right until its case is disposed of).  A key made for a new case is
+    held only by the thread that made it, until that thread's write ends: the transaction that
+    stores the case's first event, encrypted under the key, stores that very key, and a thread
+    that lost a race for the same case never hands its key to anyone.
+    """
+
+    def __init__(self, engine: Engine, host: HostTransactions | None = None) -> None:
         self.engine = engine
+        self.host = host or HostTransactions()
         self.table = case_keys_table()
         self._known: dict[str, bytes] = {}
-        self._pending: dict[str, bytes] = {}
         self._lock = threading.Lock()
+        self._local = threading.local()
 
-    def key(self, originator_id: UUID | str, *, create: bool = False) -> bytes | None:
-        """Return the case's key (making one for a new case when ``create``)."""
+    def _pending(self) -> dict[str, bytes]:
+        """The keys this thread made for new cases and has not written yet."""
+        pending: dict[str, bytes] | None = getattr(self._local, "pending", None)
+        if pending is None:
+            pending = self._local.pending = {}
+        return pending
+
+    def key(
+        self,
+        originator_id: UUID | str,
+        *,
+        create: bool = False,
+        connection: Connection | None = None,
+    ) -> bytes | None:
+        """Return the case's key (making one for a new case when ``create``); read through
+        ``connection`` when given (a host's transaction), else a connection of our own."""
         originator = str(originator_id)
+        pending = self._pending()
+        if originator in pending:
+            return pending[originator]
         with self._lock:
-            if originator in self._known:
-                return self._known[originator]
-            if originator in self._pending:
-                return self._pending[originator]
-        with self.engine.connect() as connection:
-            found = connection.execute(
-                select(self.table.c.data_key).where(self.table.c.originator_id == originator)
-            ).scalar_one_or_none()
-        with self._lock:
-            if found is not None:
-                self._known[originator] = bytes.fromhex(found)
-                return self._known[originator]
-            if not create:
-                return None
-            self._pending[originator] = AESGCM.generate_key(bit_length=256)
-            return self._pending[originator]
+            known = self._known.get(originator)
+        if known is not None:
+            return known
+        query = select(self.table.c.data_key).where(self.table.c.originator_id == originator)
+        connection = connection or self.host.connection()
+        if connection is not None:
+            found = connection.execute(query).scalar_one_or_none()
+        else:
+            with self.engine.connect() as own:
+                found = own.execute(query).scalar_one_or_none()
+        if found is not None:
+            if connection is None:  # committed: anyone may use it from now on
+                with self._lock:
+                    self._known[originator] = bytes.fromhex(found)
+            return bytes.fromhex(found)
+        if not create:
+            return None
+        pending[originator] = AESGCM.generate_key(bit_length=256)
+        return pending[originator]
 
     def preload(self, originators: Iterable[str]) -> None:
         """Read the keys of ``originators`` not known yet, in a few queries (for projections)."""
@@ -92,18 +139,27 @@ class CaseKeys:
                     self._known[str(originator)] = bytes.fromhex(key)
 
     def write_new(self, connection: Connection, originators: Iterable[str]) -> None:
-        """Write the new keys of ``originators`` inside the events' own transaction."""
-        with self._lock:
-            rows = [
-                {"originator_id": o, "data_key": self._pending[o].hex()}
-                for o in dict.fromkeys(originators)
-                if o in self._pending
-            ]
+        """Write this thread's new keys of ``originators`` inside the events' own transaction.
+
+        A key row for a case that has one already (a race lost to another writer) fails the
+        transaction, as the events' own (case, version) uniqueness does.
+        """
+        pending = self._pending()
+        rows = [
+            {"originator_id": o, "data_key": pending[o].hex()}
+            for o in dict.fromkeys(originators)
+            if o in pending
+        ]
         if rows:
             connection.execute(insert(self.table), rows)
+
+    def settle(self, *, committed: bool) -> None:
+        """End this thread's write: keep its new keys when ``committed``, else forget them."""
+        pending = self._pending()
+        if committed and pending:
             with self._lock:
-                for row in rows:
-                    self._known[row["originator_id"]] = self._pending.pop(row["originator_id"])
+                self._known.update(pending)
+        pending.clear()
 
     def destroy(self, connection: Connection, originator_id: UUID | str) -> None:
         """Destroy a case's key, in the caller's transaction."""
@@ -111,7 +167,7 @@ class CaseKeys:
         connection.execute(delete(self.table).where(self.table.c.originator_id == originator))
         with self._lock:
             self._known.pop(originator, None)
-            self._pending.pop(originator, None)
+        self._pending().pop(originator, None)
 
     def forget(self, originator_id: UUID | str) -> None:
         """Drop a key from memory (another process may have destroyed it)."""
@@ -135,7 +191,9 @@ class CaseKeyMapper(Mapper[UUID]):
         stored = super().to_stored_event(domain_event)
         if not stored.topic.startswith(CASE_TOPICS):
             return stored
-        key = self.keys.key(stored.originator_id, create=True)
+        # Only a case's first event may make its key: a later one (or one of a disposed case)
+        # must find the key its case was written with.
+        key = self.keys.key(stored.originator_id, create=stored.originator_version == 1)
         if key is None:
             raise CaseDataErased(stored.originator_id)
         nonce = os.urandom(12)
@@ -158,7 +216,7 @@ class CaseKeyMapper(Mapper[UUID]):
             raise CaseDataErased(stored_event.originator_id)
         state = bytes(stored_event.state)
         if not state.startswith(_MAGIC):
-            raise ValueError("a case event is stored without its encryption")
+            raise CaseEventUnreadable(stored_event.originator_id, "is stored without encryption")
         try:
             plain = AESGCM(key).decrypt(
                 state[3:15],
@@ -166,7 +224,9 @@ class CaseKeyMapper(Mapper[UUID]):
                 _aad(stored_event.originator_id, stored_event.originator_version),
             )
         except InvalidTag:
-            raise ValueError("a case event does not decrypt: it was altered") from None
+            raise CaseEventUnreadable(
+                stored_event.originator_id, "does not decrypt: it or its key was altered"
+            ) from None
         return super().to_domain_event(
             StoredEvent(
                 originator_id=stored_event.originator_id,

@@ -40,6 +40,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Session
 
 from approvals.audit.hashing import GENESIS, chain_hash, leaf_data, leaf_hash
+from approvals.joined import HostTransactions
 
 try:
     import fcntl
@@ -107,6 +108,32 @@ def ledger_rows(connection: Connection, table: Table, page: int = 5000) -> Itera
         start = result[-1].position
 
 
+@contextmanager
+def _persistence_errors() -> Iterator[None]:
+    """SQLAlchemy's errors as eventsourcing's, which the application turns into sentences."""
+    try:
+        yield
+    except sqlalchemy.exc.IntegrityError as error:
+        raise IntegrityError(error) from error
+    except sqlalchemy.exc.OperationalError as error:
+        raise OperationalError(error) from error
+    except sqlalchemy.exc.SQLAlchemyError as error:
+        raise PersistenceError(error) from error
+
+
+def _begin_sqlite(connection: Connection) -> None:
+    """Make sure a SQLite connection is inside a real transaction before a savepoint.
+
+    Python's sqlite3 begins a transaction only before its first INSERT, UPDATE or DELETE; a
+    SAVEPOINT issued first would start one of its own, and releasing it would commit at once,
+    out of the host's hands.  BEGIN IMMEDIATE also takes the write lock now, so that a read
+    made earlier in the same transaction cannot fail to upgrade to a write later.
+    """
+    raw = connection.connection.driver_connection
+    if raw is not None and not raw.in_transaction:
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+
 class IntegrityRecorder(SQLAlchemyApplicationRecorder):
     """eventsourcing-sqlalchemy's recorder, writing a ledger row beside every event."""
 
@@ -115,6 +142,7 @@ class IntegrityRecorder(SQLAlchemyApplicationRecorder):
         self.ledger = ledger_table()
         self.tables.append(self.ledger)
         self.case_keys: Any = None  # set by the application: new case keys go in with events
+        self.host: HostTransactions | None = None  # set by the application: joined units
         # The chain value of each case's last event, as committed: a row of the ledger never
         # changes, so a value read or written once is kept (only after its commit).
         self._case_chains: OrderedDict[tuple[str, int], bytes] = OrderedDict()
@@ -126,20 +154,31 @@ class IntegrityRecorder(SQLAlchemyApplicationRecorder):
         self, stored_events: Sequence[StoredEvent], **kwargs: Any
     ) -> Sequence[int] | None:
         """Write the events, their ledger rows and new case keys in one transaction: the
-        host's session when one is given (the host commits), else one of our own."""
-        if kwargs.get("session") is not None:
-            return super().insert_events(stored_events, **kwargs)
+        host's when the thread works in one (the host commits), else one of our own."""
+        joined = self.host.connection() if self.host is not None else None
+        own = kwargs.get("session") is None and joined is None
+        committed = False
+        try:
+            if kwargs.get("session") is not None:
+                self._writing.chains = None
+                return super().insert_events(stored_events, **kwargs)
+            if joined is not None:
+                return self._insert_joined(joined, stored_events, **kwargs)
+            ids = self._insert_own(stored_events, **kwargs)
+            committed = True
+            return ids
+        finally:
+            # New case keys are kept for everyone's use only once our own transaction has
+            # committed them; a host's transaction may still roll back.
+            if self.case_keys is not None:
+                self.case_keys.settle(committed=own and committed)
+
+    def _insert_own(self, stored_events: Sequence[StoredEvent], **kwargs: Any) -> list[int]:
         self._writing.chains = {}
         engine = cast("Engine", self.datastore.engine)
         try:
-            with self._turn(engine), engine.begin() as connection:
+            with _persistence_errors(), self._turn(engine), engine.begin() as connection:
                 ids = self._write(connection, stored_events, **kwargs)
-        except sqlalchemy.exc.IntegrityError as error:
-            raise IntegrityError(error) from error
-        except sqlalchemy.exc.OperationalError as error:
-            raise OperationalError(error) from error
-        except sqlalchemy.exc.SQLAlchemyError as error:
-            raise PersistenceError(error) from error
         finally:
             chains, self._writing.chains = self._writing.chains, {}
         with _CHAINS_LOCK:  # committed: these are the ledger's values now
@@ -147,6 +186,19 @@ class IntegrityRecorder(SQLAlchemyApplicationRecorder):
             while len(self._case_chains) > _CACHED_CHAINS:
                 self._case_chains.popitem(last=False)
         return ids
+
+    def _insert_joined(
+        self, connection: Connection, stored_events: Sequence[StoredEvent], **kwargs: Any
+    ) -> list[int]:
+        """Write inside the host's transaction, in a savepoint: a lost race rolls back our
+        rows only, and the host's transaction goes on.  Nothing is kept in memory as
+        committed (case keys, chain values): the host may still roll back."""
+        self._writing.chains = None
+        with _persistence_errors():
+            if connection.dialect.name == "sqlite":
+                _begin_sqlite(connection)
+            with connection.begin_nested():
+                return self._write(connection, stored_events, **kwargs)
 
     @contextmanager
     def _turn(self, engine: Engine) -> Iterator[None]:
@@ -262,7 +314,8 @@ class IntegrityRecorder(SQLAlchemyApplicationRecorder):
     def _case_chain(self, connection: Connection, originator: str, version: int) -> bytes:
         if version < 1:
             return GENESIS
-        known = self._case_chains.get((originator, version))
+        with _CHAINS_LOCK:
+            known = self._case_chains.get((originator, version))
         if known is not None:
             return known
         ledger = self.ledger.c

@@ -4,6 +4,8 @@ Three layers, each catching what the one before cannot:
 
 1. every event against its ledger row (altered, deleted, inserted behind the engine's back),
    and the ledger's own chains (reordered or forged rows, a case missing one of its events);
+   and every case not disposed of against its key (a case that cannot be read: the hashes
+   over its ciphertext may verify, its content is lost all the same);
 2. the Merkle root against checkpoints held outside the database (a tail cut off, or a log
    rewritten with every hash recomputed: only a checkpoint can tell);
 3. each case against the rules it ran on (see :mod:`approvals.audit.rules`).
@@ -15,6 +17,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from approvals.audit.damage import damage_findings, issued_references
 from approvals.audit.findings import Finding
 from approvals.audit.hashing import GENESIS, chain_hash, leaf_data, leaf_hash
 from approvals.audit.ledger import LedgerRow, ledger_rows
@@ -90,12 +93,14 @@ def _subjects(app: ApprovalsApplication) -> dict[str, str]:
         RetentionRecord.Opened.TOPIC,
     )
     start = 1
+    unnamed = False
     while True:
         page = app.recorder.select_notifications(start, 5000, topics=topics)
         for notification in page:
             try:
                 event: Any = app.mapper.to_domain_event(notification)
             except Exception:  # noqa: BLE001 - a tampered event may not decode; it is reported
+                unnamed = True
                 continue
             if isinstance(event, Case.Filed):
                 names[str(event.originator_id)] = event.reference
@@ -109,8 +114,16 @@ def _subjects(app: ApprovalsApplication) -> dict[str, str]:
                     f"definition {event.workflow_id} v{event.workflow_version}"
                 )
         if len(page) < 5000:
-            return names
+            break
         start = page[-1].id + 1
+    if unnamed:  # a case whose notice cannot be read is named by the numbering
+        try:
+            issued = issued_references(app)
+        except Exception:  # noqa: BLE001 - a tampered counter may not replay; it is reported
+            issued = {}
+        for originator, reference in issued.items():
+            names.setdefault(str(originator), reference)
+    return names
 
 
 class _Walk:
@@ -291,6 +304,7 @@ def verify_log(
         _zip(_events(app), ledger_rows(connection, ledger), walk)
     log = walk.first_leaf.hex()
     notes = _check_points(walk, pinned, log)
+    walk.findings += damage_findings(app)
     if rules:
         for finding in check_rules(app):
             walk.findings.append(finding)

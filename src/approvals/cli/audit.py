@@ -9,7 +9,7 @@ from pathlib import Path
 
 import click
 
-from approvals.cli.output import emit_json
+from approvals.cli.output import emit_json, name_left_out
 from approvals.cli.session import Session, pass_session
 from approvals.cli.text import say
 
@@ -188,6 +188,7 @@ def export(
         write_csv(rows, sys.stdout)
     else:
         write_jsonl(rows, sys.stdout)
+    name_left_out(app.unreadable(), session.lang)
 
 
 @audit.command("timeline", short_help="A case's events with their place in the log.")

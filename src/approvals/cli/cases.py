@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import click
 from click.shell_completion import CompletionItem
 
-from approvals.cli.output import emit_json, table, width
+from approvals.cli.output import emit_json, name_left_out, table, width
 from approvals.cli.session import Session, as_of_option, pass_session
 from approvals.cli.text import day, moment, say
 
@@ -310,7 +310,9 @@ def print_history(session: Session, entries: Sequence[HistoryEntry]) -> None:
 @pass_session
 def inbox_command(session: Session) -> None:
     """What waits for me, oldest first; overdue steps are marked."""
-    print_inbox(session, session.reader().inbox(session.actor), session.actor)
+    app = session.reader()
+    print_inbox(session, app.inbox(session.actor), session.actor)
+    name_left_out(app.registers().unreadable(refresh=False), session.lang)
 
 
 def print_inbox(session: Session, items: Sequence[InboxItem], person: str) -> None:
@@ -358,6 +360,7 @@ def list_command(
     else:
         found = registers.cases_as_of(as_of, workflow=workflow, state=state, department=department)
     print_cases(session, found)
+    name_left_out(registers.unreadable(), session.lang)
 
 
 def print_cases(session: Session, cases: Sequence[CaseEntry]) -> None:

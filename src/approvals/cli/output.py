@@ -11,9 +11,9 @@ from typing import Any
 
 import click
 
-from approvals.errors import Label
+from approvals.errors import ApprovalsError, Label
 
-__all__ = ["emit_json", "plain", "table", "width"]
+__all__ = ["emit_json", "name_left_out", "plain", "table", "width"]
 
 
 def plain(value: Any, lang: str) -> Any:
@@ -37,6 +37,13 @@ def plain(value: Any, lang: str) -> Any:
 def emit_json(value: Any, lang: str) -> None:
     """Print ``value`` as one JSON document."""
     click.echo(json.dumps(plain(value, lang), ensure_ascii=False, indent=2))
+
+
+def name_left_out(problems: Iterable[ApprovalsError], lang: str) -> None:
+    """Say on stderr, one sentence each, which cases a list left out because they cannot be
+    read (stdout stays the list, its JSON or CSV)."""
+    for problem in problems:
+        click.echo(problem.render(lang), err=True)
 
 
 def width(text: str) -> int:

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from approvals.cli.output import emit_json, plain, table
+from approvals.cli.output import emit_json, name_left_out, plain, table
 from approvals.cli.session import Session, pass_session
 from approvals.cli.text import day, moment, say
 
@@ -33,7 +33,16 @@ def emit(
     session: Session, entries: Sequence[Any], columns: Sequence[Column], *, as_csv: bool,
     limit: int,
 ) -> None:  # fmt: skip
-    """Print register entries as a table, JSON (--json) or CSV (--csv, every field)."""
+    """Print register entries as a table, JSON (--json) or CSV (--csv, every field); name on
+    stderr the cases left out because they cannot be read."""
+    _print_entries(session, entries, columns, as_csv=as_csv, limit=limit)
+    name_left_out(_open(session).unreadable(refresh=False), session.lang)
+
+
+def _print_entries(
+    session: Session, entries: Sequence[Any], columns: Sequence[Column], *, as_csv: bool,
+    limit: int,
+) -> None:  # fmt: skip
     lang = session.lang
     if limit and len(entries) > limit:
         entries = entries[:limit]
@@ -274,7 +283,9 @@ def projections() -> None:
 def status(session: Session) -> None:
     """Show each read model's position in the log and how far behind it is (without catching
     up)."""
-    found = session.reader().registers().status()
+    registers = session.reader().registers()
+    found = registers.status()
+    name_left_out(registers.unreadable(refresh=False), session.lang)
     if session.as_json:
         emit_json([{**plain(s, session.lang), "lag": s.lag} for s in found], session.lang)
         return

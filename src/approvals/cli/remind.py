@@ -7,7 +7,7 @@ from itertools import groupby
 
 import click
 
-from approvals.cli.output import emit_json, table
+from approvals.cli.output import emit_json, name_left_out, table
 from approvals.cli.session import Session, pass_session
 from approvals.cli.text import moment, say
 
@@ -35,6 +35,7 @@ def remind(session: Session, days: int, everyone: bool) -> None:
     document a mailer can send from: {"people": [{"person", "overdue", "due_soon", "items"}]}."""
     app = session.reader()
     found = app.reminders(actor=session.actor, within=timedelta(days=days), everyone=everyone)
+    name_left_out(app.registers().unreadable(refresh=False), session.lang)
     people = [(person, list(items)) for person, items in groupby(found, key=lambda r: r.person)]
     lang = session.lang
     if session.as_json:

@@ -1,0 +1,145 @@
+"""Cases whose events cannot be read, though they were never disposed of: damage, not disposal.
+
+Each case's events are encrypted under a key of its own (see :mod:`approvals.audit.keys`).
+Disposal destroys the key on purpose and records it in the case's retention record.  A key that
+is missing with no disposal recorded, or that does not decrypt the case's events (written under
+a key that was never kept, by a bug of an earlier version, or replaced by someone with the
+database), is damage: that one case cannot be read, and is named by its reference — which the
+numbering keeps in the clear — so that everything else goes on.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from typing import TYPE_CHECKING, Any
+from uuid import UUID
+
+from approvals.audit.findings import Finding
+from approvals.audit.keys import CaseDataErased, CaseEventUnreadable
+from approvals.domain.case import Case, case_id
+from approvals.domain.registry import ReferenceCounter
+from approvals.domain.retention import RetentionRecord
+from approvals.errors import CaseUnreadable, Label
+
+if TYPE_CHECKING:
+    from approvals.application import ApprovalsApplication
+
+__all__ = [
+    "KEY_MISSING",
+    "UNDECRYPTABLE",
+    "UNREADABLE",
+    "damage_findings",
+    "disposed_cases",
+    "filings",
+    "issued_references",
+    "problem_of",
+]
+
+KEY_MISSING = "case.key_missing"
+"""The case's key is gone, and no disposal is recorded."""
+UNDECRYPTABLE = "case.unreadable"
+"""The case's events do not decrypt under the key kept for it."""
+UNREADABLE = (CaseDataErased, CaseEventUnreadable)
+"""What reading a case's event raises when it cannot be read (CaseKeyMapper.to_domain_event)."""
+
+_PAGE = 5000
+
+
+def problem_of(error: BaseException) -> str:
+    """Return the code of the :class:`CaseUnreadable` that ``error``, met reading an event of a
+    case not disposed of, means."""
+    return KEY_MISSING if isinstance(error, CaseDataErased) else UNDECRYPTABLE
+
+
+def _notifications(app: ApprovalsApplication, topics: Sequence[str]) -> Iterator[Any]:
+    start = 1
+    while True:
+        page = app.recorder.select_notifications(start, _PAGE, topics=topics)
+        yield from page
+        if len(page) < _PAGE:
+            return
+        start = page[-1].id + 1
+
+
+def issued_references(app: ApprovalsApplication) -> dict[UUID, str]:
+    """Return the reference of every case id the numbering issued: read from the counters,
+    which are not encrypted, it names a case whose own events cannot be read."""
+    found: dict[UUID, str] = {}
+    for notification in _notifications(app, (ReferenceCounter.Started.TOPIC,)):
+        started: Any = app.mapper.to_domain_event(notification)
+        counter: ReferenceCounter = app.repository.get(started.originator_id)
+        for number in range(1, counter.issued + 1):
+            reference = f"{counter.series}-{number:04d}"  # as ReferenceCounter.reference
+            found[case_id(reference)] = reference
+    return found
+
+
+def disposed_cases(app: ApprovalsApplication) -> set[UUID]:
+    """Return the ids of the cases whose disposal is recorded (their keys were destroyed on
+    purpose): read from the retention records, which are not encrypted."""
+    records = {n.originator_id for n in _notifications(app, (RetentionRecord.Disposed.TOPIC,))}
+    if not records:
+        return set()
+    found: set[UUID] = set()
+    for notification in _notifications(app, (RetentionRecord.Opened.TOPIC,)):
+        if notification.originator_id in records:
+            opened: Any = app.mapper.to_domain_event(notification)
+            found.add(case_id(opened.reference))
+    return found
+
+
+def filings(app: ApprovalsApplication) -> list[tuple[str, CaseUnreadable | None]]:
+    """Return each case not disposed of, in the order filed: its reference, and why it cannot
+    be read (None when its notice can)."""
+    found: list[tuple[str, CaseUnreadable | None]] = []
+    disposed: set[UUID] | None = None
+    names: dict[UUID, str] | None = None
+    for notification in _notifications(app, (Case.Filed.TOPIC,)):
+        try:
+            event: Any = app.mapper.to_domain_event(notification)
+        except UNREADABLE as error:
+            originator = notification.originator_id
+            if disposed is None:  # read once, and only when a case cannot be read
+                disposed = disposed_cases(app)
+            if originator in disposed:
+                continue  # only its retention record remains, by design
+            if names is None:
+                names = issued_references(app)
+            reference = names.get(originator, str(originator))
+            found.append((reference, CaseUnreadable(problem_of(error), reference=reference)))
+            continue
+        found.append((event.reference, None))
+    return found
+
+
+_WHY = {
+    KEY_MISSING: Label(
+        "its key is missing although it was never disposed of",
+        "廃棄されていないのに鍵がありません",
+    ),
+    UNDECRYPTABLE: Label(
+        "its events do not decrypt under the key kept for it (the key was lost or replaced, or "
+        "the events were altered)",
+        "イベントが保管されている鍵で復号できません(鍵が失われたか置き換えられたか、"
+        "イベントが改変されています)",
+    ),
+}
+
+
+def damage_findings(app: ApprovalsApplication) -> list[Finding]:
+    """Return a finding for each case that cannot be read, at the position of its notice: the
+    ledger may well verify its events, yet nothing of them can be read."""
+    findings = []
+    for problem in app.unreadable():
+        reference, why = problem.reference, _WHY[problem.code]
+        message = Label(
+            f"{reference} cannot be read: {why.en}. The ledger's hashes are over the stored "
+            "ciphertext, so they may still verify; that shows its events are as written, not "
+            "that they can be read, and none of its steps can be checked against its rules",
+            f"{reference} を読み出せません: {why.ja}。台帳のハッシュは保存された暗号文に対する"
+            "ものなので検証に合格することがありますが、それは記録時のままであることを示すだけで、"
+            "内容は読めず、手順を規則に照らして確認することもできません",
+        )
+        position = app.position_of(case_id(reference), 1)
+        findings.append(Finding("unreadable", position, reference, message))
+    return findings
