@@ -11,17 +11,32 @@ ROOT = Path(__file__).resolve().parents[1]
 README = (ROOT / "README.md").read_text(encoding="utf-8")
 
 
-def test_the_readme_library_example_runs_as_written(tmp_path: Path) -> None:
-    (block,) = re.findall(r"```python\n(.*?)```", README, flags=re.DOTALL)
-    script = tmp_path / "example.py"
-    script.write_text(block, encoding="utf-8")
+def _run_python_block(number: int, tmp_path: Path) -> str:
+    """Run the README's ``number``-th Python example as a script; return what it printed."""
+    blocks = re.findall(r"```python\n(.*?)```", README, flags=re.DOTALL)
+    script = tmp_path / f"example{number}.py"
+    script.write_text(blocks[number], encoding="utf-8")
     done = subprocess.run(
         [sys.executable, str(script)], capture_output=True, text=True, cwd=tmp_path, check=False
     )
     assert done.returncode == 0, done.stderr
-    assert "NP-" in done.stdout
-    assert "record_measures" in done.stdout
-    assert "must be given first" in done.stdout
+    assert done.stderr == ""  # the library prints nothing of its own
+    return done.stdout
+
+
+def test_the_readme_library_example_runs_as_written(tmp_path: Path) -> None:
+    printed = _run_python_block(0, tmp_path)
+    assert "NP-" in printed
+    assert "record_measures" in printed
+    assert "must be given first" in printed
+
+
+def test_the_readme_embedding_example_commits_and_rolls_back_with_the_host(
+    tmp_path: Path,
+) -> None:
+    printed = _run_python_block(1, tmp_path)
+    # The host's row and the first case, nothing of the unit that rolled back.
+    assert re.fullmatch(r"\['NP-(\d{4})-0001'\] \('NP-\1-0001',\)\n", printed), printed
 
 
 def test_the_quickstart_example_runs(tmp_path: Path) -> None:
