@@ -16,9 +16,10 @@ import pytest
 import sqlalchemy
 from sqlalchemy import Column, Engine, Integer, MetaData, String, Table, insert, select
 
-from approvals import ApprovalsApplication, open_approvals
+from approvals import ApprovalsApplication, ConcurrencyConflict, open_approvals
 from approvals.audit.service import verify_with_keys
-from tests.conftest import CHIEF, MANAGER, STAFF, appoint_standard_roster
+from tests.conftest import CHIEF, MANAGER, STAFF, FakeClock, appoint_standard_roster
+from tests.integration.test_concurrency import RacingClock
 from tests.unit.test_cases import file_case
 
 requests = Table(
@@ -219,3 +220,27 @@ def test_only_a_connection_of_the_application_engine_may_be_joined(
         with host_app.joined(connection):
             pass
     other.dispose()
+
+
+def test_a_decision_lost_inside_a_unit_undoes_only_its_own_part(
+    host_engine: Engine, clock: FakeClock
+) -> None:
+    racing = RacingClock(clock)
+    app = open_approvals(engine=host_engine, clock=racing)
+    other = open_approvals(engine=host_engine, clock=clock)
+    try:
+        appoint_standard_roster(app)
+        reference = file_case(app, "purpose").reference
+        app.act(reference, "consult", actor=MANAGER)
+        with host_engine.begin() as connection, app.joined(connection):
+            # Another process decides between this unit's read of the case and its write.
+            racing.interleave = lambda: other.act(reference, "reject", actor=CHIEF, comment="No")
+            with pytest.raises(ConcurrencyConflict):
+                app.act(reference, "approve", actor=CHIEF)
+            connection.execute(insert(requests).values(reference=reference))  # still usable
+        assert _host_rows(host_engine) == [reference]
+        assert [e.trigger for e in app.history(reference)] == ["file", "consult", "reject"]
+    finally:
+        app.close()
+        other.close()
+    _log_is_sound(host_engine)
