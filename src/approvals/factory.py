@@ -37,7 +37,8 @@ def open_approvals(
 
     Give a SQLAlchemy ``url`` (default: a SQLite file, see :func:`approvals.store.default_url`)
     or a host's ``engine``, not both.  A host's SQLite Engine is given what approvals gives its
-    own (WAL, ``synchronous=FULL``, a 30 s busy timeout, the writers' queue); to make the
+    own (WAL, ``synchronous=FULL``, a 30 s busy timeout, the writers' queue, transactions at the
+    driver's default isolation whatever the host chose for its own work); to make the
     host's rows and an approval one unit, see :meth:`ApprovalsApplication.joined`.
     ``workflows`` is a folder of definition files (default: the reference workflows) or
     already loaded definitions.  ``clock`` returns the current time,
@@ -53,7 +54,7 @@ def open_approvals(
     if engine is None:
         engine = create_engine(url or default_url(), create=create)
     else:
-        adopt_engine(engine)
+        engine = adopt_engine(engine)
     if isinstance(workflows, Mapping):
         definitions = dict(workflows)
     else:

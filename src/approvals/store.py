@@ -20,7 +20,7 @@ from eventsourcing.persistence import InfrastructureFactory
 from eventsourcing.utils import Environment
 from eventsourcing_sqlalchemy.datastore import SQLAlchemyDatastore
 from eventsourcing_sqlalchemy.factory import SQLAlchemyFactory
-from sqlalchemy import Engine, event, make_url, text
+from sqlalchemy import Connection, Engine, event, make_url, text
 from sqlalchemy.engine import URL
 from sqlalchemy.orm import sessionmaker
 from sqlalchemy.pool import StaticPool
@@ -38,6 +38,7 @@ __all__ = [
     "default_url",
     "ensure_schema",
     "grant_least_privilege",
+    "in_autocommit",
     "least_privilege_grants",
     "persistence_env",
     "shown_url",
@@ -133,17 +134,44 @@ def create_engine(url: str, *, create: bool = True) -> Engine:
     return engine
 
 
-def adopt_engine(engine: Engine) -> None:
-    """Give a host's SQLite Engine what approvals gives its own: WAL, ``synchronous=FULL`` and
-    the busy timeout on every connection (the writers' queue goes by the file's name).
+TRANSACTIONAL = {"sqlite": "SERIALIZABLE", "postgresql": "READ COMMITTED"}
+"""The isolation approvals' own transactions run at: the drivers' defaults, which the writers'
+lock and the retries are built on (never AUTOCOMMIT, which would commit an event without its
+ledger row)."""
 
-    Connections the Engine's pool holds already were made without them: the pool is renewed
-    (connections checked out now are left to their holder, as Engine.dispose(close=False) does).
+
+def adopt_engine(engine: Engine) -> Engine:
+    """Return the Engine approvals works through on a host's ``engine``: the same pool, with
+    what approvals gives its own.
+
+    On a SQLite file every connection gets WAL, ``synchronous=FULL`` and the busy timeout (the
+    writers' queue goes by the file's name); connections the pool holds already were made
+    without them, so the pool is renewed (connections checked out now stay with their holder,
+    as ``Engine.dispose(close=False)`` does).  An in-memory database is left as it is: a new
+    pool would be a new, empty database.  Whatever isolation the host chose for its own work
+    (AUTOCOMMIT, say), approvals' transactions run at the driver's default
+    (:data:`TRANSACTIONAL`).
     """
-    if engine.dialect.name != "sqlite" or event.contains(engine, "connect", _on_sqlite_connect):
-        return
-    event.listen(engine, "connect", _on_sqlite_connect)
-    engine.dispose(close=False)
+    sqlite_file = engine.dialect.name == "sqlite" and engine.url.database not in (
+        None,
+        "",
+        ":memory:",
+    )
+    if sqlite_file and not event.contains(engine, "connect", _on_sqlite_connect):
+        event.listen(engine, "connect", _on_sqlite_connect)
+        engine.dispose(close=False)
+    level = TRANSACTIONAL.get(engine.dialect.name)
+    return engine.execution_options(isolation_level=level) if level else engine
+
+
+def in_autocommit(connection: Connection) -> bool:
+    """Whether ``connection`` commits each statement on its own (no transaction to join)."""
+    if connection.get_execution_options().get("isolation_level") == "AUTOCOMMIT":
+        return True
+    raw = connection.connection.driver_connection
+    if connection.dialect.name == "sqlite":
+        return getattr(raw, "isolation_level", "") is None or getattr(raw, "autocommit", 0) is True
+    return bool(getattr(raw, "autocommit", False))
 
 
 @contextmanager

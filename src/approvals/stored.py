@@ -27,7 +27,7 @@ from approvals.audit.keys import CaseKeyMapper, CaseKeys
 from approvals.errors import ApprovalsError, ConcurrencyConflict, Label, StorageError
 from approvals.joined import HostTransactions
 from approvals.logging import get_logger
-from approvals.store import Factory, persistence_env, shown_url
+from approvals.store import Factory, in_autocommit, persistence_env, shown_url
 
 __all__ = ["StoredApplication"]
 
@@ -249,10 +249,16 @@ class StoredApplication(Application[UUID]):
         On PostgreSQL the writers' lock is then held until the host commits: keep the host's
         transaction short.
         """
-        if connection.engine is not self._engine:
+        if connection.engine.pool is not self._engine.pool:
             raise ValueError(
                 "approvals can join only a transaction on the Engine it was opened on: "
                 "open it with open_approvals(engine=...) and pass a connection of that Engine"
+            )
+        if in_autocommit(connection) or not connection.in_transaction():
+            raise ValueError(
+                "approvals can join only a transaction the host has begun: this connection "
+                "commits each statement on its own or has no transaction open; use "
+                "`with engine.begin() as connection` (not AUTOCOMMIT)"
             )
         outer = getattr(self._local, "unit", None)
         self._local.unit = OrderedDict()  # what the block reads is not yet committed

@@ -15,8 +15,9 @@ from pathlib import Path
 import pytest
 import sqlalchemy
 from sqlalchemy import Column, Engine, Integer, MetaData, String, Table, insert, select
+from sqlalchemy.pool import StaticPool
 
-from approvals import ApprovalsApplication, ConcurrencyConflict, open_approvals
+from approvals import ApprovalsApplication, ConcurrencyConflict, StorageError, open_approvals
 from approvals.audit.service import verify_with_keys
 from tests.conftest import CHIEF, MANAGER, STAFF, FakeClock, appoint_standard_roster
 from tests.integration.test_concurrency import RacingClock
@@ -244,3 +245,81 @@ def test_a_decision_lost_inside_a_unit_undoes_only_its_own_part(
         app.close()
         other.close()
     _log_is_sound(host_engine)
+
+
+def test_a_host_in_memory_engine_keeps_the_host_tables(workflows: dict[str, object]) -> None:
+    engine = sqlalchemy.create_engine(
+        "sqlite://", poolclass=StaticPool, connect_args={"check_same_thread": False}
+    )
+    requests.create(engine)
+    with engine.begin() as connection:
+        connection.execute(insert(requests).values(reference="before approvals"))
+    app = open_approvals(engine=engine)
+    try:
+        appoint_standard_roster(app)
+        reference = file_case(app, "purpose").reference
+        assert _host_rows(engine) == ["before approvals"]  # the same database, not a new one
+        assert app.case(reference).state == "notified"
+    finally:
+        app.close()
+        engine.dispose()
+
+
+def _ledger_refuses_second_events(engine: Engine) -> None:
+    """Make the ledger refuse every row of a case's second event, as a failure half-way
+    through a write would: the event row is written first, its ledger row after it."""
+    with engine.begin() as connection:
+        if engine.dialect.name == "sqlite":
+            connection.exec_driver_sql(
+                "CREATE TRIGGER fail_second BEFORE INSERT ON approvals_integrity "
+                "WHEN NEW.originator_version = 2 BEGIN SELECT RAISE(ABORT, 'disk full'); END"
+            )
+        else:
+            connection.exec_driver_sql(
+                "CREATE FUNCTION fail_second() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
+                "IF NEW.originator_version = 2 THEN RAISE EXCEPTION 'disk full'; END IF; "
+                "RETURN NEW; END $$"
+            )
+            connection.exec_driver_sql(
+                "CREATE TRIGGER fail_second BEFORE INSERT ON approvals_integrity "
+                "FOR EACH ROW EXECUTE FUNCTION fail_second()"
+            )
+
+
+@pytest.mark.parametrize("isolation", ["AUTOCOMMIT", None])
+def test_an_event_and_its_ledger_row_stand_or_fall_together_whatever_the_host_isolation(
+    backend_url: str, isolation: str | None
+) -> None:
+    options = {"isolation_level": isolation} if isolation else {}
+    engine = sqlalchemy.create_engine(backend_url, **options)
+    app = open_approvals(engine=engine)
+    try:
+        appoint_standard_roster(app)
+        reference = file_case(app, "purpose").reference
+        _ledger_refuses_second_events(engine)
+        # (SQLite reports a trigger's refusal as a constraint, hence a conflict)
+        with pytest.raises((StorageError, ConcurrencyConflict)):
+            app.act(reference, "consult", actor=MANAGER)
+    finally:
+        app.close()
+    _log_is_sound(engine)  # no event without its ledger row
+    fresh = open_approvals(engine=engine)
+    try:
+        assert [e.trigger for e in fresh.history(reference)] == ["file"]
+    finally:
+        fresh.close()
+        engine.dispose()
+
+
+def test_a_connection_outside_a_transaction_or_in_autocommit_is_not_joined(
+    host_engine: Engine, host_app: ApprovalsApplication
+) -> None:
+    with host_engine.connect() as connection:
+        with pytest.raises(ValueError, match="transaction the host has begun"):  # noqa: SIM117
+            with host_app.joined(connection):
+                pass
+        connection.execution_options(isolation_level="AUTOCOMMIT")
+        with connection.begin(), pytest.raises(ValueError, match="not AUTOCOMMIT"):  # noqa: SIM117
+            with host_app.joined(connection):
+                pass
+    assert host_app.references() == ()
