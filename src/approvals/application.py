@@ -98,6 +98,14 @@ class ApprovalsApplication(StoredApplication):
         self._locks_lock = threading.Lock()
         super().__init__(engine=engine, owns_engine=owns_engine)
 
+    def after_fork(self) -> None:
+        """In a forked child: fresh locks for the numbering and the read models as well."""
+        super().after_fork()
+        self._locks_lock = threading.Lock()
+        self._series_locks = {}
+        if self._registers is not None:
+            self._registers.projector.after_fork()
+
     @property
     def workflows(self) -> Mapping[str, Workflow]:
         """The workflow definitions new cases are filed on, by id."""

@@ -267,6 +267,10 @@ class Projector:
             else sa.type_coerce(events.c.originator_id, sa.LargeBinary).label("originator_id")
         )
 
+    def after_fork(self) -> None:
+        """In a forked child: a lock of its own (the parent's may have been held)."""
+        self._lock = threading.RLock()
+
     # -- the tables ----------------------------------------------------------------------------
 
     def model(self, name: str) -> ReadModel:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 import threading
+import weakref
 from collections import OrderedDict
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -38,6 +40,19 @@ CACHED_AGGREGATES = 2048
 """How many aggregates each thread keeps in memory between commands."""
 
 
+def _after_fork_in_child(app: StoredApplication) -> None:
+    """Call ``app.after_fork()`` in every child forked while ``app`` lives."""
+    alive = weakref.ref(app)
+
+    def after_fork() -> None:
+        found = alive()
+        if found is not None:
+            found.after_fork()
+
+    if hasattr(os, "register_at_fork"):
+        os.register_at_fork(after_in_child=after_fork)
+
+
 def reading(engine: Engine, read: Callable[[Connection], T]) -> T:
     """Run ``read`` on a connection of ``engine``, once more if the server had dropped the
     connection (a restart): reading twice changes nothing."""
@@ -63,6 +78,15 @@ class StoredApplication(Application[UUID]):
         self._queries: dict[int, Any] = {}
         self.host = HostTransactions()
         super().__init__(env=persistence_env())
+        _after_fork_in_child(self)
+
+    def after_fork(self) -> None:
+        """In a child process just forked (a server's worker forked after the application was
+        opened): connections, the writers' queue file and locks of its own, none shared with
+        the parent.  Only the forking thread lives on in the child, so no lock is held."""
+        self._engine.dispose(close=False)  # the parent's connections stay the parent's
+        self.case_keys.after_fork()
+        self.recorder.after_fork()  # type: ignore[attr-defined]
 
     def construct_env(self, name: str, env: Mapping[str, str] | None = None) -> Environment:
         """Use only the settings approvals passes: a host's os.environ must not leak in."""

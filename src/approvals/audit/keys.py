@@ -81,6 +81,10 @@ class CaseKeys:
         self._lock = threading.Lock()
         self._local = threading.local()
 
+    def after_fork(self) -> None:
+        """In a forked child: a lock of its own (the parent's may have been held)."""
+        self._lock = threading.Lock()
+
     def _pending(self) -> dict[str, bytes]:
         """The keys this thread made for new cases and has not written yet."""
         pending: dict[str, bytes] | None = getattr(self._local, "pending", None)

@@ -218,6 +218,16 @@ class IntegrityRecorder(SQLAlchemyApplicationRecorder):
             finally:
                 fcntl.flock(self._turn_file.fileno(), fcntl.LOCK_UN)
 
+    def after_fork(self) -> None:
+        """In a forked child: a queue file of its own (a lock on the parent's open file would
+        be shared with the parent, which would then not wait for it) and fresh locks."""
+        global _CHAINS_LOCK  # noqa: PLW0603 - the parent's may have been held at the fork
+        _CHAINS_LOCK = threading.Lock()
+        self._turn_lock = threading.Lock()
+        if self._turn_file is not None:
+            self._turn_file.close()  # the child's copy only: the parent's stays open
+            self._turn_file = None
+
     def close_turns(self) -> None:
         """Close the file writers queue on (when one was opened)."""
         with self._turn_lock:
