@@ -27,7 +27,7 @@ PROCESSES = 2
 ROUNDS = int(os.environ.get("APPROVALS_THREAD_ROUNDS", "3" if os.environ.get("CI") else "1"))
 
 
-def _read_back(url: str, filed: list[str], decided: int) -> None:
+def read_back(url: str, filed: list[str], decided: int) -> None:
     """A fresh application (its own caches, keys read from the database) reads every case and
     every event back — ``decided`` of the cases were consulted and approved — the log verifies
     and the read models equal a rebuild."""
@@ -57,34 +57,37 @@ def _together(threads: int, work: Callable[[int], list[str]]) -> list[str]:
         return [reference for found in pool.map(run, range(threads)) for reference in found]
 
 
+def _filed_together(
+    url: str, threads: int, work: Callable[[ApprovalsApplication, int], list[str]]
+) -> tuple[str, list[str]]:
+    """On a new store with the standard roster, run ``work(app, n)`` on ``threads`` threads of
+    one application at once; return the store and the references filed."""
+    app = open_approvals(url)
+    try:
+        appoint_standard_roster(app)
+        return url, _together(threads, lambda n: work(app, n))
+    finally:
+        app.close()
+
+
 @pytest.mark.parametrize("round_", range(ROUNDS))
 def test_eight_threads_filing_at_once_leave_every_event_readable(
     fresh_store: Callable[[], str], round_: int
 ) -> None:
-    url = fresh_store()
-    app = open_approvals(url)
-    try:
-        appoint_standard_roster(app)
-        filed = _together(8, lambda _n: [file_case(app, "purpose").reference for _ in range(5)])
-    finally:
-        app.close()
+    url, filed = _filed_together(
+        fresh_store(), 8, lambda app, _n: [file_case(app, "purpose").reference for _ in range(5)]
+    )
     assert len(filed) == 40
-    _read_back(url, filed, decided=0)
+    read_back(url, filed, decided=0)
 
 
 @pytest.mark.parametrize("round_", range(ROUNDS))
 def test_sixteen_threads_filing_acting_and_reading_keep_every_case_whole(
     fresh_store: Callable[[], str], round_: int
 ) -> None:
-    url = fresh_store()
-    app = open_approvals(url)
-    try:
-        appoint_standard_roster(app)
-        filed = _together(16, lambda n: _file_act_read(app, n))
-    finally:
-        app.close()
+    url, filed = _filed_together(fresh_store(), 16, _file_act_read)
     assert len(filed) == 16 * 3
-    _read_back(url, filed, decided=4 * 3)
+    read_back(url, filed, decided=4 * 3)
 
 
 def _threads_in_a_process(url: str, threads: int, answers: Any) -> None:
@@ -142,7 +145,7 @@ def test_processes_of_sixteen_threads_each_lose_and_double_nothing(
     assert not errors, errors[0]
     filed = [reference for _, references in found for reference in references]
     assert len(filed) == PROCESSES * 16 * 3
-    _read_back(url, filed, decided=PROCESSES * 4 * 3)
+    read_back(url, filed, decided=PROCESSES * 4 * 3)
 
 
 def test_roster_changes_from_many_threads_at_once_are_all_made(
