@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import hashlib
 import os
+import sqlite3
 from collections.abc import Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from contextlib import closing, contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -79,6 +80,66 @@ def _on_sqlite_connect(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
+_SQLITE_HEADER = b"SQLite format 3\x00"
+
+
+def _probe_sqlite_file(url: str, file: Path, *, create: bool) -> None:
+    """Refuse a file that is not an approvals store, before anything could write to it.
+
+    Opening a store sets WAL mode, which writes a header into an empty file and switches
+    another application's database to WAL: so the file's header is read first, and without
+    ``create`` its tables too, on a plain connection that sets nothing.  With ``create`` an
+    empty file may become a store; a file of another kind never does.
+    """
+    try:
+        with file.open("rb") as handle:
+            header = handle.read(len(_SQLITE_HEADER))
+    except OSError as error:
+        reason = f"it cannot be read ({error.strerror})"
+        raise StorageError(
+            url=url, reason=Label(reason, f"読み取れません({error.strerror})")
+        ) from None
+    if not header and create:
+        return
+    if header != _SQLITE_HEADER:
+        what = "it is empty" if not header else "it is not a SQLite database"
+        what_ja = "空のファイルです" if not header else "SQLite データベースではありません"
+        raise StorageError(
+            url=url,
+            reason=Label(
+                f"{what}, so not an approvals store; give the store's file, or create one "
+                "with `approvals init` in a new file",
+                f"{what_ja}。approvals の保存先ではありません。保存先のファイルを指定するか、"
+                "新しいファイルに `approvals init` で作成してください",
+            ),
+        )
+    if create:
+        return
+    try:
+        with closing(sqlite3.connect(file)) as connection:
+            tables = {
+                name
+                for (name,) in connection.execute(
+                    "SELECT name FROM sqlite_master WHERE type = 'table'"
+                )
+            }
+    except sqlite3.DatabaseError as error:
+        reason = f"it is a damaged SQLite database ({error})"
+        raise StorageError(
+            url=url, reason=Label(reason, f"SQLite データベースが壊れています({error})")
+        ) from None
+    if EVENTS_TABLE not in tables:
+        raise StorageError(
+            url=url,
+            reason=Label(
+                "it is not set up for approvals (it is another SQLite database); nothing was "
+                "changed in it",
+                "approvals 用に準備されていません(別の SQLite データベースです)。何も変更して"
+                "いません",
+            ),
+        )
+
+
 def create_engine(url: str, *, create: bool = True) -> Engine:
     """Return an Engine for ``url``; SQLite files get WAL and a busy timeout.
 
@@ -110,6 +171,8 @@ def create_engine(url: str, *, create: bool = True) -> Engine:
                     "まだ保存先がありません。`approvals init` で作成してください",
                 ),
             )
+        if file.is_file():
+            _probe_sqlite_file(shown_url(parsed), file, create=create)
         try:
             folder.mkdir(parents=True, exist_ok=True)
         except OSError as error:

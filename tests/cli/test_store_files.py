@@ -1,0 +1,81 @@
+"""A file given as the store that is not one is refused with a sentence and left as it was.
+
+Opening a store switches SQLite to WAL mode, which writes a header into an empty file and
+turns another application's database to WAL: a command that is refused must touch nothing.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from contextlib import closing
+from pathlib import Path
+
+import pytest
+
+from approvals import StorageError, open_approvals
+from tests.cli.conftest import Run
+
+
+def _files(folder: Path) -> dict[str, bytes]:
+    return {path.name: path.read_bytes() for path in sorted(folder.iterdir())}
+
+
+def _other_application(path: Path) -> None:
+    with closing(sqlite3.connect(path)) as connection:
+        connection.execute("CREATE TABLE invoices (id INTEGER PRIMARY KEY, total INTEGER)")
+        connection.execute("INSERT INTO invoices (total) VALUES (1200)")
+        connection.commit()
+
+
+FILES = {
+    "empty": lambda path: path.write_bytes(b""),
+    "text": lambda path: path.write_text("shopping list\nmilk\n", encoding="utf-8"),
+    "corrupt header": lambda path: path.write_bytes(b"SQLite format 3\x00" + b"\xff" * 200),
+    "another application's database": _other_application,
+}
+
+
+@pytest.mark.parametrize("kind", sorted(FILES))
+@pytest.mark.parametrize("command", [("inbox",), ("list",), ("audit", "verify")])
+def test_a_file_that_is_no_store_is_refused_and_left_as_it_was(
+    run: Run, tmp_path: Path, kind: str, command: tuple[str, ...]
+) -> None:
+    folder = tmp_path / "given"
+    folder.mkdir()
+    given = folder / "given.db"
+    FILES[kind](given)
+    before = _files(folder)
+    result = run(*command, db=str(given), user="sato")
+    assert result.exit_code != 0
+    assert "Traceback" not in result.output
+    lines = [line for line in result.output.splitlines() if line.strip()]
+    assert len(lines) == 1, result.output
+    assert str(given) in lines[0]
+    assert _files(folder) == before  # no header, no WAL switch, no -wal or -shm file
+
+
+def test_the_library_refuses_the_same_files_without_touching_them(tmp_path: Path) -> None:
+    for kind, make in FILES.items():
+        folder = tmp_path / kind.replace(" ", "-").replace("'", "")
+        folder.mkdir()
+        given = folder / "given.db"
+        make(given)
+        before = _files(folder)
+        with pytest.raises(StorageError):
+            open_approvals(f"sqlite:///{given}", create=False)
+        assert _files(folder) == before, kind
+
+
+def test_init_makes_a_store_of_an_empty_file_but_not_of_a_text_file(
+    run: Run, tmp_path: Path
+) -> None:
+    empty = tmp_path / "empty.db"
+    empty.write_bytes(b"")
+    assert run("init", db=str(empty)).exit_code == 0
+    assert run("workflows", "list", db=str(empty)).exit_code == 0
+    text = tmp_path / "notes.db"
+    text.write_text("notes", encoding="utf-8")
+    result = run("init", db=str(text))
+    assert result.exit_code != 0
+    assert "not a SQLite database" in result.output
+    assert text.read_text(encoding="utf-8") == "notes"
