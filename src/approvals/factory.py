@@ -55,6 +55,23 @@ def open_approvals(
         engine = create_engine(url or default_url(), create=create)
     else:
         engine = adopt_engine(engine)
+    try:
+        return _open(engine, workflows, clock, holiday, create=create, owns_engine=owns_engine)
+    except BaseException:
+        if owns_engine:  # refused: no connection of ours is left open
+            engine.dispose()
+        raise
+
+
+def _open(
+    engine: Engine,
+    workflows: Path | str | Mapping[str, Workflow] | None,
+    clock: Clock,
+    holiday: Holiday | None,
+    *,
+    create: bool,
+    owns_engine: bool,
+) -> ApprovalsApplication:
     if isinstance(workflows, Mapping):
         definitions = dict(workflows)
     else:
@@ -71,5 +88,9 @@ def open_approvals(
         owns_engine=owns_engine,
     )
     if create:
-        ensure_schema(engine, list(app.recorder.tables))  # type: ignore[attr-defined]
+        try:
+            ensure_schema(engine, list(app.recorder.tables))  # type: ignore[attr-defined]
+        except BaseException:
+            app.close()
+            raise
     return app

@@ -66,7 +66,7 @@ def shown_url(url: str | URL) -> str:
     """Return ``url`` with any password hidden, for messages."""
     try:
         return make_url(url).render_as_string(hide_password=True)
-    except sqlalchemy.exc.ArgumentError:
+    except (sqlalchemy.exc.ArgumentError, ValueError):
         return str(url)
 
 
@@ -148,7 +148,7 @@ def create_engine(url: str, *, create: bool = True) -> Engine:
     """
     try:
         parsed = make_url(url)
-    except sqlalchemy.exc.ArgumentError:
+    except (sqlalchemy.exc.ArgumentError, ValueError):  # ValueError: a port that is no number
         raise StorageError(
             url=url,
             reason=Label(
@@ -242,7 +242,7 @@ def reachable(engine: Engine) -> Iterator[None]:
     """Turn a database that cannot be reached into a StorageError naming it."""
     try:
         yield
-    except sqlalchemy.exc.OperationalError as error:
+    except sqlalchemy.exc.DBAPIError as error:  # unreachable, no such schema, no right to create
         reason = str(error.orig).strip().splitlines()[0] if error.orig else str(error)
         raise StorageError(url=shown_url(engine.url), reason=Label(reason, reason)) from None
 

@@ -79,3 +79,19 @@ def test_init_makes_a_store_of_an_empty_file_but_not_of_a_text_file(
     assert result.exit_code != 0
     assert "not a SQLite database" in result.output
     assert text.read_text(encoding="utf-8") == "notes"
+
+
+def test_a_postgresql_url_whose_port_is_no_number_is_one_sentence(run: Run) -> None:
+    result = run("inbox", db="postgresql://postgres@127.0.0.1:abc/test", user="sato")
+    assert result.exit_code == 1
+    assert "Traceback" not in result.output
+    assert "it is not a database URL" in result.output
+
+
+def test_a_calendar_file_that_is_not_utf8_is_one_sentence(run: Run, tmp_path: Path) -> None:
+    calendar = tmp_path / "calendar.toml"
+    calendar.write_bytes(b"\xff\xfe[company]\n")
+    result = run("--calendar", str(calendar), "inbox", user="sato")
+    assert result.exit_code != 0
+    assert "Traceback" not in result.output
+    assert "it is not UTF-8 text" in result.output

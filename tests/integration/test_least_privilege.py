@@ -11,7 +11,7 @@ import sqlalchemy
 from click.testing import CliRunner
 from sqlalchemy import make_url
 
-from approvals import open_approvals
+from approvals import StorageError, open_approvals
 from approvals.calendar import JapaneseCalendar
 from approvals.cli import cli
 from tests.conftest import CHIEF, MANAGER, FakeClock, appoint_standard_roster
@@ -109,3 +109,32 @@ def test_granting_to_a_role_that_does_not_exist_is_one_sentence(postgres_url: st
     assert code == 1
     assert 'the role "nobody_here" does not exist; create it first' in output
     assert "Traceback" not in output
+
+
+@pytest.mark.postgres
+def test_a_role_that_may_not_create_tables_is_told_so_in_one_sentence(postgres_url: str) -> None:
+    role = f"approvals_reader_{uuid.uuid4().hex[:8]}"
+    admin = sqlalchemy.create_engine(postgres_url)
+    with admin.begin() as connection:
+        schema = connection.execute(sqlalchemy.text("SELECT current_schema()")).scalar_one()
+        connection.execute(sqlalchemy.text(f"CREATE ROLE {role} LOGIN"))
+        connection.execute(sqlalchemy.text(f"GRANT USAGE ON SCHEMA {schema} TO {role}"))
+    as_role = make_url(postgres_url).set(username=role).render_as_string(hide_password=False)
+    try:
+        with pytest.raises(StorageError, match="permission denied"):
+            open_approvals(as_role, create=True)
+    finally:
+        with admin.begin() as connection:
+            connection.execute(sqlalchemy.text(f"DROP OWNED BY {role}"))
+            connection.execute(sqlalchemy.text(f"DROP ROLE {role}"))
+        admin.dispose()
+
+
+@pytest.mark.postgres
+def test_init_in_a_schema_that_does_not_exist_is_one_sentence(postgres_server: str) -> None:
+    url = f"{postgres_server}?options=-csearch_path%3Dno_such_schema_{uuid.uuid4().hex[:8]}"
+    code, output = init(url)
+    assert code == 1
+    assert "Traceback" not in output
+    assert "no schema has been selected to create in" in output
+    assert len(output.strip().splitlines()) == 1
