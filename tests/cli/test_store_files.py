@@ -1,7 +1,9 @@
-"""A file given as the store that is not one is refused with a sentence and left as it was.
+"""Files and values the system cannot use are refused with one sentence, and left as they were.
 
 Opening a store switches SQLite to WAL mode, which writes a header into an empty file and
 turns another application's database to WAL: a command that is refused must touch nothing.
+An output path that cannot be written, a number out of range, a file that is not UTF-8: one
+sentence, never a traceback.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from approvals import StorageError, open_approvals
+from approvals.demo import AUDITOR
 from tests.cli.conftest import Run
 
 
@@ -95,3 +98,46 @@ def test_a_calendar_file_that_is_not_utf8_is_one_sentence(run: Run, tmp_path: Pa
     assert result.exit_code != 0
     assert "Traceback" not in result.output
     assert "it is not UTF-8 text" in result.output
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("remind", "--days", "1000000000"),
+        ("audit", "report", "--year", "0"),
+        ("audit", "report", "--year", "10000"),
+    ],
+)
+def test_a_number_out_of_range_is_a_usage_error_not_a_traceback(
+    run: Run, args: tuple[str, ...]
+) -> None:
+    result = run(*args, user=AUDITOR)
+    assert result.exit_code == 2
+    assert "Traceback" not in result.output
+    assert "is not in the range" in result.output
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("audit", "report", "--year", "2026", "--out", "{missing}/report.md"),
+        ("audit", "report", "--year", "2026", "--out", "{file}/report.md"),
+        ("audit", "export", "--bundle", "{file}/bundle"),
+        ("audit", "keygen", "--dir", "{file}/keys"),
+    ],
+)
+def test_an_output_path_that_cannot_be_written_is_one_sentence(
+    run: Run, tmp_path: Path, args: tuple[str, ...]
+) -> None:
+    folder = tmp_path / "out"
+    folder.mkdir()
+    (folder / "a-file").write_text("kept", encoding="utf-8")
+    before = _files(folder)
+    paths = {"missing": str(folder / "missing"), "file": str(folder / "a-file")}
+    result = run(*(arg.format(**paths) for arg in args), user=AUDITOR)
+    assert result.exit_code == 1, result.output
+    assert "Traceback" not in result.output
+    lines = [line for line in result.output.splitlines() if line.strip()]
+    assert len(lines) == 1, result.output
+    assert "the command was stopped" in lines[0]
+    assert _files(folder) == before

@@ -58,6 +58,36 @@ class ApprovalsGroup(click.Group):
             raise Refusal(
                 error.render(lang), error.code, bool(session and session.as_json)
             ) from None
+        except (OSError, UnicodeError, OverflowError) as error:
+            # What the engine did not turn into a sentence itself: a file that cannot be
+            # written or read, text that is not UTF-8, a number too large to compute with.
+            session = ctx.find_object(Session)
+            lang = session.lang if session else "en"
+            code, message = _stopped(error, lang)
+            raise Refusal(message, code, bool(session and session.as_json)) from None
+
+
+def _stopped(error: OSError | UnicodeError | OverflowError, lang: str) -> tuple[str, str]:
+    """The code and the sentence for an error of the system, not of a rule."""
+    if isinstance(error, OSError):
+        where = error.filename or ""
+        reason = error.strerror or type(error).__name__
+        if lang == "ja":
+            return (
+                "file.unusable",
+                f"ファイル {where} を使えません({reason})。コマンドを中止しました。",
+            )
+        return "file.unusable", f"Cannot use the file {where} ({reason}); the command was stopped."
+    if isinstance(error, UnicodeError):
+        if lang == "ja":
+            return "text.not_utf8", "UTF-8 でない文字列は使えません。コマンドを中止しました。"
+        return (
+            "text.not_utf8",
+            "Text that is not valid UTF-8 cannot be used; the command was stopped.",
+        )
+    if lang == "ja":
+        return "value.too_large", "値が大きすぎて計算できません。コマンドを中止しました。"
+    return "value.too_large", "A value is too large to compute with; the command was stopped."
 
 
 @click.group(

@@ -219,7 +219,10 @@ def timeline_command(session: Session, reference: str) -> None:
 
 
 @audit.command("report", short_help="The yearly audit summary (Art.29-30).")
-@click.option("--year", type=int, required=True, help="The calendar year reported on.")
+@click.option(
+    "--year", type=click.IntRange(1900, 2200), required=True,
+    help="The calendar year reported on.",
+)  # fmt: skip
 @click.option(
     "--format", "kind", type=click.Choice(["md", "html"]), default="md", show_default=True,
     help="Markdown (diagrams as Mermaid) or a self-contained HTML page (diagrams as SVG).",

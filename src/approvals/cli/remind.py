@@ -17,7 +17,7 @@ __all__ = ["remind"]
 @click.command("remind", short_help="What is due soon or overdue, by person.")
 @click.option(
     "--days",
-    type=click.IntRange(min=0),
+    type=click.IntRange(min=0, max=36_600),  # a century: every date stays computable
     default=3,
     show_default=True,
     help="Due within this many days from now (overdue ones are always listed).",
