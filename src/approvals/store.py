@@ -10,9 +10,8 @@ from __future__ import annotations
 
 import hashlib
 import os
-import sqlite3
 from collections.abc import Iterator, Mapping, Sequence
-from contextlib import closing, contextmanager
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -71,11 +70,20 @@ def shown_url(url: str | URL) -> str:
 
 
 def _on_sqlite_connect(dbapi_connection: Any, _record: Any) -> None:
-    # WAL lets readers run beside the one writer; the busy timeout makes a second writer wait
-    # instead of failing with "database is locked"; FULL makes every commit durable.
+    # WAL lets readers run beside the one writer (a store keeps it in its file once set);
+    # the busy timeout makes a second writer wait instead of failing with "database is
+    # locked"; FULL makes every commit durable.
+    _on_sqlite_store_connect(dbapi_connection, _record)
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode = WAL")
+    cursor.close()
+
+
+def _on_sqlite_store_connect(dbapi_connection: Any, _record: Any) -> None:
+    # A store that exists is in WAL mode already (init set it, and the file keeps it): setting
+    # it again would write to a file that may turn out not to be a store at all.
     cursor = dbapi_connection.cursor()
     cursor.execute(f"PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS}")
-    cursor.execute("PRAGMA journal_mode = WAL")
     cursor.execute("PRAGMA synchronous = FULL")
     cursor.close()
 
@@ -86,10 +94,11 @@ _SQLITE_HEADER = b"SQLite format 3\x00"
 def _probe_sqlite_file(url: str, file: Path, *, create: bool) -> None:
     """Refuse a file that is not an approvals store, before anything could write to it.
 
-    Opening a store sets WAL mode, which writes a header into an empty file and switches
-    another application's database to WAL: so the file's header is read first, and without
-    ``create`` its tables too, on a plain connection that sets nothing.  With ``create`` an
-    empty file may become a store; a file of another kind never does.
+    Opening a new store sets WAL mode, which writes a header into an empty file and switches
+    another application's database to WAL: so the file's header is read first (an existing
+    store is then opened without setting WAL again, and its tables checked, see
+    :func:`check_schema`).  With ``create`` an empty file may become a store; a file of
+    another kind never does.
     """
     try:
         with file.open("rb") as handle:
@@ -111,31 +120,6 @@ def _probe_sqlite_file(url: str, file: Path, *, create: bool) -> None:
                 "with `approvals init` in a new file",
                 f"{what_ja}。approvals の保存先ではありません。保存先のファイルを指定するか、"
                 "新しいファイルに `approvals init` で作成してください",
-            ),
-        )
-    if create:
-        return
-    try:
-        with closing(sqlite3.connect(file)) as connection:
-            tables = {
-                name
-                for (name,) in connection.execute(
-                    "SELECT name FROM sqlite_master WHERE type = 'table'"
-                )
-            }
-    except sqlite3.DatabaseError as error:
-        reason = f"it is a damaged SQLite database ({error})"
-        raise StorageError(
-            url=url, reason=Label(reason, f"SQLite データベースが壊れています({error})")
-        ) from None
-    if EVENTS_TABLE not in tables:
-        raise StorageError(
-            url=url,
-            reason=Label(
-                "it is not set up for approvals (it is another SQLite database); nothing was "
-                "changed in it",
-                "approvals 用に準備されていません(別の SQLite データベースです)。何も変更して"
-                "いません",
             ),
         )
 
@@ -193,7 +177,7 @@ def create_engine(url: str, *, create: bool = True) -> Engine:
     except (sqlalchemy.exc.ArgumentError, ImportError) as error:
         raise StorageError(url=shown_url(parsed), reason=Label(str(error), str(error))) from None
     if engine.dialect.name == "sqlite":
-        event.listen(engine, "connect", _on_sqlite_connect)
+        event.listen(engine, "connect", _on_sqlite_connect if create else _on_sqlite_store_connect)
     return engine
 
 
