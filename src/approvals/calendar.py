@@ -124,7 +124,8 @@ def load_calendar(path: Path) -> JapaneseCalendar:
                        f"読み込めません({error.strerror})") from None  # fmt: skip
     except UnicodeDecodeError as error:
         raise _refused(path, "(file)", f"it is not UTF-8 text (byte {error.start})",
-                       f"UTF-8 のテキストではありません({error.start} バイト目)") from None  # fmt: skip
+                       f"UTF-8 のテキストではありません({error.start} バイト目)",
+                       ) from None  # fmt: skip
     except (tomllib.TOMLDecodeError, RecursionError) as error:
         raise _refused(path, "(file)", f"it is not TOML ({error})",
                        f"TOML ではありません({error})") from None  # fmt: skip
