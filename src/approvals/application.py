@@ -30,7 +30,14 @@ from approvals.domain.registry import (
     definition_id,
 )
 from approvals.domain.retention import RetentionRecord, retention_id
-from approvals.domain.roster import ROSTER_ID, Roster, check_appointment, check_dismissal
+from approvals.domain.roster import (
+    PERSON,
+    ROSTER_ID,
+    Roster,
+    check_appointment,
+    check_dismissal,
+    check_name,
+)
 from approvals.domain.workflow import ROLES, Workflow
 from approvals.errors import (
     CaseDisposed,
@@ -130,6 +137,9 @@ class ApprovalsApplication(StoredApplication):
         with self.command("roster.establish", actor=actor or representative, user=representative):
 
             def establish() -> None:
+                check_name(representative, PERSON)
+                if actor is not None:
+                    check_name(actor, PERSON)
                 existing = self._roster_or_none()
                 if existing is not None:
                     raise RosterRefused(
@@ -246,6 +256,8 @@ class ApprovalsApplication(StoredApplication):
                         title=title,
                         fields=fields or {},
                         at=at,
+                        comment=comment,
+                        documents=[doc["name"] for doc in docs],
                     )
                     self._check_links(definition, clean)
                     counter = self._next_reference(definition.prefix, at)
@@ -302,6 +314,7 @@ class ApprovalsApplication(StoredApplication):
                 fields=fields or {},
                 checklist=checklist,
                 at=at,
+                documents=[doc["name"] for doc in docs],
             )
             self._check_links(definition, decision.fields)
             case.take(

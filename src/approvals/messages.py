@@ -154,6 +154,16 @@ MESSAGES: dict[str, dict[str, str]] = {
         "en": "{field} must be {kind}; {value!s} is refused.",
         "ja": "{field} は{kind}で入力してください。{value!s} は受け付けません。",
     },
+    "attachment.refused": {
+        "en": (
+            "The attachment {file} is refused: {problem}; only a regular file of at most "
+            "{limit} may be attached, and nothing was recorded."
+        ),
+        "ja": (
+            "添付ファイル {file} を受け付けられません({problem})。添付できるのは {limit} 以下の"
+            "通常のファイルだけです。何も記録していません。"
+        ),
+    },
     "value.choice": {
         "en": "{field} must be one of {allowed}; {value!s} is refused.",
         "ja": "{field} は次のいずれかです: {allowed}。{value!s} は受け付けません。",
@@ -189,6 +199,22 @@ MESSAGES: dict[str, dict[str, str]] = {
     "value.case_workflow": {
         "en": "{field} names {reference}, a {actual} case; it must be a {workflow} case.",
         "ja": "{field} の {reference} は{actual}の案件です。{workflow} の案件を入力してください。",
+    },
+    "value.out_of_range": {
+        "en": "{field} must be {kind} between {low} and {high}; {value} was given.",
+        "ja": "{field} は {low} から {high} までの{kind}で入力してください。{value} は受け付けません。",
+    },
+    "value.character": {
+        "en": "{field} must not contain {what}; {value} was given (character {position}).",
+        "ja": "{field} に{what}は使えません。{value} は受け付けません({position} 文字目)。",
+    },
+    "value.too_long": {
+        "en": "{field} must be at most {limit} characters long; {length} characters were given.",
+        "ja": "{field} は {limit} 文字以内で入力してください。{length} 文字が入力されました。",
+    },
+    "value.padded": {
+        "en": "{field} must not begin or end with a space; {value} was given.",
+        "ja": "{field} の先頭や末尾に空白は使えません。{value} は受け付けません。",
     },
     "value.empty": {
         "en": "{what} must not be empty.",

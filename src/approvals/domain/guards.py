@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -9,7 +10,15 @@ from typing import Any
 
 from approvals.domain.case import Case
 from approvals.domain.clocks import JST
-from approvals.domain.roster import Roster, role_phrase
+from approvals.domain.roster import (
+    DEPARTMENT,
+    NAME_LIMIT,
+    Roster,
+    bad_character,
+    check_name,
+    role_phrase,
+    shown_value,
+)
 from approvals.domain.workflow import ROLES, FieldSpec, Step, Workflow
 from approvals.errors import (
     EvidenceMissing,
@@ -21,12 +30,44 @@ from approvals.errors import (
 )
 
 __all__ = [
+    "DOCUMENT_LIMIT",
+    "EARLIEST",
+    "LATEST",
+    "TEXT_LIMIT",
+    "TITLE_LIMIT",
+    "WHOLE_LIMIT",
     "Decision",
+    "check_documents",
     "check_filing",
     "check_step",
     "normalise_fields",
     "normalise_value",
 ]
+
+EARLIEST = date(1900, 1, 1)
+LATEST = date(2200, 12, 31)
+"""The range of every date and datetime recorded.  Deadlines are counted forward from the
+dates recorded: the longest span any workflow names is the seven years of retention (a
+periodic deadline is one year, the longest in days 60), and a read model computes each of them
+for every case, so the latest date must leave every such span computable (year 2207 and far
+beyond, well inside Python's year 9999) and the national holidays known; the earliest is before
+any record a company keeps today.  A date outside is a typing mistake (9999-12-31 for "no end")."""
+
+WHOLE_LIMIT = 10**12
+"""The largest whole number recorded (either sign): more than any count of people or records."""
+
+TEXT_LIMIT = 10_000
+"""The longest free text recorded (a text field, a comment), in characters."""
+
+TITLE_LIMIT = 200
+"""The longest title of a case, in characters."""
+
+DOCUMENT_LIMIT = 255
+"""The longest name of an attached document: the longest file name most systems allow."""
+
+_TITLE = Label("The title", "件名")
+_COMMENT = Label("The comment", "コメント")
+_DOCUMENT = Label("The document's name", "文書名")
 
 _TRUE = {"true", "yes", "y", "1", "はい", "on"}
 _FALSE = {"false", "no", "n", "0", "いいえ", "off"}
@@ -38,8 +79,16 @@ _KIND_LABELS = {
     ),
     "case": Label("a case reference such as ENT-2026-0001", "ENT-2026-0001 のような案件番号"),
     "bool": Label("yes or no", "yes か no"),
-    "int": Label("a whole number", "整数"),
+    "int": Label(
+        "a whole number written in the digits 0-9 such as 120 (a leading - if negative)",
+        "120 のような 0-9 の数字で書いた整数(負の数は先頭に -)",
+    ),
     "text": Label("some text", "文字列"),
+}
+_RANGE_KINDS = {
+    "date": Label("a date", "日付"),
+    "datetime": Label("a date and time", "日時"),
+    "int": Label("a whole number", "整数"),
 }
 
 
@@ -94,7 +143,7 @@ def normalise_fields(
     return clean
 
 
-def _as_bool(value: Any) -> Any:
+def _as_bool(spec: FieldSpec, value: Any) -> Any:
     if isinstance(value, bool):
         return value
     if isinstance(value, str) and value.lower() in _TRUE:
@@ -104,21 +153,38 @@ def _as_bool(value: Any) -> Any:
     return _INVALID
 
 
-def _as_date(value: Any) -> Any:
+def _within(spec: FieldSpec, day: date, given: Any) -> None:
+    if not EARLIEST <= day <= LATEST:
+        raise InvalidValue(
+            "value.out_of_range",
+            field=spec.label,
+            kind=_RANGE_KINDS[spec.kind],
+            low=EARLIEST.isoformat(),
+            high=LATEST.isoformat(),
+            value=shown_value(given),
+        )
+
+
+def _as_date(spec: FieldSpec, value: Any) -> Any:
     if isinstance(value, datetime):
-        return value.date().isoformat()
-    if isinstance(value, date):
-        return value.isoformat()
-    try:
-        return date.fromisoformat(value).isoformat() if isinstance(value, str) else _INVALID
-    except ValueError:
+        day = value.date()
+    elif isinstance(value, date):
+        day = value
+    elif isinstance(value, str) and value.isascii():
+        try:
+            day = date.fromisoformat(value)
+        except ValueError:
+            return _INVALID
+    else:
         return _INVALID
+    _within(spec, day, value)
+    return day.isoformat()
 
 
-def _as_datetime(value: Any) -> Any:
+def _as_datetime(spec: FieldSpec, value: Any) -> Any:
     moment = value
     if isinstance(value, str):
-        if len(value) < 16:  # a date alone says no time of day
+        if len(value) < 16 or not value.isascii():  # a date alone says no time of day
             return _INVALID
         try:
             moment = datetime.fromisoformat(value)
@@ -126,35 +192,73 @@ def _as_datetime(value: Any) -> Any:
             return _INVALID
     if not isinstance(moment, datetime):
         return _INVALID
+    # Checked before any conversion: near year 1 or 9999 a change of offset overflows.
+    _within(spec, moment.date(), value)
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=JST)
     return moment.astimezone(JST).isoformat(timespec="seconds")
 
 
-def _as_case(value: Any) -> Any:
-    if not isinstance(value, str):
+def _as_case(spec: FieldSpec, value: Any) -> Any:
+    if not isinstance(value, str) or len(value) > NAME_LIMIT or not value.isascii():
         return _INVALID
     reference = value.strip().upper()
     prefix, _, rest = reference.partition("-")
     year, _, number = rest.partition("-")
-    if not (prefix.isalpha() and prefix.isascii() and year.isdigit() and number.isdigit()):
+    if not (prefix.isalpha() and year.isdigit() and number.isdigit()):
         return _INVALID
     return reference
 
 
-def _as_int(value: Any) -> Any:
+def _as_int(spec: FieldSpec, value: Any) -> Any:
     if isinstance(value, int) and not isinstance(value, bool):
-        return value
-    if isinstance(value, str) and value.lstrip("-").isdigit():
-        return int(value)
-    return _INVALID
+        number = value
+    elif isinstance(value, str) and _WHOLE.fullmatch(value):
+        # Never int() a long string: Python refuses more than 4,300 digits with a ValueError.
+        digits = value.lstrip("-").lstrip("0")
+        number = int(value) if len(digits) <= len(str(WHOLE_LIMIT)) else WHOLE_LIMIT + 1
+    else:
+        return _INVALID
+    if not -WHOLE_LIMIT <= number <= WHOLE_LIMIT:
+        raise InvalidValue(
+            "value.out_of_range",
+            field=spec.label,
+            kind=_RANGE_KINDS["int"],
+            low=f"{-WHOLE_LIMIT:,}",
+            high=f"{WHOLE_LIMIT:,}",
+            value=shown_value(value),
+        )
+    return number
 
 
-def _as_text(value: Any) -> Any:
-    return value if isinstance(value, str) and value else _INVALID
+def _as_text(spec: FieldSpec, value: Any) -> Any:
+    if not isinstance(value, str) or not value:
+        return _INVALID
+    return check_text(value, spec.label)
+
+
+def check_text(value: str, what: Label, limit: int = TEXT_LIMIT) -> str:
+    """Refuse free text (a text field, a comment) holding a control character other than a
+    line break (LF, or CR as in CRLF text pasted from Windows) or a tab, or a lone surrogate,
+    or longer than ``limit`` characters; return it."""
+    bad = bad_character(value, allowed="\n\r\t")
+    if bad is not None:
+        position, kind = bad
+        shown = Label(f"{kind.en} other than line breaks and tabs", f"改行とタブ以外の{kind.ja}")
+        raise InvalidValue(
+            "value.character",
+            field=what,
+            what=shown if kind.en == "control characters" else kind,
+            value=shown_value(value),
+            position=position,
+        )
+    if len(value) > limit:
+        raise InvalidValue("value.too_long", field=what, limit=limit, length=len(value))
+    return value
 
 
 _INVALID = object()
+_WHOLE = re.compile(r"-?[0-9]+")
 _PARSERS = {
     "bool": _as_bool,
     "date": _as_date,
@@ -166,18 +270,36 @@ _PARSERS = {
 
 
 def normalise_value(spec: FieldSpec, value: Any) -> Any:
-    """Return ``value`` in the stored form of the field ``spec``, or refuse it."""
+    """Return ``value`` in the stored form of the field ``spec``, or refuse it.
+
+    Every kind has bounds, so that nothing stored can break a read later: a date (or the day
+    of a datetime) lies between :data:`EARLIEST` and :data:`LATEST`; a whole number is written
+    in the ASCII digits 0-9 (a leading ``-`` allowed) and lies within ±:data:`WHOLE_LIMIT`;
+    text is valid Unicode without control characters other than line breaks and tabs, at most
+    :data:`TEXT_LIMIT` characters; a case reference is ASCII; a choice is one of its choices."""
     text = value.strip() if isinstance(value, str) else value
     if spec.kind == "choice":
         if isinstance(text, str) and text in spec.choices:
             return text
-        raise InvalidValue("value.choice", field=spec.label, allowed=spec.choices, value=str(value))
-    clean = _PARSERS[spec.kind](text)
+        raise InvalidValue(
+            "value.choice", field=spec.label, allowed=spec.choices, value=shown_value(value)
+        )
+    clean = _PARSERS[spec.kind](spec, text)
     if clean is _INVALID:
         raise InvalidValue(
-            "value.invalid", field=spec.label, kind=_KIND_LABELS[spec.kind], value=str(value)
+            "value.invalid",
+            field=spec.label,
+            kind=_KIND_LABELS[spec.kind],
+            value=shown_value(value),
         )
     return clean
+
+
+def check_documents(names: Iterable[str]) -> None:
+    """Refuse the name of an attached document that is not a plain name (see
+    :func:`~approvals.domain.roster.check_name`); file names may be up to 255 characters."""
+    for name in names:
+        check_name(name, _DOCUMENT, DOCUMENT_LIMIT)
 
 
 def _check_items(workflow: Workflow, items: Iterable[str]) -> list[str]:
@@ -204,13 +326,19 @@ def check_filing(
     title: str,
     fields: Mapping[str, Any],
     at: datetime,
+    comment: str = "",
+    documents: Iterable[str] = (),
 ) -> tuple[str, dict[str, Any]]:
-    """Refuse a notice that may not be filed; return the filer's role and the clean fields."""
+    """Refuse a notice that may not be filed; return the filer's role and the clean fields.
+
+    The title and the department are stored without the spaces at their ends; each must be
+    a plain name (no control character, the title at most :data:`TITLE_LIMIT` characters),
+    the comment and every value within the bounds of :func:`normalise_value`."""
     _known(roster, actor)
-    if not title.strip():
-        raise InvalidValue("value.empty", what=Label("The title", "件名"))
-    if not department.strip():
-        raise InvalidValue("value.empty", what=Label("The department", "部"))
+    check_name(title.strip(), _TITLE, TITLE_LIMIT)
+    check_name(department.strip(), DEPARTMENT)
+    check_text(comment, _COMMENT)
+    check_documents(documents)
     role = workflow.file_role
     if not roster.holds(actor, role, department, at):
         raise NotAuthorized(
@@ -246,9 +374,14 @@ def check_step(
     fields: Mapping[str, Any],
     checklist: Iterable[str],
     at: datetime,
+    documents: Iterable[str] = (),
 ) -> Decision:
-    """Refuse a step that may not be taken now by ``actor``; return what it will record."""
+    """Refuse a step that may not be taken now by ``actor``; return what it will record.
+    The comment, the names of the documents and every value must be within bounds (see
+    :func:`normalise_value`)."""
     _known(roster, actor)
+    check_text(comment, _COMMENT)
+    check_documents(documents)
     step = _find_step(case, workflow, trigger)
     role = _authorise(case, roster, step, actor, at)
     clean = normalise_fields(workflow, fields, at)

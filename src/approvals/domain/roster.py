@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import unicodedata
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING
@@ -13,7 +14,19 @@ from approvals.domain.case import NAMESPACE
 from approvals.domain.workflow import DEPARTMENT_ROLES, ROLES
 from approvals.errors import InvalidValue, Label, RosterRefused
 
-__all__ = ["ROSTER_ID", "Roster", "Term", "check_appointment", "check_dismissal"]
+__all__ = [
+    "DEPARTMENT",
+    "NAME_LIMIT",
+    "PERSON",
+    "ROSTER_ID",
+    "Roster",
+    "Term",
+    "bad_character",
+    "check_appointment",
+    "check_dismissal",
+    "check_name",
+    "shown_value",
+]
 
 ROSTER_ID: UUID = uuid5(NAMESPACE, "roster")
 
@@ -201,11 +214,64 @@ def _allowed_appointers(role: str) -> tuple[Label, ...]:
     return (Label("the department's manager", "その部の個人情報管理者"), ROLES["chief"])
 
 
+PERSON = Label("The person's name", "氏名")
+DEPARTMENT = Label("The department", "部")
+NAME_LIMIT = 100
+"""The longest name of a person, a department or a document (in characters)."""
+
+_CONTROL = Label("control characters", "制御文字")
+_SURROGATE = Label("a lone surrogate (not valid Unicode)", "単独のサロゲート(不正な Unicode)")
+
+
+def bad_character(text: str, allowed: str = "") -> tuple[int, Label] | None:
+    """Return the position (from 1) of the first character of ``text`` that may not be stored,
+    and what it is: a control character not in ``allowed`` (NUL among them, which PostgreSQL
+    cannot store) or a lone surrogate (which no database can store as UTF-8); None when none."""
+    for index, character in enumerate(text, start=1):
+        category = unicodedata.category(character)
+        if category == "Cs":
+            return index, _SURROGATE
+        if category == "Cc" and character not in allowed:
+            return index, _CONTROL
+    return None
+
+
+def shown_value(value: object, limit: int = 40) -> str:
+    """Return ``value`` as shown in a refusal: control characters and surrogates escaped,
+    and cut at ``limit`` characters, so the sentence stays one short line."""
+    text = str(value)
+    cut = text[:limit]
+    escaped = "".join(
+        ch if unicodedata.category(ch) not in ("Cc", "Cs") else f"\\u{ord(ch):04x}" for ch in cut
+    )
+    return escaped + ("…" if len(text) > limit else "")
+
+
+def check_name(value: str, what: Label, limit: int = NAME_LIMIT) -> str:
+    """Refuse a name (of a person, a department, a document) that is empty, has a space at
+    either end, holds a control character or a lone surrogate, or is longer than ``limit``
+    characters; return it.  Any script is allowed: 佐藤 花子 is a name like sato."""
+    if not isinstance(value, str) or not value.strip():
+        raise InvalidValue("value.empty", what=what)
+    bad = bad_character(value)
+    if bad is not None:
+        position, kind = bad
+        raise InvalidValue(
+            "value.character", field=what, what=kind, value=shown_value(value), position=position
+        )
+    if len(value) > limit:
+        raise InvalidValue("value.too_long", field=what, limit=limit, length=len(value))
+    if value != value.strip():
+        raise InvalidValue("value.padded", field=what, value=f"'{shown_value(value)}'")
+    return value
+
+
 def check_appointment(roster: Roster, *, actor: str, user: str, role: str, department: str) -> str:
     """Refuse an appointment that breaks a roster rule; return the role the actor acts as."""
-    if not user.strip():
-        raise InvalidValue("value.empty", what=Label("The person's name", "氏名"))
+    check_name(user, PERSON)
     _check_role(role, department)
+    if department:
+        check_name(department, DEPARTMENT)
     name, of = role_phrase(role, department)
     actor_role = _authority(roster, actor, role, department)
     if actor_role is None:
