@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import hashlib
+import os
+import stat
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -30,6 +32,12 @@ __all__ = [
 ]
 
 
+ATTACHMENT_LIMIT = 100 * 1024 * 1024
+"""The largest attachment, in bytes (100 MiB): its content is hashed, never kept."""
+
+_BLOCK = 1 << 20
+
+
 @dataclass(frozen=True, slots=True)
 class Document:
     """A document to attach: its name and the SHA-256 of its content (the content is not kept)."""
@@ -40,19 +48,40 @@ class Document:
 
     @classmethod
     def of(cls, name: str, content: bytes) -> Document:
-        """Return the reference of ``content`` under ``name``."""
+        """Return the reference of ``content`` under ``name``; refuse content over the limit."""
+        if len(content) > ATTACHMENT_LIMIT:
+            raise _refused(name, _too_large(len(content)))
         return cls(name=name, sha256=hashlib.sha256(content).hexdigest(), size=len(content))
 
     @classmethod
     def from_path(cls, path: str | Path) -> Document:
-        """Return the reference of the file at ``path``, read in blocks."""
+        """Return the reference of the regular file at ``path`` (links followed), read once in
+        blocks; refuse a directory, device, pipe or socket, and a file over the limit."""
         file = Path(path)
-        digest = hashlib.sha256()
-        size = 0
-        with file.open("rb") as stream:
-            for block in iter(lambda: stream.read(1 << 20), b""):
-                digest.update(block)
-                size += len(block)
+        try:
+            # The type is checked before opening: opening a pipe would wait for a writer.
+            found = os.stat(file)
+            if not stat.S_ISREG(found.st_mode):
+                raise _refused(str(path), _not_regular(file))
+            if found.st_size > ATTACHMENT_LIMIT:
+                raise _refused(str(path), _too_large(found.st_size))
+            # O_NONBLOCK: should the file be swapped for a pipe meanwhile, open does not wait.
+            descriptor = os.open(file, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+        except OSError as error:
+            raise _refused(str(path), _unreadable(error)) from None
+        with os.fdopen(descriptor, "rb") as stream:
+            if not stat.S_ISREG(os.fstat(stream.fileno()).st_mode):
+                raise _refused(str(path), _not_regular(file))
+            digest = hashlib.sha256()
+            size = 0
+            try:
+                while block := stream.read(_BLOCK):
+                    size += len(block)
+                    if size > ATTACHMENT_LIMIT:  # it may have grown since it was checked
+                        raise _refused(str(path), _too_large(size, at_least=True))
+                    digest.update(block)
+            except OSError as error:
+                raise _refused(str(path), _unreadable(error)) from None
         return cls(name=file.name, sha256=digest.hexdigest(), size=size)
 
     def as_attachment(self) -> Attachment:
@@ -65,6 +94,35 @@ class Document:
                 value=self.sha256,
             )
         return Attachment(self.name, self.sha256, self.size)
+
+
+def _refused(file: str, problem: Label) -> InvalidValue:
+    mib, rest = divmod(ATTACHMENT_LIMIT, 1024 * 1024)
+    if rest:
+        amount = Label(f"{ATTACHMENT_LIMIT} bytes", f"{ATTACHMENT_LIMIT} バイト")
+    else:
+        amount = Label(f"{mib} MiB", f"{mib} MiB")
+    return InvalidValue("attachment.refused", file=file, problem=problem, limit=amount)
+
+
+def _too_large(size: int, *, at_least: bool = False) -> Label:
+    if at_least:
+        return Label(f"it holds at least {size} bytes", f"{size} バイト以上あります")
+    return Label(f"it holds {size} bytes", f"{size} バイトあります")
+
+
+def _not_regular(file: Path) -> Label:
+    if file.is_dir():
+        return Label("it is a folder", "フォルダです")
+    return Label(
+        "it is a device, pipe or socket, not a regular file",
+        "通常のファイルではなく、デバイス・パイプ・ソケットのいずれかです",
+    )
+
+
+def _unreadable(error: OSError) -> Label:
+    reason = error.strerror or type(error).__name__
+    return Label(f"it cannot be read ({reason})", f"読み込めません({reason})")
 
 
 @dataclass(frozen=True, slots=True)

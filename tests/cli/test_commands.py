@@ -1472,9 +1472,12 @@ def test_demo_with_json_prints_the_chiefs_inbox(
 # -- shell completion ------------------------------------------------------------------------
 
 
-def completion_context(db: str, command_name: str, **params: Any) -> click.Context:
+def completion_context(
+    db: str, command_name: str, user: str = CHIEF, **params: Any
+) -> click.Context:
+    """The context a completion runs in; only someone on the roster is offered anything."""
     root = click.Context(cli, info_name="approvals")
-    root.params["db"] = db
+    root.params.update(db=db, user=user)
     command = cli.commands[command_name]
     context = click.Context(command, parent=root, info_name=command_name)
     context.params.update(params)
@@ -1525,6 +1528,7 @@ def bash_complete(words: str, env: dict[str, str | None] | None = None) -> list[
         [],
         env={
             **HERMETIC_ENV,
+            "APPROVALS_USER": CHIEF,
             "_APPROVALS_COMPLETE": "bash_complete",
             "COMP_WORDS": words,
             "COMP_CWORD": str(len(shlex.split(words)) - (0 if words.endswith(" ") else 1)),

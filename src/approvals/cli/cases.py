@@ -49,14 +49,18 @@ def _documents(paths: Sequence[Path]) -> list[Document]:
 
 
 def _ask_store(ctx: click.Context, question: Callable[[Any], T]) -> T | None:
-    """Answer ``question`` from the store named on the command line, or None on any failure."""
+    """Answer ``question`` from the store named on the command line for someone on its roster
+    (as every read command checks), or None on any failure."""
     from approvals.factory import open_approvals
 
     root = ctx.find_root()
-    session = Session(db=root.params.get("db"), user=None, lang="en", as_json=False)
+    session = Session(
+        db=root.params.get("db"), user=root.params.get("user"), lang="en", as_json=False
+    )
     try:
         app = open_approvals(session.url, create=False)
         try:
+            app.identify(session.actor)
             return question(app)
         finally:
             app.close()
@@ -67,7 +71,7 @@ def _ask_store(ctx: click.Context, question: Callable[[Any], T]) -> T | None:
 def complete_case(
     ctx: click.Context, _param: click.Parameter, incomplete: str
 ) -> list[CompletionItem]:
-    """Offer the case references that start with what was typed."""
+    """Offer the case references that start with what was typed, to someone on the roster."""
     references = _ask_store(ctx, lambda app: app.references()) or ()
     wanted = incomplete.upper()
     return [CompletionItem(ref) for ref in references if ref.startswith(wanted)]
@@ -76,7 +80,7 @@ def complete_case(
 def complete_trigger(
     ctx: click.Context, _param: click.Parameter, incomplete: str
 ) -> list[CompletionItem]:
-    """Offer the steps the case allows now."""
+    """Offer the steps the case allows now, to someone on the roster."""
     reference = ctx.params.get("reference", "")
     steps = _ask_store(ctx, lambda app: app.case(reference).next_steps) or ()
     return [
@@ -97,8 +101,8 @@ check_option = click.option(
 )
 attach_option = click.option(
     "--attach", "attachments", multiple=True, metavar="FILE",
-    type=click.Path(exists=True, dir_okay=False, path_type=Path),
-    help="Attach a document by the SHA-256 of its content (repeatable).",
+    type=click.Path(exists=True, path_type=Path),
+    help="Attach a document (a regular file) by the SHA-256 of its content (repeatable).",
 )  # fmt: skip
 
 

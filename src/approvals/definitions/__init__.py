@@ -3,17 +3,18 @@
 A definition is refused with a :class:`DefinitionError` naming the file and the key when it has
 an unknown key, an unknown or unreachable state, a non-terminal dead end, a step without a role,
 a terminal state with steps out of it, a trigger defined twice from one state, or a field or
-checklist item used but not declared.
+checklist item used but not declared; and a file larger than 1 MiB or with tables and arrays
+nested more than 32 levels deep (see :mod:`approvals.definitions.reader`).
 """
 
 from __future__ import annotations
 
-import tomllib
 from collections.abc import Mapping
 from importlib import resources
 from pathlib import Path
 
 from approvals.definitions.parser import WorkflowParser
+from approvals.definitions.reader import read_limited, toml_tables
 from approvals.domain.workflow import Workflow
 from approvals.errors import DefinitionError, Label, WorkflowNotFound
 
@@ -75,7 +76,7 @@ def load_directory(directory: Path | None = None) -> dict[str, Workflow]:
 def load_file(path: Path) -> Workflow:
     """Load and validate one definition file."""
     try:
-        raw = path.read_bytes()
+        raw = read_limited(path)
     except OSError as error:
         raise DefinitionError(
             file=str(path),
@@ -96,15 +97,7 @@ def load_file(path: Path) -> Workflow:
 
 def parse_definition(source: str, file: str = "<definition>") -> Workflow:
     """Validate definition text and return the workflow it defines."""
-    try:
-        data = tomllib.loads(source)
-    except tomllib.TOMLDecodeError as error:
-        raise DefinitionError(
-            file=file,
-            key="(syntax)",
-            problem=Label(f"is not valid TOML ({error})", f"TOML として読めません({error})"),
-        ) from None
-    return WorkflowParser(file).workflow(data, source)
+    return WorkflowParser(file).workflow(toml_tables(source, file), source)
 
 
 def find_workflow(workflows: Mapping[str, Workflow], workflow_id: str) -> Workflow:

@@ -2,12 +2,27 @@
 
 from __future__ import annotations
 
+import tomllib
 from collections.abc import Iterable, Mapping
+from pathlib import Path
 from typing import Any
 
 from approvals.errors import DefinitionError, Label
 
-__all__ = ["TableReader", "join"]
+__all__ = [
+    "DEFINITION_DEPTH_LIMIT",
+    "DEFINITION_SIZE_LIMIT",
+    "TableReader",
+    "join",
+    "read_limited",
+    "toml_tables",
+]
+
+DEFINITION_SIZE_LIMIT = 1024 * 1024
+"""The largest workflow file, in bytes (1 MiB)."""
+
+DEFINITION_DEPTH_LIMIT = 32
+"""How deep tables and arrays may nest in a workflow file (the reference files use 4)."""
 
 
 class TableReader:
@@ -88,6 +103,67 @@ class TableReader:
         return value
 
     # -- the file ----------------------------------------------------------------------
+
+
+def read_limited(path: Path) -> bytes:
+    """Return the bytes of the file at ``path``, read once; refuse one over the size limit."""
+    limit = DEFINITION_SIZE_LIMIT
+    with path.open("rb") as stream:
+        raw = stream.read(limit + 1)
+    if len(raw) > limit:
+        mib, rest = divmod(limit, 1024 * 1024)
+        en, ja = (f"{limit} bytes", f"{limit} バイト") if rest else (f"{mib} MiB", f"{mib} MiB")
+        raise DefinitionError(
+            file=str(path),
+            key="(file)",
+            problem=Label(
+                f"is larger than {en}, the most a workflow file may hold",
+                f"ワークフロー定義の上限 {ja} を超えています",
+            ),
+        )
+    return raw
+
+
+def toml_tables(source: str, file: str) -> dict[str, Any]:
+    """Return the tables of TOML ``source``; refuse text that is not TOML or nests too deep."""
+    try:
+        data = tomllib.loads(source)
+    except tomllib.TOMLDecodeError as error:
+        raise DefinitionError(
+            file=file,
+            key="(syntax)",
+            problem=Label(f"is not valid TOML ({error})", f"TOML として読めません({error})"),
+        ) from None
+    except (RecursionError, MemoryError):
+        # tomllib recurses once per level: text nested thousands deep exhausts the stack first.
+        raise _too_deep(file, "(file)") from None
+    _check_depth(data, file)
+    return data
+
+
+def _check_depth(data: dict[str, Any], file: str) -> None:
+    """Refuse tables and arrays nested deeper than the limit (walked without recursion)."""
+    pending: list[tuple[Any, int, str]] = [(data, 0, "")]
+    while pending:
+        value, depth, key = pending.pop()
+        if depth > DEFINITION_DEPTH_LIMIT:
+            raise _too_deep(file, key)
+        if isinstance(value, dict):
+            pending.extend((item, depth + 1, join(key, name)) for name, item in value.items())
+        elif isinstance(value, list):
+            pending.extend((item, depth + 1, f"{key}[{i}]") for i, item in enumerate(value))
+
+
+def _too_deep(file: str, key: str) -> DefinitionError:
+    limit = DEFINITION_DEPTH_LIMIT
+    return DefinitionError(
+        file=file,
+        key=key,
+        problem=Label(
+            f"tables and arrays are nested more than {limit} levels deep",
+            f"テーブルと配列が {limit} 段を超えてネストしています",
+        ),
+    )
 
 
 def join(prefix: str, name: str) -> str:
