@@ -1,7 +1,7 @@
 """Several processes on one database: one decision wins, nothing is lost, the sequence is whole.
 
 Worker processes are started once per test and take orders over a queue, so that each test
-can run many rounds (``APPROVALS_CONCURRENCY_ROUNDS``; CI runs 50) on a fresh store each round.
+can run many rounds (``APPROVALS_CONCURRENCY_ROUNDS``; CI runs 25) on a fresh store each round.
 In the same-case test every worker loads the case, then waits at a barrier inside its clock
 until all of them have loaded it, and only then tries to save: the race is certain, not hoped
 for.
@@ -29,7 +29,7 @@ from tests.conftest import CHIEF, MANAGER, appoint_standard_roster
 from tests.unit.test_cases import file_case
 
 WORKERS = 4
-ROUNDS = int(os.environ.get("APPROVALS_CONCURRENCY_ROUNDS", "50" if os.environ.get("CI") else "5"))
+ROUNDS = int(os.environ.get("APPROVALS_CONCURRENCY_ROUNDS", "25" if os.environ.get("CI") else "5"))
 CASES_PER_WORKER = 6
 START = datetime(2026, 4, 1, 9, 0, tzinfo=JST)
 
