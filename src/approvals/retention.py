@@ -15,6 +15,7 @@ from eventsourcing.application import AggregateNotFoundError
 
 from approvals.domain.case import case_id
 from approvals.domain.clocks import JST
+from approvals.domain.guards import TITLE_LIMIT, check_text
 from approvals.domain.retention import RetentionRecord, check_disposal, kept_until, retention_id
 from approvals.domain.workflow import ROLES
 from approvals.errors import Label, NotAuthorized, RetentionRefused
@@ -25,6 +26,8 @@ if TYPE_CHECKING:
 __all__ = ["DEFAULT_METHOD", "Retention", "RetentionItem"]
 
 DEFAULT_METHOD = "the case's data key destroyed (crypto-erasure); its events can no longer be read"
+
+_COMMENT = Label("The comment", "コメント")
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,6 +81,7 @@ class Retention:
             self._chief(actor, Label("place a legal hold on", "保全措置"), case.reference)
             if not reason.strip():
                 raise RetentionRefused("value.empty", what=Label("The reason", "理由"))
+            check_text(reason, Label("The reason", "理由"))
             record = self._record_or_new(case.reference)
             if record.held:
                 raise RetentionRefused(
@@ -95,6 +99,7 @@ class Retention:
         with self.app.command("retention.release", actor=actor, case=reference):
             case = self.app.case(reference)
             self._chief(actor, Label("release the legal hold of", "保全措置の解除"), case.reference)
+            check_text(comment, _COMMENT)
             record = self.record(case.reference)
             if record is None or not record.held:
                 raise RetentionRefused("retention.not_held", reference=case.reference)
@@ -110,6 +115,7 @@ class Retention:
         with self.app.command("retention.approve", actor=actor, case=reference):
             case = self.app.case(reference)
             self._chief(actor, Label("approve the disposal of", "廃棄の承認"), case.reference)
+            check_text(comment, _COMMENT)
             record = self._record_or_new(case.reference)
             check_disposal(record, reference=case.reference, retained_until=case.retention_until,
                            today=self._today(), linked=self.linked(case.reference))  # fmt: skip
@@ -137,6 +143,7 @@ class Retention:
                     allowed=(Label(f"a data handling officer of {case.department}",
                                    f"{case.department}の個人情報取扱担当者"),),
                 )  # fmt: skip
+            check_text(method, Label("The disposal method", "廃棄の方法"), limit=TITLE_LIMIT)
             record = self._record_or_new(case.reference)
             check_disposal(record, reference=case.reference, retained_until=case.retention_until,
                            today=self._today(), linked=self.linked(case.reference))  # fmt: skip

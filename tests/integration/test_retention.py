@@ -17,6 +17,7 @@ from approvals import (
     JST,
     ApprovalsApplication,
     CaseDisposed,
+    InvalidValue,
     NotAuthorized,
     RetentionRefused,
     open_approvals,
@@ -172,3 +173,25 @@ def test_retention_at_the_terminal(store: Any, backend_url: str, lang: str) -> N
     assert shown.exit_code == 0
     assert ("legal hold: dispute" if lang == "en" else "保全措置中: dispute") in shown.stdout
     assert approvals(MANAGER, "retention", "release", run.rejected).exit_code == 1
+
+
+def test_retention_texts_with_a_nul_or_control_characters_are_refused_and_nothing_written(
+    store: Any,
+) -> None:
+    # A NUL in a hold reason reached the read models' text columns, which PostgreSQL refuses:
+    # every register would have failed for everyone from then on.
+    app, clock, run = store
+    retention = app.retention()
+    clock.advance(days=SEVEN_YEARS_AND_A_MONTH)
+    before = events(app)
+    with pytest.raises(InvalidValue, match="The reason"):
+        retention.hold(run.rejected, actor=CHIEF, reason="litigation\x00")
+    with pytest.raises(InvalidValue, match="The comment"):
+        retention.approve(run.rejected, actor=CHIEF, comment="ok\x1b[2J")
+    assert events(app) == before
+    retention.approve(run.rejected, actor=CHIEF)
+    before = events(app)
+    with pytest.raises(InvalidValue, match="The disposal method"):
+        retention.dispose(run.rejected, actor=HANDLER, method="shredded\x00")
+    assert events(app) == before
+    assert app.registers().retention()  # the registers still read
