@@ -36,6 +36,7 @@ __all__ = ["StoredApplication"]
 log = get_logger(__name__)
 T = TypeVar("T")
 
+_PAGE = 5000
 CACHED_AGGREGATES = 2048
 """How many aggregates each thread keeps in memory between commands."""
 
@@ -121,12 +122,14 @@ class StoredApplication(Application[UUID]):
         """The SQLAlchemy Engine the events are stored through."""
         return self._engine
 
-    def _notifications(self, topics: Sequence[str] = ()) -> Iterator[Any]:
+    def notifications(self, topics: Sequence[str] = ()) -> Iterator[Any]:
+        """Yield the stored events with ``topics`` (all when none), in the order of the log,
+        a page at a time."""
         start = 1
         while True:
-            page = self.recorder.select_notifications(start, 1000, topics=topics)
+            page = self.recorder.select_notifications(start, _PAGE, topics=topics)
             yield from page
-            if len(page) < 1000:
+            if len(page) < _PAGE:
                 return
             start = page[-1].id + 1
 

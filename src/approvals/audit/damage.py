@@ -10,7 +10,6 @@ numbering keeps in the clear — so that everything else goes on.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
@@ -42,8 +41,6 @@ UNDECRYPTABLE = "case.unreadable"
 UNREADABLE = (CaseDataErased, CaseEventUnreadable)
 """What reading a case's event raises when it cannot be read (CaseKeyMapper.to_domain_event)."""
 
-_PAGE = 5000
-
 
 def problem_of(error: BaseException) -> str:
     """Return the code of the :class:`CaseUnreadable` that ``error``, met reading an event of a
@@ -51,21 +48,11 @@ def problem_of(error: BaseException) -> str:
     return KEY_MISSING if isinstance(error, CaseDataErased) else UNDECRYPTABLE
 
 
-def _notifications(app: ApprovalsApplication, topics: Sequence[str]) -> Iterator[Any]:
-    start = 1
-    while True:
-        page = app.recorder.select_notifications(start, _PAGE, topics=topics)
-        yield from page
-        if len(page) < _PAGE:
-            return
-        start = page[-1].id + 1
-
-
 def issued_references(app: ApprovalsApplication) -> dict[UUID, str]:
     """Return the reference of every case id the numbering issued: read from the counters,
     which are not encrypted, it names a case whose own events cannot be read."""
     found: dict[UUID, str] = {}
-    for notification in _notifications(app, (ReferenceCounter.Started.TOPIC,)):
+    for notification in app.notifications((ReferenceCounter.Started.TOPIC,)):
         started: Any = app.mapper.to_domain_event(notification)
         counter: ReferenceCounter = app.repository.get(started.originator_id)
         for number in range(1, counter.issued + 1):
@@ -77,11 +64,11 @@ def issued_references(app: ApprovalsApplication) -> dict[UUID, str]:
 def disposed_cases(app: ApprovalsApplication) -> set[UUID]:
     """Return the ids of the cases whose disposal is recorded (their keys were destroyed on
     purpose): read from the retention records, which are not encrypted."""
-    records = {n.originator_id for n in _notifications(app, (RetentionRecord.Disposed.TOPIC,))}
+    records = {n.originator_id for n in app.notifications((RetentionRecord.Disposed.TOPIC,))}
     if not records:
         return set()
     found: set[UUID] = set()
-    for notification in _notifications(app, (RetentionRecord.Opened.TOPIC,)):
+    for notification in app.notifications((RetentionRecord.Opened.TOPIC,)):
         if notification.originator_id in records:
             opened: Any = app.mapper.to_domain_event(notification)
             found.add(case_id(opened.reference))
@@ -94,7 +81,7 @@ def filings(app: ApprovalsApplication) -> list[tuple[str, CaseUnreadable | None]
     found: list[tuple[str, CaseUnreadable | None]] = []
     disposed: set[UUID] | None = None
     names: dict[UUID, str] | None = None
-    for notification in _notifications(app, (Case.Filed.TOPIC,)):
+    for notification in app.notifications((Case.Filed.TOPIC,)):
         try:
             event: Any = app.mapper.to_domain_event(notification)
         except UNREADABLE as error:
