@@ -97,10 +97,9 @@ class CaseKeys:
         originator_id: UUID | str,
         *,
         create: bool = False,
-        connection: Connection | None = None,
     ) -> bytes | None:
-        """Return the case's key (making one for a new case when ``create``); read through
-        ``connection`` when given (a host's transaction), else a connection of our own."""
+        """Return the case's key (making one for a new case when ``create``); read through the
+        host's connection when this thread works in a host's transaction, else our own."""
         originator = str(originator_id)
         pending = self._pending()
         if originator in pending:
@@ -110,7 +109,7 @@ class CaseKeys:
         if known is not None:
             return known
         query = select(self.table.c.data_key).where(self.table.c.originator_id == originator)
-        connection = connection or self.host.connection()
+        connection = self.host.connection()
         if connection is not None:
             found = connection.execute(query).scalar_one_or_none()
         else:

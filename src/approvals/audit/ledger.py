@@ -156,8 +156,7 @@ class IntegrityRecorder(SQLAlchemyApplicationRecorder):
         """Write the events, their ledger rows and new case keys in one transaction: the
         host's when the thread works in one (the host commits), else one of our own."""
         joined = self.host.connection() if self.host is not None else None
-        own = kwargs.get("session") is None and joined is None
-        committed = False
+        committed = False  # by our own transaction: only then are new keys kept
         try:
             if kwargs.get("session") is not None:
                 self._writing.chains = None
@@ -171,7 +170,7 @@ class IntegrityRecorder(SQLAlchemyApplicationRecorder):
             # New case keys are kept for everyone's use only once our own transaction has
             # committed them; a host's transaction may still roll back.
             if self.case_keys is not None:
-                self.case_keys.settle(committed=own and committed)
+                self.case_keys.settle(committed=committed)
 
     def _insert_own(self, stored_events: Sequence[StoredEvent], **kwargs: Any) -> list[int]:
         self._writing.chains = {}
