@@ -29,7 +29,7 @@ from typing import Any
 from sqlalchemy import Column, Date, Index, Integer, MetaData, String, Table, Text
 
 from approvals.domain.case import Case, Entry
-from approvals.domain.clocks import JST, add_years
+from approvals.domain.clocks import JST, add_years, usable_day
 from approvals.readmodel import CaseSubject, ReadModel, Rows, UTCDateTime
 
 __all__ = ["MODEL", "ledger", "record_kept_until", "split_subjects", "subject_key", "subjects"]
@@ -107,7 +107,7 @@ def record_kept_until(made_on: date, *, contract: bool = False) -> date:
 
 
 def _date(value: Any) -> date | None:
-    return None if value in (None, "") else date.fromisoformat(str(value))
+    return usable_day(value)  # None for a date an earlier version let in (9999-12-31)
 
 
 def _row(case: Case, entry: Entry, kind: str, values: dict[str, Any]) -> dict[str, Any]:

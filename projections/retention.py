@@ -10,7 +10,7 @@ from typing import Any
 
 from sqlalchemy import Boolean, Column, Date, Index, MetaData, String, Table, Text
 
-from approvals.domain.clocks import retention_until
+from approvals.domain.clocks import retention_until, usable_day
 from approvals.readmodel import CaseSubject, ReadModel, Rows, UTCDateTime
 
 __all__ = ["MODEL", "links", "schedule"]
@@ -43,10 +43,7 @@ links = Table(
 
 
 def _day(value: object) -> date | None:
-    try:
-        return date.fromisoformat(str(value))
-    except ValueError:
-        return None
+    return usable_day(value)
 
 
 class RetentionSchedule(ReadModel):

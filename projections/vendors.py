@@ -11,7 +11,7 @@ from typing import Any
 from sqlalchemy import Boolean, Column, Date, Index, Integer, MetaData, String, Table, Text
 
 from approvals.domain.case import Case
-from approvals.domain.clocks import due_dates
+from approvals.domain.clocks import due_dates, usable_day
 from approvals.domain.workflow import Workflow
 from approvals.readmodel import CaseSubject, ReadModel, Rows, UTCDateTime
 
@@ -82,9 +82,7 @@ subcontracting = Table(
 
 
 def _date(value: Any) -> date | None:
-    if value in (None, ""):
-        return None
-    return value if isinstance(value, date) else date.fromisoformat(str(value))
+    return usable_day(value)  # None for a date an earlier version let in (9999-12-31)
 
 
 def _approved_at(case: Case) -> datetime | None:

@@ -28,6 +28,7 @@ from approvals.domain.registry import (
     ReferenceCounter,
     counter_id,
     definition_id,
+    reference_key,
 )
 from approvals.domain.retention import RetentionRecord, retention_id
 from approvals.domain.roster import (
@@ -37,6 +38,7 @@ from approvals.domain.roster import (
     check_appointment,
     check_dismissal,
     check_name,
+    shown_value,
 )
 from approvals.domain.workflow import ROLES, Workflow
 from approvals.errors import (
@@ -485,7 +487,7 @@ class ApprovalsApplication(StoredApplication):
     def _case(self, reference: str, *, as_of: datetime | None = None) -> Case:
         if as_of is None:
             return self._case_and_roster(reference)[0]
-        key = reference.strip().upper()
+        key = reference_key(reference)
         try:
             with self._storage():
                 self._refuse_disposed(key)
@@ -495,20 +497,20 @@ class ApprovalsApplication(StoredApplication):
                     if cast("Case.Event", e).timestamp <= as_of
                 ]
                 if not events:
-                    raise CaseNotFound(reference=reference)
+                    raise CaseNotFound(reference=shown_value(reference))
                 past: Case = self.repository.get(
                     case_id(key), version=events[-1].originator_version
                 )
                 return past
         except AggregateNotFoundError:
-            raise CaseNotFound(reference=reference) from None
+            raise CaseNotFound(reference=shown_value(reference)) from None
         except UNREADABLE:
             self._refuse_unreadable(key)
             raise
 
     def _case_and_roster(self, reference: str) -> tuple[Case, Roster | None]:
         """The case as it is now, with its retention record and the roster: one query."""
-        key = reference.strip().upper()
+        key = reference_key(reference)
         try:
             case, record, roster = self.current(case_id(key), retention_id(key), ROSTER_ID)
         except UNREADABLE:
@@ -518,7 +520,7 @@ class ApprovalsApplication(StoredApplication):
             self._aggregates().pop(case_id(key), None)  # its personal data leaves memory too
             self._refuse_disposed(key)
         if case is None:
-            raise CaseNotFound(reference=reference)
+            raise CaseNotFound(reference=shown_value(reference))
         return cast("Case", case), roster
 
     def _check_links(self, workflow: Workflow, fields: Mapping[str, Any]) -> None:

@@ -24,6 +24,9 @@ The tree::
         └── CaseUnreadable                  a case's events are stored but cannot be read: its
                                             key is lost or replaced (damage, not disposal)
 
+    FlawedValue                             not raised: a notice that a case holds a value an
+                                            earlier version let in and the door refuses today
+
 Each error carries a ``code`` and its ``params``; ``str(error)`` is the English sentence and
 ``error.render("ja")`` the Japanese one.  Parameters that are :class:`Label` values or tuples of
 them are shown in the language asked for.
@@ -46,6 +49,7 @@ __all__ = [
     "DefinitionConflict",
     "DefinitionError",
     "EvidenceMissing",
+    "FlawedValue",
     "InvalidValue",
     "Label",
     "LogNotSound",
@@ -226,4 +230,18 @@ class CaseUnreadable(StorageError):
     @property
     def reference(self) -> str:
         """The reference of the case that cannot be read."""
+        return str(self.params["reference"])
+
+
+class FlawedValue(ApprovalsError):
+    """Not raised: a notice, said beside a list, that a case holds a value kept by an earlier
+    version which the door refuses today (a date of 9999-12-31).  The case is listed as
+    usual; its deadlines and retention never count from the value.  ``reason`` is what the
+    door says of the value (see :class:`InvalidValue`)."""
+
+    default_code = "case.flawed_value"
+
+    @property
+    def reference(self) -> str:
+        """The reference of the case holding the value."""
         return str(self.params["reference"])

@@ -53,6 +53,29 @@ MESSAGES: dict[str, dict[str, str]] = {
             "他の案件には影響しません。"
         ),
     },
+    "case.flawed_value": {
+        "en": (
+            "{reference} holds a value kept by an earlier version that is refused today: "
+            "{reason} Its deadlines and retention do not count from it; the case is listed "
+            "as usual."
+        ),
+        "ja": (
+            "{reference} には以前の版が記録した、現在は受け付けない値があります: {reason}"
+            "期限と保存期間はこの値から数えません。案件は通常どおり一覧に表示されます。"
+        ),
+    },
+    "case.uncomputable": {
+        "en": (
+            "{reference} cannot be listed: the read models cannot compute its rows from what "
+            "it holds, so it is left out of the lists (the log keeps it; tell the "
+            "administrator); the other cases are not affected."
+        ),
+        "ja": (
+            "{reference} を一覧に表示できません: 記録された内容から一覧の行を計算できない"
+            "ため一覧から除いています(ログには残っています。管理者に連絡してください)。"
+            "他の案件には影響しません。"
+        ),
+    },
     "workflow.not_found": {
         "en": "No workflow is called {workflow}; the known workflows are {known}.",
         "ja": "ワークフロー {workflow} はありません。使えるワークフロー: {known}。",

@@ -15,6 +15,7 @@ the values it read (compare and set), so the loser of a race rolls back and read
 
 from __future__ import annotations
 
+import hashlib
 import threading
 import time
 from collections import OrderedDict
@@ -43,6 +44,7 @@ from sqlalchemy.types import TypeEngine
 
 from approvals.audit.damage import (
     KEY_MISSING,
+    UNCOMPUTABLE,
     UNDECRYPTABLE,
     UNREADABLE,
     disposed_cases,
@@ -626,8 +628,33 @@ class Projector:
         found = self._cache.get(originator) or self._load(originator, None)
         return found if isinstance(found, RetentionRecord) else None
 
+    def _produce(self, batch: _Batch, models: Sequence[ReadModel]) -> dict[tuple[str, str], Rows]:
+        """Return each touched case's rows in each of ``models``, by (model, reference).
+
+        A case whose rows a model cannot compute (a value no check foresaw, kept by an earlier
+        version) is taken as unreadable ("case.uncomputable"): every model leaves it out and the
+        lists name it, so that one case never stops the read models for all the others."""
+        produced: dict[tuple[str, str], Rows] = {}
+        chosen = [model for model in models if model.case_tables]
+        for reference, subject in list(batch.cases.items()):
+            try:
+                rows = [(model.name, model.for_case(subject)) for model in chosen]
+            except Exception as error:  # noqa: BLE001 -- named in the lists and the log
+                log.error(
+                    "projection.case_uncomputable",
+                    reference=reference,
+                    error=f"{type(error).__name__}: {error}",
+                )
+                damaged = replace(subject, case=None, workflow=None, unreadable=UNCOMPUTABLE)
+                batch.cases[reference] = damaged
+                rows = [(model.name, model.for_case(damaged)) for model in chosen]
+            for name, found in rows:
+                produced[(name, reference)] = found
+        return produced
+
     def _commit(self, batch: _Batch, positions: Mapping[str, int], end: int) -> None:
         behind = [m for m in self.models if positions[m.name] < end]
+        produced = self._produce(batch, behind) if batch.cases else {}
         now = datetime.now(UTC)
         with self.engine.begin() as connection:
             for model in behind:  # first, so that SQLite takes its write lock at once
@@ -642,14 +669,20 @@ class Projector:
                 if moved != 1:
                     raise _Moved
             for model in behind:
-                self._write(connection, model, batch)
+                self._write(connection, model, batch, produced)
 
-    def _write(self, connection: Connection, model: ReadModel, batch: _Batch) -> None:
+    def _write(
+        self,
+        connection: Connection,
+        model: ReadModel,
+        batch: _Batch,
+        produced_rows: Mapping[tuple[str, str], Rows],
+    ) -> None:
         if batch.cases and model.case_tables:
             stale: dict[Table, list[str]] = {t: [] for t in model.case_tables}
             rows: dict[Table, list[Mapping[str, Any]]] = {t: [] for t in model.case_tables}
-            for reference, subject in batch.cases.items():
-                produced = model.for_case(subject)
+            for reference in batch.cases:
+                produced = produced_rows[(model.name, reference)]
                 known = self._written.get(reference)
                 for table in model.case_tables:
                     found = produced.get(table, ())
@@ -686,7 +719,7 @@ class Projector:
             names = list(compiled.positiontup or []) if compiled.positional else list(columns)
             self._inserts[key] = (
                 compiled.string,
-                [(n, columns[n].type.dialect_impl(dialect).bind_processor(dialect)) for n in names],
+                [(n, _processor(columns[n], dialect)) for n in names],
                 compiled.positional,
             )
         sql, processors, positional = self._inserts[key]
@@ -749,6 +782,41 @@ def calendar_fingerprint(holiday: Holiday) -> str:
     if callable(fingerprint):
         return str(fingerprint())
     return f"{getattr(holiday, '__module__', '')}.{getattr(holiday, '__qualname__', holiday)}"[:64]
+
+
+def _processor(column: Column[Any], dialect: Dialect) -> Callable[[Any], Any] | None:
+    """Return how a value of ``column`` is bound: the type's own processing, after, for text,
+    :func:`storable`."""
+    bind = column.type.dialect_impl(dialect).bind_processor(dialect)
+    if not isinstance(column.type, String):  # Text is a String
+        return bind
+    length = column.type.length
+    if bind is None:
+        return lambda value: storable(value, length)
+    return lambda value: bind(storable(value, length))
+
+
+def storable(value: Any, length: int | None = None) -> Any:
+    """Return text as every backend can store it in a column of ``length`` characters.
+
+    What the door lets in always fits, and is returned as it is.  A value an earlier version
+    let in may not: a NUL (PostgreSQL refuses it in text), a lone surrogate (no UTF-8), a name
+    longer than its column.  The log keeps the value as it was; the read model's row shows
+    U+FFFD for each character no backend can store, and a value too long is cut, ending in
+    "…" and 8 hex digits of its SHA-256 so that two long names stay two.  A query for such a
+    value asks for ``storable(value, length)`` of its column."""
+    if not isinstance(value, str):
+        return value
+    if value.isascii() and "\x00" not in value and (length is None or len(value) <= length):
+        return value
+    value = "".join(
+        "\ufffd" if character == "\x00" or "\ud800" <= character <= "\udfff" else character
+        for character in value
+    )
+    if length is None or len(value) <= length:
+        return value
+    digest = hashlib.sha256(value.encode()).hexdigest()[:8]
+    return f"{value[: length - 9]}…{digest}"
 
 
 def _uuid(value: UUID | bytes) -> UUID:

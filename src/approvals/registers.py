@@ -15,11 +15,12 @@ import sqlalchemy as sa
 from sqlalchemy import Table
 
 from approvals.domain.clocks import JST
+from approvals.domain.registry import reference_key
 from approvals.domain.retention import kept_until
 from approvals.domain.workflow import ROLES
-from approvals.errors import CaseNotFound, CaseUnreadable, Label
+from approvals.errors import ApprovalsError, CaseNotFound, CaseUnreadable, FlawedValue, Label
 from approvals.projections import all_models
-from approvals.readmodel import ModelStatus, Projector, chunks
+from approvals.readmodel import ModelStatus, Projector, chunks, storable
 from approvals.results import (
     CaseEntry,
     InboxItem,
@@ -69,7 +70,7 @@ class Registers:
         inbox, roster = self._table("rm_inbox"), self._table("rm_roster")
         query = (
             _waiting_for(sa.select(inbox).distinct(), inbox, roster)
-            .where(roster.c.user == person)
+            .where(roster.c.user == _as_stored(roster.c.user, person))
             .order_by(inbox.c.since, inbox.c.reference, inbox.c.trigger)
         )
         now = self.app.now()
@@ -241,7 +242,7 @@ class Registers:
         today = (as_of or self.app.now()).astimezone(JST).date()
         query = sa.select(table).order_by(table.c.retained_until, table.c.reference)
         if reference is not None:
-            query = query.where(table.c.reference == reference.strip().upper())
+            query = query.where(table.c.reference == reference_key(reference))
         else:
             query = query.where(table.c.retained_until.is_not(None))
         if due:
@@ -375,7 +376,7 @@ class Registers:
             .order_by(roster.c.user, table.c.due_at, inbox.c.reference, table.c.deadline)
         )
         if person is not None:
-            query = query.where(roster.c.user == person)
+            query = query.where(roster.c.user == _as_stored(roster.c.user, person))
         now = self.app.now()
         found: dict[tuple[str, str, str], tuple[Any, list[Label]]] = {}
         for row in self._rows(query):
@@ -415,6 +416,24 @@ class Registers:
             CaseUnreadable(row.code, reference=row.reference)
             for row in self._rows(query, refresh=refresh)
         )
+
+    def flawed(self, *, refresh: bool = True) -> tuple[FlawedValue, ...]:
+        """Return each value kept by an earlier version that the door refuses today (a date of
+        9999-12-31), by reference: the cases are listed as usual, and these notices say which
+        of their values the deadlines and retention do not count from."""
+        table = self._table("rm_flawed")
+        query = sa.select(table.c.reference, table.c.en, table.c.ja).order_by(
+            table.c.reference, table.c.position
+        )
+        return tuple(
+            FlawedValue(reference=row.reference, reason=Label(row.en, row.ja))
+            for row in self._rows(query, refresh=refresh)
+        )
+
+    def notices(self, *, refresh: bool = True) -> tuple[ApprovalsError, ...]:
+        """What every list says beside itself: the cases it leaves out because they cannot be
+        read (:meth:`unreadable`), then the values it does not count from (:meth:`flawed`)."""
+        return (*self.unreadable(refresh=refresh), *self.flawed(refresh=False))
 
     # -- inside --------------------------------------------------------------------------------
 
@@ -505,8 +524,13 @@ def _waiting_for(query: sa.Select[Any], inbox: Table, roster: Table) -> sa.Selec
 def _where(query: sa.Select[Any], table: Table, **filters: str | None) -> sa.Select[Any]:
     for name, value in filters.items():
         if value is not None:
-            query = query.where(table.c[name] == value)
+            query = query.where(table.c[name] == _as_stored(table.c[name], value))
     return query
+
+
+def _as_stored(column: sa.ColumnElement[Any], value: str) -> Any:
+    """``value`` as a read model's ``column`` holds it (see :func:`storable`)."""
+    return storable(value, column.type.length if isinstance(column.type, sa.String) else None)
 
 
 def _role(role: str) -> Label:

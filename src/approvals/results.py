@@ -180,6 +180,9 @@ class CaseView:
     next_steps: tuple[NextStep, ...]
     deadlines: tuple[DeadlineView, ...]
     retention_until: date | None
+    flawed: tuple[Label, ...] = ()
+    """Values kept by an earlier version that are refused today (a date of 9999-12-31): what
+    the door says of each.  Deadlines and retention never count from them."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -16,6 +16,7 @@ from eventsourcing.application import AggregateNotFoundError
 from approvals.domain.case import case_id
 from approvals.domain.clocks import JST
 from approvals.domain.guards import TITLE_LIMIT, check_text
+from approvals.domain.registry import reference_key
 from approvals.domain.retention import RetentionRecord, check_disposal, kept_until, retention_id
 from approvals.domain.workflow import ROLES
 from approvals.errors import Label, NotAuthorized, RetentionRefused
@@ -185,7 +186,7 @@ class Retention:
 
     def item(self, reference: str) -> RetentionItem:
         """Return the retention of one case (disposed cases included)."""
-        record = self.record(reference.strip().upper())
+        record = self.record(reference_key(reference))
         if record is not None and record.disposed:
             return RetentionItem(
                 reference=record.reference, workflow="", title="", department="", state="disposed",

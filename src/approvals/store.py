@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import hashlib
 import os
+import sqlite3
 from collections.abc import Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from contextlib import closing, contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -102,12 +103,13 @@ def _probe_sqlite_file(url: str, file: Path, *, create: bool) -> None:
     """
     try:
         with file.open("rb") as handle:
-            header = handle.read(len(_SQLITE_HEADER))
+            page = handle.read(100)  # the database header
     except OSError as error:
         reason = f"it cannot be read ({error.strerror})"
         raise StorageError(
             url=url, reason=Label(reason, f"読み取れません({error.strerror})")
         ) from None
+    header = page[: len(_SQLITE_HEADER)]
     if not header and create:
         return
     if header != _SQLITE_HEADER:
@@ -122,6 +124,46 @@ def _probe_sqlite_file(url: str, file: Path, *, create: bool) -> None:
                 "新しいファイルに `approvals init` で作成してください",
             ),
         )
+    if create:
+        others = _foreign_tables(file, wal=page[18:20] == b"\x02\x02")
+        if others:
+            shown = ", ".join(others[:5]) + (", …" if len(others) > 5 else "")
+            raise StorageError(
+                url=url,
+                reason=Label(
+                    f"it is another application's SQLite database (its tables: {shown}), so "
+                    "no approvals store is made in it; give a new file to `approvals init`",
+                    f"別のアプリケーションの SQLite データベースです(テーブル: {shown})。"
+                    "ここには保存先を作りません。`approvals init` には新しいファイルを指定して"
+                    "ください",
+                ),
+            )
+
+
+def _foreign_tables(file: Path, *, wal: bool) -> list[str]:
+    """The tables of the SQLite file ``file`` when it holds tables and none of them is ours
+    (``approvals_…``): an approvals store, even one made by an older version, or a database
+    with no tables yet, gives none.
+
+    Read before the engine opens the file, on a read-only connection closed at once: on a
+    file in rollback mode reading writes nothing; on a file in WAL mode without a ``-wal``
+    file beside it (closed cleanly: everything is in the file) it is read as immutable, so
+    that no ``-wal`` or ``-shm`` file is made.  A file that cannot be read this way is left
+    to the engine, which names the problem.
+    """
+    live_wal = wal and Path(f"{file}-wal").exists()
+    uri = f"{file.resolve().as_uri()}?mode=ro" + ("" if live_wal or not wal else "&immutable=1")
+    try:
+        with closing(sqlite3.connect(uri, uri=True)) as connection:
+            rows = connection.execute(
+                "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'"
+                " ORDER BY name"
+            ).fetchall()
+    except sqlite3.Error:
+        return []
+    names = [str(name) for (name,) in rows]
+    ours = any(name.startswith(f"{APPLICATION_NAME}_") for name in names)
+    return [] if ours else names
 
 
 def create_engine(url: str, *, create: bool = True) -> Engine:

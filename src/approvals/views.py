@@ -7,6 +7,7 @@ from typing import Any
 
 from approvals.domain.case import Case
 from approvals.domain.clocks import Holiday, due_dates, retention_until, weekends
+from approvals.domain.flaws import flaws
 from approvals.domain.roster import Roster
 from approvals.domain.workflow import DEPARTMENT_ROLES, ROLES, Workflow
 from approvals.errors import Label
@@ -112,6 +113,7 @@ def case_view(
         next_steps=next_steps,
         deadlines=deadlines,
         retention_until=retention_until(case.history, workflow.retention),
+        flawed=tuple(flaw.reason for flaw in flaws(case, workflow)),
     )
 
 

@@ -704,7 +704,7 @@ CASE_KEYS = {
     "reference", "workflow", "workflow_version", "workflow_sha256", "workflow_title", "title",
     "department", "filer", "state", "state_label", "terminal", "fields", "checklist",
     "attachments", "filed_at", "updated_at", "version", "next_steps", "deadlines",
-    "retention_until",
+    "retention_until", "flawed",
 }  # fmt: skip
 NEXT_STEP_KEYS = {
     "trigger", "label", "role", "role_label", "department", "people", "target", "target_label",

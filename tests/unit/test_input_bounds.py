@@ -359,3 +359,27 @@ def test_anything_typed_is_either_kept_and_readable_or_refused_with_nothing_writ
         except ApprovalsError:
             assert app.recorder.max_notification_id() == before
     reads(app)
+
+
+# -- references typed to find a case -----------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "reference",
+    ["PUR-2026-0001\x00", "PUR-2026-\udcff", "\x1b[2J", "P" * 5000, "PUR-２０２６-0001"],
+)
+def test_a_reference_no_case_can_have_is_not_found_and_shown_escaped(
+    app: ApprovalsApplication, reference: str
+) -> None:
+    app.file("purpose", actor=STAFF, title="t", department="sales", fields=FILINGS["purpose"])
+    for read in (app.case, app.history, app.workflow_of, lambda r: app.retention().item(r)):
+        with pytest.raises(ApprovalsError) as caught:
+            read(reference)
+        message = str(caught.value)
+        assert message.startswith("No case has the reference"), message
+        assert "\x00" not in message
+        assert "\x1b" not in message
+        assert "\udcff" not in message
+        assert len(message) < 200
+    with pytest.raises(ApprovalsError):
+        app.act(reference, "consult", actor=MANAGER)

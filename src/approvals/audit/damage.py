@@ -25,6 +25,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "KEY_MISSING",
+    "UNCOMPUTABLE",
     "UNDECRYPTABLE",
     "UNREADABLE",
     "damage_findings",
@@ -38,6 +39,8 @@ KEY_MISSING = "case.key_missing"
 """The case's key is gone, and no disposal is recorded."""
 UNDECRYPTABLE = "case.unreadable"
 """The case's events do not decrypt under the key kept for it."""
+UNCOMPUTABLE = "case.uncomputable"
+"""The case reads, but the read models cannot compute its rows (a value no check foresaw)."""
 UNREADABLE = (CaseDataErased, CaseEventUnreadable)
 """What reading a case's event raises when it cannot be read (CaseKeyMapper.to_domain_event)."""
 

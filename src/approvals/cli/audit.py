@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import os
 import sys
 from datetime import datetime
@@ -22,6 +23,17 @@ def default_key_folder() -> Path:
     return Path(base) / "approvals" / "keys"
 
 
+def in_existing_folder(folder: Path) -> Path:
+    """Return the output folder ``folder``, refusing one whose parent folder does not exist:
+    a mistyped path names a folder to make, never a tree of them (one sentence, see
+    ``ApprovalsGroup``)."""
+    parent = folder.parent
+    if not parent.is_dir():
+        code = errno.ENOTDIR if parent.exists() else errno.ENOENT
+        raise OSError(code, os.strerror(code), str(parent))
+    return folder
+
+
 @click.group(short_help="Verify the log; sign checkpoints; make keys.")
 def audit() -> None:
     """The audit trail: prove that nothing was changed or removed (read-only for the log)."""
@@ -37,7 +49,9 @@ def keygen(session: Session, folder: Path | None) -> None:
     """Make an Ed25519 key pair; keep the private key with the auditor, outside the database."""
     from approvals.audit.checkpoint import generate_keys
 
-    private, public, ident = generate_keys(folder or default_key_folder())
+    private, public, ident = generate_keys(
+        default_key_folder() if folder is None else in_existing_folder(folder)
+    )
     if session.as_json:
         emit_json({"key_id": ident, "private_key": str(private), "public_key": str(public)}, "en")
         return
@@ -62,6 +76,7 @@ def checkpoint(session: Session, key_path: Path, folder: Path) -> None:
     from approvals.audit.service import create_checkpoint
 
     app = session.reader()
+    in_existing_folder(folder)
     made, path, _report = create_checkpoint(app, load_private_key(key_path), folder)
     if session.as_json:
         made_json = {"path": str(path), "tree_size": made.tree_size, "root": made.root.hex(),
@@ -175,7 +190,7 @@ def export(
     if bundle is not None:
         from approvals.audit.bundle import export_bundle
 
-        manifest = export_bundle(app, bundle, checkpoints, keys)
+        manifest = export_bundle(app, in_existing_folder(bundle), checkpoints, keys)
         if session.as_json:
             emit_json({"bundle": str(bundle), **manifest}, session.lang)
         else:

@@ -150,6 +150,7 @@ def print_case(case: CaseView, lang: str) -> None:
         else say("not started", lang)
     )
     rows.append((say("h.retention", lang), kept))
+    rows += [(say("h.flawed", lang), reason.get(lang)) for reason in case.flawed]
     click.echo(f"{case.reference}  {case.title}")
     label_width = max(width(label) for label, _ in rows)
     for label, text in rows:
@@ -316,7 +317,7 @@ def inbox_command(session: Session) -> None:
     """What waits for me, oldest first; overdue steps are marked."""
     app = session.reader()
     print_inbox(session, app.inbox(session.actor), session.actor)
-    name_left_out(app.registers().unreadable(refresh=False), session.lang)
+    name_left_out(app.registers().notices(refresh=False), session.lang)
 
 
 def print_inbox(session: Session, items: Sequence[InboxItem], person: str) -> None:
@@ -364,7 +365,7 @@ def list_command(
     else:
         found = registers.cases_as_of(as_of, workflow=workflow, state=state, department=department)
     print_cases(session, found)
-    name_left_out(registers.unreadable(), session.lang)
+    name_left_out(registers.notices(), session.lang)
 
 
 def print_cases(session: Session, cases: Sequence[CaseEntry]) -> None:

@@ -42,8 +42,10 @@ def emit_json(value: Any, lang: str) -> None:
 def name_left_out(problems: Iterable[ApprovalsError], lang: str) -> None:
     """Say on stderr, one sentence each, which cases a list left out because they cannot be
     read (stdout stays the list, its JSON or CSV)."""
+    from approvals.cli import terminal_safe
+
     for problem in problems:
-        click.echo(problem.render(lang), err=True)
+        click.echo(terminal_safe(problem.render(lang)), err=True)
 
 
 def width(text: str) -> int:

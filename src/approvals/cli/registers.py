@@ -36,7 +36,7 @@ def emit(
     """Print register entries as a table, JSON (--json) or CSV (--csv, every field); name on
     stderr the cases left out because they cannot be read."""
     _print_entries(session, entries, columns, as_csv=as_csv, limit=limit)
-    name_left_out(_open(session).unreadable(refresh=False), session.lang)
+    name_left_out(_open(session).notices(refresh=False), session.lang)
 
 
 def _print_entries(
@@ -209,7 +209,10 @@ def provisions(
         until=until.date() if until else None, subject=subject, limit=_fetch(limit),
     )  # fmt: skip
     if subject is not None and not entries and not (session.as_json or as_csv):
-        click.echo(say("empty.subject", session.lang, subject=subject.strip()))
+        from approvals.cli import terminal_safe
+
+        shown = terminal_safe(subject.strip())
+        click.echo(say("empty.subject", session.lang, subject=shown))
         return
     columns: list[Column] = [
         ("reference", _field("reference")), ("kind", _label("kind_label")),
@@ -285,7 +288,7 @@ def status(session: Session) -> None:
     up)."""
     registers = session.reader().registers()
     found = registers.status()
-    name_left_out(registers.unreadable(refresh=False), session.lang)
+    name_left_out(registers.notices(refresh=False), session.lang)
     if session.as_json:
         emit_json([{**plain(s, session.lang), "lag": s.lag} for s in found], session.lang)
         return
@@ -350,12 +353,12 @@ def check(session: Session, names: list[str]) -> None:
 
 @projections.command("follow", short_help="Keep the read models current (a long-lived process).")
 @click.option(
-    "--interval", type=click.FloatRange(min=0.05), default=0.5, show_default=True,
+    "--interval", type=click.FloatRange(min=0.05, max=3600), default=0.5, show_default=True,
     metavar="SECONDS", help="How long to wait when the log has nothing new.",
 )  # fmt: skip
 @click.option(
-    "--batch", type=click.IntRange(min=1), default=1000, show_default=True, metavar="N",
-    help="Events taken in per transaction.",
+    "--batch", type=click.IntRange(min=1, max=1_000_000), default=1000, show_default=True,
+    metavar="N", help="Events taken in per transaction.",
 )  # fmt: skip
 @pass_session
 def follow(session: Session, interval: float, batch: int) -> None:

@@ -35,7 +35,7 @@ def remind(session: Session, days: int, everyone: bool) -> None:
     document a mailer can send from: {"people": [{"person", "overdue", "due_soon", "items"}]}."""
     app = session.reader()
     found = app.reminders(actor=session.actor, within=timedelta(days=days), everyone=everyone)
-    name_left_out(app.registers().unreadable(refresh=False), session.lang)
+    name_left_out(app.registers().notices(refresh=False), session.lang)
     people = [(person, list(items)) for person, items in groupby(found, key=lambda r: r.person)]
     lang = session.lang
     if session.as_json:

@@ -176,6 +176,7 @@ TEXT: dict[str, Label] = {
     "h.next": Label("next", "次の手順"),
     "h.deadlines": Label("deadlines", "期限"),
     "h.retention": Label("kept", "保存期間"),
+    "h.flawed": Label("refused today", "現在は不可"),
     "h.kept_with": Label("kept as long as", "連動する案件"),
     "h.version": Label("version", "版"),
     "h.articles": Label("articles", "条文"),

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import stat
 import tomllib
 from collections.abc import Iterable, Mapping
 from pathlib import Path
@@ -106,9 +108,19 @@ class TableReader:
 
 
 def read_limited(path: Path) -> bytes:
-    """Return the bytes of the file at ``path``, read once; refuse one over the size limit."""
+    """Return the bytes of the file at ``path``, read once; refuse one over the size limit.
+
+    Only a regular file is read: a named pipe would block the open until something writes to
+    it, a device would never end.  The kind is checked before opening (a link is followed),
+    and again on what was opened, without waiting, in case the path changed in between.
+    """
     limit = DEFINITION_SIZE_LIMIT
-    with path.open("rb") as stream:
+    if not stat.S_ISREG(os.stat(path).st_mode):
+        raise _not_regular(path)
+    descriptor = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+    with os.fdopen(descriptor, "rb") as stream:
+        if not stat.S_ISREG(os.fstat(descriptor).st_mode):
+            raise _not_regular(path)
         raw = stream.read(limit + 1)
     if len(raw) > limit:
         mib, rest = divmod(limit, 1024 * 1024)
@@ -122,6 +134,17 @@ def read_limited(path: Path) -> bytes:
             ),
         )
     return raw
+
+
+def _not_regular(path: Path) -> DefinitionError:
+    return DefinitionError(
+        file=str(path),
+        key="(file)",
+        problem=Label(
+            "is not a regular file (a named pipe, a device or a socket is never read)",
+            "通常のファイルではありません(名前付きパイプ、デバイス、ソケットは読み込みません)",
+        ),
+    )
 
 
 def toml_tables(source: str, file: str) -> dict[str, Any]:

@@ -12,7 +12,9 @@ from approvals.domain.case import Entry
 from approvals.domain.workflow import MEANINGS, Deadline, Duration, Retention
 
 __all__ = [
+    "EARLIEST",
     "JST",
+    "LATEST",
     "DueDate",
     "Episode",
     "add",
@@ -22,11 +24,25 @@ __all__ = [
     "meaning",
     "moment_of",
     "retention_until",
+    "usable_day",
+    "usable_moment",
     "weekends",
 ]
 
 JST = timezone(timedelta(hours=9), "JST")
 """Japan Standard Time: days, business days and years are counted in it."""
+
+EARLIEST = date(1900, 1, 1)
+LATEST = date(2200, 12, 31)
+"""The range of every date and datetime recorded.  Deadlines are counted forward from the
+dates recorded: the longest span any workflow names is the seven years of retention (a
+periodic deadline is one year, the longest in days 60), and a read model computes each of them
+for every case, so the latest date must leave every such span computable (year 2207 and far
+beyond, well inside Python's year 9999) and the national holidays known; the earliest is before
+any record a company keeps today.  A date outside is a typing mistake (9999-12-31 for "no end").
+
+A value outside (or no date at all) kept by an earlier version, which checked less, is never
+computed with: see :func:`usable_moment`."""
 
 Holiday = Callable[[date], bool]
 """Answers whether a day is not a business day.  A holiday may also carry ``meanings``, a
@@ -110,6 +126,30 @@ def moment_of(value: Any) -> datetime:
     return moment if moment.tzinfo else moment.replace(tzinfo=JST)
 
 
+def usable_moment(value: Any) -> datetime | None:
+    """Return the moment a stored date or datetime field records (see :func:`moment_of`), or
+    None when it is no date the engine can compute with: not a date, or outside
+    :data:`EARLIEST`–:data:`LATEST` (an earlier version let 9999-12-31 in).  The clocks then
+    take such a value as not given: a deadline runs from when its step was recorded and is
+    not stopped by it, and a retention clock waits; the case's own view names the value."""
+    try:
+        moment = moment_of(value)
+    except (ValueError, TypeError, OverflowError):
+        return None
+    try:
+        day = moment.astimezone(JST).date()
+    except OverflowError:
+        return None
+    return moment if EARLIEST <= day <= LATEST else None
+
+
+def usable_day(value: Any) -> date | None:
+    """Return the day (in JST) a stored date or datetime field records, or None when it is no
+    date the engine can compute with (see :func:`usable_moment`) or not given."""
+    moment = usable_moment(value)
+    return None if moment is None else moment.astimezone(JST).date()
+
+
 def due_dates(
     history: Sequence[Entry], deadlines: Sequence[Deadline], holiday: Holiday = weekends
 ) -> tuple[DueDate, ...]:
@@ -177,9 +217,10 @@ def _runs(history: Sequence[Entry], deadline: Deadline, holiday: Holiday) -> lis
                 period = (started, 1) if deadline.periodic else None
                 run = (started, add(started, deadline.within, holiday))
         if run is not None and deadline.until_field in entry.fields:
-            stopped = moment_of(entry.fields[deadline.until_field])
-            runs.append(Episode(deadline, *run, max(stopped, run[0])))
-            run, done = None, True
+            stopped = usable_moment(entry.fields[deadline.until_field])
+            if stopped is not None:  # a value no date can be computed from stops nothing
+                runs.append(Episode(deadline, *run, max(stopped, run[0])))
+                run, done = None, True
     if run is not None:
         runs.append(Episode(deadline, *run, None))
     return runs
@@ -205,11 +246,13 @@ def _next_period(
 
 
 def _start(deadline: Deadline, fields: Mapping[str, Any], entry: Entry) -> datetime:
-    """The moment ``fields`` hold in the first of the deadline's ``from_fields`` they record,
-    else the moment ``entry`` was taken."""
+    """The moment ``fields`` hold in the first of the deadline's ``from_fields`` they record
+    (a value no date can be computed from is taken as not recorded), else the moment ``entry``
+    was taken."""
     for name in deadline.from_fields:
-        if fields.get(name) not in (None, ""):
-            return moment_of(fields[name])
+        moment = usable_moment(fields.get(name))
+        if moment is not None:
+            return moment
     return entry.at
 
 
@@ -218,15 +261,22 @@ def retention_until(history: Sequence[Entry], retention: Retention) -> date | No
 
     The clock starts the day the case enters one of the retention's states, or at the date
     recorded in its ``from_field`` when that is later (a contract ending after it was noted).
+    While the date recorded there is none the engine can compute with (kept by an earlier
+    version: see :func:`usable_moment`), the clock has not started: the case is kept.
     """
-    recorded: str | None = None
+    recorded: datetime | None = None
+    unusable = False
     for entry in history:
         if retention.from_field and retention.from_field in entry.fields:
-            recorded = str(entry.fields[retention.from_field])
+            value = entry.fields[retention.from_field]
+            recorded = usable_moment(value)
+            unusable = recorded is None and value not in (None, "")
         if entry.dest in retention.starts_on:
+            if unusable:
+                return None
             start = entry.at.astimezone(JST).date()
-            if recorded:
-                start = max(start, date.fromisoformat(recorded))
+            if recorded is not None:
+                start = max(start, recorded.astimezone(JST).date())
             return add_years(start, retention.years)
     return None
 

@@ -9,7 +9,7 @@ from datetime import date, datetime
 from typing import Any
 
 from approvals.domain.case import Case
-from approvals.domain.clocks import JST
+from approvals.domain.clocks import EARLIEST, JST, LATEST
 from approvals.domain.roster import (
     DEPARTMENT,
     NAME_LIMIT,
@@ -43,15 +43,6 @@ __all__ = [
     "normalise_fields",
     "normalise_value",
 ]
-
-EARLIEST = date(1900, 1, 1)
-LATEST = date(2200, 12, 31)
-"""The range of every date and datetime recorded.  Deadlines are counted forward from the
-dates recorded: the longest span any workflow names is the seven years of retention (a
-periodic deadline is one year, the longest in days 60), and a read model computes each of them
-for every case, so the latest date must leave every such span computable (year 2207 and far
-beyond, well inside Python's year 9999) and the national holidays known; the earliest is before
-any record a company keeps today.  A date outside is a typing mistake (9999-12-31 for "no end")."""
 
 WHOLE_LIMIT = 10**12
 """The largest whole number recorded (either sign): more than any count of people or records."""

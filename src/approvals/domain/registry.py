@@ -9,8 +9,16 @@ from uuid import UUID, uuid5
 from eventsourcing.domain import Aggregate
 
 from approvals.domain.case import NAMESPACE
+from approvals.domain.roster import NAME_LIMIT, shown_value
+from approvals.errors import CaseNotFound
 
-__all__ = ["PublishedDefinition", "ReferenceCounter", "counter_id", "definition_id"]
+__all__ = [
+    "PublishedDefinition",
+    "ReferenceCounter",
+    "counter_id",
+    "definition_id",
+    "reference_key",
+]
 
 
 def counter_id(series: str) -> UUID:
@@ -21,6 +29,20 @@ def counter_id(series: str) -> UUID:
 def definition_id(workflow_id: str, version: int) -> UUID:
     """Return the id under which version ``version`` of ``workflow_id`` is published."""
     return uuid5(NAMESPACE, f"definition:{workflow_id}:{version}")
+
+
+def reference_key(reference: str) -> str:
+    """Return the key of case ``reference`` as given (any case, spaces around), or refuse
+    what no reference can be: not text, longer than a name, or holding a character outside
+    printable ASCII (shown escaped, never echoed as typed)."""
+    if (
+        isinstance(reference, str)
+        and len(reference) <= NAME_LIMIT
+        and reference.isascii()
+        and reference.isprintable()
+    ):
+        return reference.strip().upper()
+    raise CaseNotFound(reference=shown_value(reference))
 
 
 class ReferenceCounter(Aggregate):
