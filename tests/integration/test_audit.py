@@ -150,3 +150,20 @@ def test_a_case_read_as_of_each_of_its_events_is_the_case_as_it_was(backend_url:
         assert app.cases(as_of=moments[3])[0].state == lived[3].state
     finally:
         app.close()
+
+
+@pytest.mark.parametrize("given", ["private key as public", "text as checkpoint"])
+def test_a_bundle_refused_for_what_it_was_given_leaves_no_folder(
+    demo: tuple[str, ApprovalsApplication, Any], tmp_path: Path, given: str
+) -> None:
+    url = demo[0]
+    private, public, _ = generate_keys(tmp_path / "keys")
+    note = tmp_path / "note.json"
+    note.write_text("not a checkpoint\n", encoding="utf-8")
+    extra = ["--key", str(private)] if given.startswith("private") else ["--checkpoint", str(note)]
+    folder = tmp_path / "bundle"
+    refused = approvals(url, "audit", "export", "--bundle", str(folder), *extra)
+    assert refused.exit_code == 1, refused.output
+    assert "Traceback" not in refused.output
+    assert not folder.exists()
+    assert public.exists()

@@ -85,6 +85,38 @@ def export_bundle(
             kind=Label("a new or empty folder", "新しいか空のフォルダ"),
             value=str(folder),
         )
+    pinned = read_checkpoints(checkpoints)  # refuse what is no checkpoint or key before
+    public = list(keys)  # anything is written: a refused bundle leaves no folder behind
+    for key in public:
+        load_public_key(key)
+    made = not folder.exists()
+    try:
+        count = _write(app, folder, pinned, public)
+    except BaseException:
+        if made:
+            shutil.rmtree(folder, ignore_errors=True)
+        else:
+            for entry in folder.iterdir():  # it was empty: empty it again
+                if entry.is_dir():
+                    shutil.rmtree(entry)
+                else:
+                    entry.unlink()
+        raise
+    files = sorted(p for p in folder.rglob("*") if p.is_file())
+    manifest = {
+        "format": FORMAT,
+        "created": app.now().isoformat(),
+        "events": count,
+        "files": {str(p.relative_to(folder)): _sha256(p) for p in files},
+    }
+    (folder / "MANIFEST.json").write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
+    return manifest
+
+
+def _write(
+    app: ApprovalsApplication, folder: Path, pinned: list[Checkpoint], keys: list[Path]
+) -> int:
+    """Write the bundle's files but the manifest into ``folder``; return how many events."""
     (folder / "definitions").mkdir(parents=True, exist_ok=True)
     (folder / "checkpoints").mkdir()
     (folder / "keys").mkdir()
@@ -104,20 +136,11 @@ def export_bundle(
         published: Any = app.mapper.to_domain_event(notification)
         name = f"{published.workflow_id}-v{published.workflow_version}.toml"
         (folder / "definitions" / name).write_bytes(published.source.encode("utf-8"))
-    for checkpoint in read_checkpoints(checkpoints):
+    for checkpoint in pinned:
         shutil.copy2(checkpoint.path, folder / "checkpoints" / Path(checkpoint.path).name)
     for key in keys:
-        load_public_key(key)  # refuse a file that is not a public key
         shutil.copy2(key, folder / "keys" / key.name)
-    files = sorted(p for p in folder.rglob("*") if p.is_file())
-    manifest = {
-        "format": FORMAT,
-        "created": app.now().isoformat(),
-        "events": count,
-        "files": {str(p.relative_to(folder)): _sha256(p) for p in files},
-    }
-    (folder / "MANIFEST.json").write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
-    return manifest
+    return count
 
 
 def _manifest_findings(folder: Path) -> tuple[dict[str, Any], list[Finding]]:

@@ -91,7 +91,7 @@ def _limit(function: Any) -> Any:
     )(function)
     return click.option(
         "--limit",
-        type=click.IntRange(min=0),
+        type=click.IntRange(min=0, max=10**9),
         default=0,
         metavar="N",
         help="Show the first N entries only (0, the default: all).",
