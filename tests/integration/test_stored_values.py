@@ -250,6 +250,8 @@ def test_lists_in_the_cli_name_the_flawed_case_on_stderr_and_exit_0(
     appoint_standard_roster(app)
     with earlier_version(monkeypatch):
         flawed = _requested(app)
+        steering = app.file("purpose", actor=STAFF, title="Evil\x1b[2J\x07title",
+                            department="sales", fields=FILINGS["purpose"]).reference  # fmt: skip
     app.close()
 
     def run(*args: str, lang: str = "en") -> Result:
@@ -264,6 +266,12 @@ def test_lists_in_the_cli_name_the_flawed_case_on_stderr_and_exit_0(
         assert result.exit_code == 0, (command, result.output)
         assert "Traceback" not in result.output
         assert f"{flawed} holds a value kept by an earlier version" in result.stderr, command
+    for command in (["list"], ["inbox"], ["show", steering], ["history", steering]):
+        result = run(*command)
+        assert result.exit_code == 0, (command, result.output)
+        assert "\x1b" not in result.output, command  # a terminal is never steered by a value
+        assert "\x07" not in result.output, command
+    assert "Evil\\x1b[2J\\x07title" in run("list").stdout
     shown = run("show", flawed)
     assert shown.exit_code == 0
     assert FAR in shown.stdout

@@ -6,12 +6,12 @@ Exit codes: 0 done; 1 refused (a rule, an unknown case or person, a lost race, t
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
 from typing import IO, Any
 
 import click
 
+from approvals.cli.output import terminal_safe
 from approvals.cli.session import Session
 from approvals.errors import ApprovalsError
 
@@ -45,23 +45,6 @@ class Refusal(click.ClickException):
             click.echo(json.dumps({"error": {"code": self.code, "message": self.message}},
                                   ensure_ascii=False))  # fmt: skip
         click.echo(self.message, err=True)
-
-
-_UNSAFE = re.compile(r"[\x00-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069\ud800-\udfff]")
-
-
-def _escaped(match: re.Match[str]) -> str:
-    char = match.group()
-    if "\udc80" <= char <= "\udcff":  # a byte that was not UTF-8, as Python kept it from argv
-        return f"\\x{ord(char) - 0xDC00:02x}"
-    return f"\\x{ord(char):02x}" if ord(char) < 0x100 else f"\\u{ord(char):04x}"
-
-
-def terminal_safe(text: str) -> str:
-    """Return ``text`` with what could steer a terminal or break its encoding written out as
-    escapes: control characters (a value may carry ESC or BEL, or a line break), bidi
-    overrides, and the lone surrogates Python makes of argv bytes that are not UTF-8."""
-    return _UNSAFE.sub(_escaped, text)
 
 
 class ApprovalsGroup(click.Group):

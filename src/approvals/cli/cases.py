@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import click
 from click.shell_completion import CompletionItem
 
-from approvals.cli.output import emit_json, name_left_out, table, width
+from approvals.cli.output import emit_json, name_left_out, table, terminal_safe, width
 from approvals.cli.session import Session, as_of_option, pass_session
 from approvals.cli.text import day, moment, say
 
@@ -151,10 +151,11 @@ def print_case(case: CaseView, lang: str) -> None:
     )
     rows.append((say("h.retention", lang), kept))
     rows += [(say("h.flawed", lang), reason.get(lang)) for reason in case.flawed]
-    click.echo(f"{case.reference}  {case.title}")
+    click.echo(terminal_safe(f"{case.reference}  {case.title}"))
     label_width = max(width(label) for label, _ in rows)
     for label, text in rows:
-        click.echo(f"  {label}{' ' * (label_width - width(label))}  {text}")
+        shown = terminal_safe(text, keep="\n\t")
+        click.echo(f"  {label}{' ' * (label_width - width(label))}  {shown}")
 
 
 def _shown(value: Any) -> str:

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from approvals.cli.output import emit_json, name_left_out, plain, table
+from approvals.cli.output import emit_json, name_left_out, plain, table, terminal_safe
 from approvals.cli.session import Session, pass_session
 from approvals.cli.text import day, moment, say
 
@@ -209,8 +209,6 @@ def provisions(
         until=until.date() if until else None, subject=subject, limit=_fetch(limit),
     )  # fmt: skip
     if subject is not None and not entries and not (session.as_json or as_csv):
-        from approvals.cli import terminal_safe
-
         shown = terminal_safe(subject.strip())
         click.echo(say("empty.subject", session.lang, subject=shown))
         return
