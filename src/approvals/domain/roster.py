@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import unicodedata
 from dataclasses import dataclass
 from datetime import datetime
@@ -238,8 +239,15 @@ def bad_character(text: str, allowed: str = "") -> tuple[int, Label] | None:
 
 def shown_value(value: object, limit: int = 40) -> str:
     """Return ``value`` as shown in a refusal: control characters and surrogates escaped,
-    and cut at ``limit`` characters, so the sentence stays one short line."""
-    text = str(value)
+    and cut at ``limit`` characters, so the sentence stays one short line.  A whole number
+    too long for Python to write in decimal (over 4,300 digits) is shown by its magnitude."""
+    try:
+        text = str(value)
+    except ValueError:
+        if not isinstance(value, int):
+            raise
+        digits = int(abs(value).bit_length() * math.log10(2))
+        text = f"{'-' if value < 0 else ''}≈10^{digits}"
     cut = text[:limit]
     escaped = "".join(
         ch if unicodedata.category(ch) not in ("Cc", "Cs") else f"\\u{ord(ch):04x}" for ch in cut
