@@ -178,7 +178,9 @@ def test_a_whole_number_in_anything_but_ascii_digits_is_refused(value: str) -> N
 
 
 @pytest.mark.parametrize(
-    "value", [10**12 + 1, -(10**12) - 1, "1000000000001", "9" * 20, 10**5000, -(10**5000)]
+    "value",
+    [10**12 + 1, -(10**12) - 1, "1000000000001", "9" * 20, 10**5000, -(10**5000)],
+    ids=["trillion+1", "-trillion-1", "text", "20 nines", "5001 digits", "-5001 digits"],
 )
 def test_a_whole_number_beyond_a_trillion_is_refused(value: Any) -> None:
     with pytest.raises(InvalidValue, match="between -1,000,000,000,000 and 1,000,000,000,000"):
