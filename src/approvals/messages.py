@@ -76,6 +76,31 @@ MESSAGES: dict[str, dict[str, str]] = {
             "他の案件には影響しません。"
         ),
     },
+    "value.approved": {
+        "en": (
+            "{trigger} on {reference} is refused: {field} was approved ({approval}, {on}) as "
+            "'{approved}', and '{given}' is not what was approved. What was approved is what "
+            "happens: another value is a new notice (file a new case){change}."
+        ),
+        "ja": (
+            "{reference} の{trigger}はできません: {field}は「{approved}」として承認されています"
+            "({approval}、{on})。「{given}」は承認された内容ではありません。承認された内容の"
+            "とおりに実施してください。変更するには新しい届け出をしてください{change}。"
+        ),
+    },
+    "value.approved_items": {
+        "en": (
+            "{trigger} on {reference} is refused: {field} names {others}, which the approval "
+            "({approval}, {on}) did not cover; it approved '{approved}'. A record may name "
+            "some of the items approved, never others: more is a new notice (file a new "
+            "case){change}."
+        ),
+        "ja": (
+            "{reference} の{trigger}はできません: {field}に承認されていない {others} が含まれて"
+            "います(承認: {approval}、{on}。承認された内容: 「{approved}」)。記録できるのは"
+            "承認された項目の一部だけです。増やすには新しい届け出をしてください{change}。"
+        ),
+    },
     "workflow.not_found": {
         "en": "No workflow is called {workflow}; the known workflows are {known}.",
         "ja": "ワークフロー {workflow} はありません。使えるワークフロー: {known}。",
@@ -118,6 +143,18 @@ MESSAGES: dict[str, dict[str, str]] = {
         "ja": (
             "{person} は {reference} に「{trigger}」をできません: 自ら届け出た案件を自ら判断する"
             "ことはできません。別の{role}が行ってください。"
+        ),
+    },
+    "step.separation": {
+        "en": (
+            "Step '{trigger}' is refused for {person} on {reference}: they took {taken} on it, "
+            "and one person takes only one of the notice, the consultation and the approval "
+            "on a case; another {role} must."
+        ),
+        "ja": (
+            "{person} は {reference} に「{trigger}」をできません: この案件ですでに{taken}を行って"
+            "おり、一つの案件で届け出・協議・承認のうち二つを同じ者が行うことはできません。"
+            "別の{role}が行ってください。"
         ),
     },
     "step.filer_only": {
@@ -266,6 +303,27 @@ MESSAGES: dict[str, dict[str, str]] = {
         "ja": (
             "{person} は個人情報管理責任者と個人情報保護監査責任者を兼ねられません: 監査責任者は"
             "管理責任者から独立している必要があります。"
+        ),
+    },
+    "roster.self": {
+        "en": (
+            "{person} cannot appoint themselves as the {role}{department}: nobody appoints "
+            "themselves; another person who may ({allowed}) must."
+        ),
+        "ja": (
+            "{person} は自分自身を{department}{role}に選任できません: 自らを選任することはできない"
+            "ため、選任できる別の者({allowed})が行ってください。"
+        ),
+    },
+    "roster.auditor_other": {
+        "en": (
+            "{person} cannot be both the audit officer and the {role}{department}: the audit "
+            "officer takes no step on any case and holds no other role while audit officer "
+            "(Art.21)."
+        ),
+        "ja": (
+            "{person} は個人情報保護監査責任者と{department}{role}を兼ねられません: 監査責任者は"
+            "案件の手順を一切行わず、在任中は他の役割を持てません(第21条)。"
         ),
     },
     "roster.already": {

@@ -25,7 +25,7 @@ import approvals.factory
 from approvals import JST
 from approvals.cli import cli
 from approvals.cli.cases import complete_case, complete_trigger
-from approvals.definitions import builtin_workflows_dir
+from approvals.definitions import builtin_workflows_dir, load_directory
 from approvals.demo import (
     AUDITOR,
     CHIEF,
@@ -47,6 +47,8 @@ WORKFLOW_IDS = [
 ]  # fmt: skip
 ISO_WITH_OFFSET = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?[+-]\d\d:\d\d$")
 JAPANESE = re.compile(r"[\u3040-\u30ff\u4e00-\u9fff]")
+
+PURPOSE_VERSION = load_directory()["purpose"].version
 
 
 # -- helpers ----------------------------------------------------------------------------------
@@ -290,7 +292,7 @@ def test_workflows_show_gives_states_steps_and_deadlines(
     run: Run, lang: str, consulting: str
 ) -> None:
     shown = ok(run("workflows", "show", "purpose", lang=lang)).stdout
-    assert shown.startswith("purpose v2 — ")
+    assert shown.startswith(f"purpose v{PURPOSE_VERSION} — ")
     assert "sha256 " in shown
     assert consulting in shown
     assert re.search(r"^consulting\s+approve\s+approved\s+chief", shown, re.MULTILINE)
@@ -335,7 +337,9 @@ def test_workflows_validate_checks_the_reference_workflows_or_the_files_given(
     every = ok(run("workflows", "validate", lang=lang)).stdout.splitlines()
     assert len(every) == len(WORKFLOW_IDS)
     assert all(line.startswith(f"{mark}  ") for line in every)
-    assert any(line.endswith(pick(lang, "(purpose v2)", "(purpose 版2)")) for line in every)
+    version = PURPOSE_VERSION
+    assert any(line.endswith(pick(lang, f"(purpose v{version})", f"(purpose 版{version})"))
+               for line in every)  # fmt: skip
 
     one = builtin_workflows_dir() / "joint_use.toml"
     checked = ok(run("workflows", "validate", str(one), lang=lang)).stdout.splitlines()
@@ -870,7 +874,7 @@ def test_json_workflows_list_and_show_give_the_definitions(run: Run) -> None:
     assert [w["id"] for w in listed] == WORKFLOW_IDS
     assert all(set(w) == {"id", "version", "title", "articles", "sha256", "prefix"} for w in listed)
     purpose = next(w for w in listed if w["id"] == "purpose")
-    assert (purpose["prefix"], purpose["version"]) == ("NP", 2)
+    assert (purpose["prefix"], purpose["version"]) == ("NP", PURPOSE_VERSION)
     assert len(purpose["sha256"]) == 64
 
     shown = data(run("--json", "workflows", "show", "purpose", lang="ja"))

@@ -16,8 +16,11 @@ from click.testing import CliRunner
 from approvals import JST, ApprovalsApplication, open_approvals
 from approvals.audit.checkpoint import generate_keys
 from approvals.cli import cli
+from approvals.definitions import load_directory
 from approvals.demo import AUDITOR, PATHS, STAFF, SimulatedClock, appoint_sample_roster, run_demo
 from approvals.demo import FILINGS as SAMPLE
+
+CURRENT = load_directory()
 
 
 @pytest.fixture
@@ -62,14 +65,20 @@ def test_a_clean_bundle_verifies_with_no_database(bundle: Path) -> None:
     assert report["ok"] is True
     assert report["checkpoints"]
     assert sorted(p.name for p in (bundle / "definitions").iterdir()) == [
-        "entrustment-v4.toml", "joint_use-v2.toml", "method-v2.toml", "provision-v4.toml",
-        "purpose-v2.toml",
-    ]  # fmt: skip
+        f"{w}-v{CURRENT[w].version}.toml"
+        for w in ("entrustment", "joint_use", "method", "provision", "purpose")
+    ]
     assert not (bundle / "no-such.db").exists()
 
 
 @pytest.mark.parametrize(
-    "target", ["events.jsonl", "definitions/entrustment-v4.toml", "checkpoints", "MANIFEST.json"]
+    "target",
+    [
+        "events.jsonl",
+        f"definitions/entrustment-v{CURRENT['entrustment'].version}.toml",
+        "checkpoints",
+        "MANIFEST.json",
+    ],
 )
 def test_a_bundle_edited_by_one_byte_fails(bundle: Path, target: str) -> None:
     path = bundle / target

@@ -76,8 +76,11 @@ def entrustment(app: ApprovalsApplication) -> str:
 
 
 def own_case(app: ApprovalsApplication, workflow: str, person: str, **extra: Any) -> str:
-    """A case filed by ``person``, made staff of sales for it."""
-    app.appoint(actor=MANAGER, user=person, role="staff", department="sales")
+    """A case filed by ``person``, made staff of sales for it (by someone else: nobody
+    appoints themselves)."""
+    app.appoint(
+        actor=CHIEF if person == MANAGER else MANAGER, user=person, role="staff", department="sales"
+    )
     return file(app, workflow, actor=person, **extra).reference
 
 

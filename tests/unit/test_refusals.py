@@ -108,7 +108,7 @@ def test_the_filer_never_approves_their_own_case(app: ApprovalsApplication) -> N
 
 
 def test_a_manager_does_not_consult_on_a_case_they_filed(app: ApprovalsApplication) -> None:
-    app.appoint(actor=MANAGER, user=MANAGER, role="staff", department="sales")
+    app.appoint(actor=CHIEF, user=MANAGER, role="staff", department="sales")
     ref = app.file(
         "purpose", actor=MANAGER, title="Own", department="sales", fields=FILINGS["purpose"]
     ).reference

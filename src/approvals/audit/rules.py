@@ -4,26 +4,37 @@ The engine refuses these on the way in; here they are checked on what is in the 
 an event forged or reordered behind the engine's back breaks a rule an auditor can read:
 a step the definition does not allow from that state (handover before the individual
 contract), a decision by someone who did not hold the role at that moment (an approval by a
-former chief), a filer deciding on their own case, a step dated before the one it follows,
-a step taken without the evidence its definition asks for.
+former chief), a filer deciding on their own case, one person taking two of the notice, the
+consultation and the approval on one case, a step by the audit officer, a step dated before
+the one it follows, a step taken without the evidence its definition asks for; and each
+appointment on the roster against the roster's separation rules.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
-from typing import TYPE_CHECKING, Any
+from collections.abc import Iterable, Iterator, Sequence
+from typing import TYPE_CHECKING, Any, cast
 
 from approvals.audit.findings import Finding
 from approvals.audit.keys import CaseDataErased
+from approvals.domain.approved import conflict
 from approvals.domain.case import Case, Entry, case_id
-from approvals.domain.roster import Roster
-from approvals.domain.workflow import Workflow
+from approvals.domain.clocks import JST
+from approvals.domain.guards import DUTIES, separation_conflict
+from approvals.domain.roster import (
+    ROSTER_ID,
+    Roster,
+    appointment_conflict,
+    role_phrase,
+    shown_value,
+)
+from approvals.domain.workflow import Step, Workflow
 from approvals.errors import Label
 
 if TYPE_CHECKING:
     from approvals.application import ApprovalsApplication
 
-__all__ = ["case_violations", "check_rules"]
+__all__ = ["approval_violations", "case_violations", "check_rules", "roster_violations"]
 
 
 def case_violations(
@@ -51,7 +62,9 @@ def case_violations(
     fields: dict[str, Any] = dict(filing.fields)
     checked: set[str] = set()
     state, previous = workflow.initial, filing.at
-    for entry in history[1:]:
+    if roster.holds(filing.actor, "auditor", "", filing.at):
+        yield filing.position, _auditor_acted(filing)
+    for index, entry in enumerate(history[1:], start=1):
         step = workflow.steps.get((state, entry.trigger))
         if step is None or step.dest != entry.dest:
             yield (
@@ -83,14 +96,7 @@ def case_violations(
                     "行っています",
                 ),
             )
-        if step.role in ("manager", "chief") and entry.actor == filing.actor:
-            yield (
-                entry.position,
-                Label(
-                    f"{entry.actor} decided '{entry.trigger}' on a case they filed",
-                    f"{entry.actor} は自ら届け出た案件で「{entry.trigger}」を行っています",
-                ),
-            )
+        yield from _separation_violations(history[:index], step, entry, roster)
         if step.filer_only and entry.actor != filing.actor:
             yield (
                 entry.position,
@@ -126,15 +132,90 @@ def case_violations(
         state, previous = step.dest, entry.at
 
 
+def _auditor_acted(entry: Entry) -> Label:
+    return Label(
+        f"{entry.actor} took '{entry.trigger}' while the audit officer, who takes no step (Art.21)",
+        f"{entry.actor} は個人情報保護監査責任者でありながら「{entry.trigger}」を行っています"
+        "(監査責任者は手順を行いません、第21条)",
+    )
+
+
+def _separation_violations(
+    before: Sequence[Entry], step: Step, entry: Entry, roster: Roster
+) -> Iterator[tuple[int, Label]]:
+    """The separation of duties replayed on one step, by the rule the engine refuses by
+    (:func:`~approvals.domain.guards.separation_conflict`), and no step by the audit officer."""
+    taken = separation_conflict(before, step.role, entry.actor)
+    if taken == "notice":
+        yield (
+            entry.position,
+            Label(
+                f"{entry.actor} decided '{entry.trigger}' on a case they filed",
+                f"{entry.actor} は自ら届け出た案件で「{entry.trigger}」を行っています",
+            ),
+        )
+    elif taken is not None:
+        yield (
+            entry.position,
+            Label(
+                f"{entry.actor} took '{entry.trigger}' on a case where they took "
+                f"{DUTIES[taken].en}: one person takes one of the notice, the consultation "
+                "and the approval",
+                f"{entry.actor} はこの案件で{DUTIES[taken].ja}を行ったのに「{entry.trigger}」を"
+                "行っています: 届け出・協議・承認は一人一つです",
+            ),
+        )
+    if roster.holds(entry.actor, "auditor", "", entry.at):
+        yield entry.position, _auditor_acted(entry)
+
+
+def roster_violations(events: Iterable[Any]) -> Iterator[tuple[int, Label]]:
+    """Yield (version, what is wrong) for every appointment among the roster's ``events``
+    that breaks the roster's separation rules, checked on the roster as it stood just before
+    it (see :func:`~approvals.domain.roster.appointment_conflict`): someone appointing
+    themselves, the audit officer given another role or a role holder made audit officer."""
+    roster: Roster | None = None
+    for event in events:
+        if isinstance(event, Roster.Appointed) and roster is not None:
+            problem = appointment_conflict(
+                roster,
+                actor=event.actor,
+                user=event.user,
+                role=event.role,
+                department=event.department,
+            )
+            if problem is not None:
+                name, of = role_phrase(event.role, event.department)
+                own = event.actor == event.user
+                yield (
+                    event.originator_version,
+                    Label(
+                        f"{event.actor} appointed {'themselves' if own else event.user} as the "
+                        f"{name.en}{of.en}: {problem.render('en')}",
+                        f"{event.actor} が{'自分自身' if own else event.user}を{of.ja}{name.ja}に"
+                        f"選任しています: {problem.render('ja')}",
+                    ),
+                )
+        roster = cast("Roster", event.mutate(roster))
+
+
 def check_rules(app: ApprovalsApplication) -> list[Finding]:
-    """Return a finding for every event of every case that breaks its rules."""
+    """Return a finding for every event of every case that breaks its rules, and for every
+    appointment on the roster that breaks the roster's (see :func:`roster_violations`)."""
     try:
         roster = app.roster_aggregate()
+        roster_events = list(app.events.get(ROSTER_ID))
     except Exception:  # noqa: BLE001 - a tampered log may not replay; that is the finding
         return [_unreadable("roster")]
     if roster is None:
         return []
     findings: list[Finding] = []
+    try:
+        for version, message in roster_violations(roster_events):
+            position = app.position_of(ROSTER_ID, version)
+            findings.append(Finding("rule", position, "roster", message))
+    except Exception:  # noqa: BLE001 - a tampered log may not replay; that is the finding
+        findings.append(_unreadable("roster"))
     for reference in app.references():
         try:
             case: Case = app.repository.get(case_id(reference))
@@ -144,11 +225,50 @@ def check_rules(app: ApprovalsApplication) -> list[Finding]:
         except Exception:  # noqa: BLE001 - a tampered log may not replay; that is the finding
             findings.append(_unreadable(reference))
             continue
-        for version, message in case_violations(case.history, workflow, roster, case.department):
+        newest = app.workflows.get(workflow.id, workflow)
+        for version, message in [
+            *case_violations(case.history, workflow, roster, case.department),
+            *approval_violations(case.history, workflow, newest),
+        ]:
             findings.append(
                 Finding("rule", app.position_of(case_id(reference), version), reference, message)
             )
     return findings
+
+
+def approval_violations(
+    history: Sequence[Entry], workflow: Workflow, newest: Workflow
+) -> Iterator[tuple[int, Label]]:
+    """Yield (version, what is wrong) for every step that recorded a value its case's approval
+    did not cover (:mod:`approvals.domain.approved`): by the rules of the case's own definition
+    and of the ``newest`` definition of its workflow, so that a case written before a rule
+    existed shows what that rule forbids."""
+
+    def approves(step: Step) -> tuple[str, ...]:
+        later = newest.steps.get((step.source, step.trigger))
+        return tuple(dict.fromkeys([*step.approves, *(later.approves if later else ())]))
+
+    for index, entry in enumerate(history[1:], start=1):
+        step = workflow.steps.get((entry.source, entry.trigger))
+        if step is None:
+            continue  # a step the definition does not allow: case_violations names it
+        found = conflict(workflow, history[:index], step, entry.fields, approves)
+        if found is not None:
+            approval = found.approval
+            label = workflow.fields[found.field].label
+            on = approval.entry.at.astimezone(JST).date().isoformat()
+            given = shown_value(", ".join(found.others) if found.others else found.given, 80)
+            approved = shown_value(approval.value, 80)
+            yield (
+                entry.position,
+                Label(
+                    f"'{entry.trigger}' recorded {label.en} as '{given}', which the approval "
+                    f"('{approval.entry.trigger}', {on}) did not cover: it approved '{approved}'",
+                    f"「{entry.trigger}」が{label.ja}を「{given}」と記録していますが、承認"
+                    f"(「{approval.entry.trigger}」、{on})の内容ではありません(承認された内容: "
+                    f"「{approved}」)",
+                ),
+            )
 
 
 def _unreadable(subject: str) -> Finding:

@@ -127,7 +127,7 @@ class WorkflowParser(TableReader):
         for raw_name, spec in table.items():
             key = f"fields.{raw_name}"
             name = self.name(raw_name, key)
-            body = self.table(spec, key, {"label", "kind", "choices", "workflow"})
+            body = self.table(spec, key, {"label", "kind", "choices", "workflow", "items"})
             kind = self.text(body.get("kind", "text"), f"{key}.kind")
             if kind not in FIELD_KINDS:
                 raise self.fail(
@@ -155,7 +155,14 @@ class WorkflowParser(TableReader):
                 kind,
                 choices,
                 self.name(linked, f"{key}.workflow") if linked else "",
+                self.boolean(body.get("items", False), f"{key}.items"),
             )
+            if fields[name].items and kind != "text":
+                raise self.fail(
+                    f"{key}.items",
+                    "is only for kind 'text': a list of items written as text",
+                    "種類 text にだけ指定できます(文字列で書いた項目の並び)",
+                )
         return fields
 
     def checklist(self, value: Any) -> dict[str, ChecklistItem]:
@@ -230,7 +237,7 @@ class WorkflowParser(TableReader):
             )
         allowed = {
             "trigger", "from", "to", "role", "label", "fields", "checklist",
-            "comment_required", "filer_only", "expect", "articles", "fresh",
+            "comment_required", "filer_only", "expect", "articles", "fresh", "approves",
         }  # fmt: skip
         steps: dict[tuple[str, str], Step] = {}
         for index, raw in enumerate(value):
@@ -270,6 +277,7 @@ class WorkflowParser(TableReader):
             items = self.names(body.get("checklist", []), f"{key}.checklist")
             self.declared(items, checklist, f"{key}.checklist", "checklist item", "確認項目")
             expect = self.expect(body.get("expect", {}), f"{key}.expect", fields)
+            approves = self.approves(body.get("approves", []), f"{key}.approves", role, fields)
             for source in sources:
                 if states[source].terminal:
                     raise self.fail(
@@ -298,8 +306,22 @@ class WorkflowParser(TableReader):
                     filer_only=self.boolean(body.get("filer_only", False), f"{key}.filer_only"),
                     expect=expect,
                     articles=self.articles(body.get("articles", []), f"{key}.articles"),
+                    approves=approves,
                 )
         return steps
+
+    def approves(
+        self, value: Any, key: str, role: str, fields: Mapping[str, FieldSpec]
+    ) -> tuple[str, ...]:
+        approved = self.names(value, key)
+        self.declared(approved, fields, key, "field", "項目")
+        if approved and role != "chief":
+            raise self.fail(
+                key,
+                f"is for the chief's approval (承認) only; this step is the {role}'s",
+                f"個人情報管理責任者の承認の手順にだけ指定できます(この手順の役割は {role})",
+            )
+        return approved
 
     def expect(
         self, value: Any, key: str, fields: Mapping[str, FieldSpec]

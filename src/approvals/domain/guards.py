@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from approvals.domain.case import Case
+from approvals.domain.approved import Conflict, conflict
+from approvals.domain.case import Case, Entry
 from approvals.domain.clocks import EARLIEST, JST, LATEST
 from approvals.domain.roster import (
     DEPARTMENT,
@@ -25,12 +26,14 @@ from approvals.errors import (
     InvalidValue,
     Label,
     NotAuthorized,
+    Param,
     StepNotAllowed,
     UnknownPerson,
 )
 
 __all__ = [
     "DOCUMENT_LIMIT",
+    "DUTIES",
     "EARLIEST",
     "LATEST",
     "TEXT_LIMIT",
@@ -40,8 +43,10 @@ __all__ = [
     "check_documents",
     "check_filing",
     "check_step",
+    "duty_of",
     "normalise_fields",
     "normalise_value",
+    "separation_conflict",
 ]
 
 WHOLE_LIMIT = 10**12
@@ -377,6 +382,7 @@ def check_step(
     role = _authorise(case, roster, step, actor, at)
     clean = normalise_fields(workflow, fields, at)
     _check_guarded(case, workflow, step, clean)
+    _check_approved(case, workflow, step, clean)
     items = _check_items(workflow, checklist)
     _check_evidence(case, workflow=workflow, step=step, comment=comment, fields=clean, items=items)
     return Decision(step=step, role=role, fields=clean, checklist=items)
@@ -431,7 +437,8 @@ def _authorise(case: Case, roster: Roster, step: Step, actor: str, at: datetime)
             department=of,
             held=_held(roster, actor, at),
         )
-    if step.role in ("manager", "chief") and actor == case.filer:
+    taken = separation_conflict(case.history, step.role, actor)
+    if taken == "notice":
         raise NotAuthorized(
             "step.own_case",
             person=actor,
@@ -439,7 +446,62 @@ def _authorise(case: Case, roster: Roster, step: Step, actor: str, at: datetime)
             reference=case.reference,
             role=ROLES[step.role],
         )
+    if taken is not None:
+        raise NotAuthorized(
+            "step.separation",
+            person=actor,
+            trigger=step.label,
+            reference=case.reference,
+            taken=DUTIES[taken],
+            role=ROLES[step.role],
+        )
     return step.role
+
+
+DUTIES: Mapping[str, Label] = {
+    "notice": Label("the notice", "届け出"),
+    "consultation": Label("the consultation", "協議"),
+    "approval": Label("the approval", "承認"),
+}
+"""The three duties on a case one person never combines (Art.3, 4-3, 20): see
+:func:`separation_conflict`."""
+
+_DUTY_OF_ROLE = {"manager": "consultation", "chief": "approval"}
+
+
+def duty_of(role: str) -> str | None:
+    """Return the duty a step of ``role`` takes on a case: every manager's step is the
+    consultation (協議, and what the manager records on the case), every chief's step the
+    approval (承認: approve, reject, return, and the chief's later decisions); a staff or
+    handler step after the notice records facts and is no duty."""
+    return _DUTY_OF_ROLE.get(role)
+
+
+def separation_conflict(history: Sequence[Entry], role: str, actor: str) -> str | None:
+    """Return the duty ``actor`` already took on a case (whose events so far are
+    ``history``) that forbids them a step of ``role``, or None when they may take it.
+
+    On a case there are three duties: the notice (届け出) is the filing, ``history[0]``, and
+    only that; the consultation (協議) is every step whose role is the manager's, the
+    approval (承認) every step whose role is the chief's (see :func:`duty_of`).  One person
+    takes at most one of them on a case, whatever roles they hold: the filer takes no manager
+    or chief step, whoever consulted takes no chief step, whoever took a chief step takes no
+    manager step.  Steps of no duty (staff and handler steps, such as the filer's resubmission
+    or a recorded handover) are never refused here, and do not count.  ``"notice"`` is
+    returned before the others, so that the filer is told they filed the case.
+
+    The one statement of the rule: :func:`check_step` refuses by it, and ``audit verify``
+    replays it on every step logged, whatever definition version the case runs on."""
+    duty = duty_of(role)
+    if duty is None or not history:
+        return None
+    if history[0].actor == actor:
+        return "notice"
+    for entry in history[1:]:
+        taken = duty_of(entry.role)
+        if entry.actor == actor and taken is not None and taken != duty:
+            return taken
+    return None
 
 
 def _check_guarded(case: Case, workflow: Workflow, step: Step, fields: Mapping[str, Any]) -> None:
@@ -457,6 +519,42 @@ def _check_guarded(case: Case, workflow: Workflow, step: Step, fields: Mapping[s
                 reference=case.reference,
                 steps=tuple(s.label for s in by) or (Label("the notice", "届け出"),),
             )
+
+
+def _check_approved(case: Case, workflow: Workflow, step: Step, fields: Mapping[str, Any]) -> None:
+    """Refuse a value of a field an approval in force fixed otherwise (see
+    :mod:`approvals.domain.approved`)."""
+    found = conflict(workflow, case.history, step, fields)
+    if found is not None:
+        raise approval_refusal(workflow, found, step.label, case.reference)
+
+
+def approval_refusal(
+    workflow: Workflow, found: Conflict, trigger: Label, reference: str
+) -> InvalidValue:
+    """The refusal of a value ``found`` names that the approval in force does not cover."""
+    approval = found.approval
+    spec = workflow.fields[found.field]
+    on = approval.entry.at.astimezone(JST).date().isoformat()
+    again = [  # a step that approves the field again on a running case (new places)
+        s.label for s in workflow.steps.values() if found.field in s.approves and s.source == s.dest
+    ]
+    change = Label(
+        "".join(f", or approved again by '{label.en}'" for label in again[:1]),
+        "".join(f"(「{label.ja}」で改めて承認を受けることもできます)" for label in again[:1]),
+    )
+    common: dict[str, Param] = {
+        "field": spec.label,
+        "trigger": trigger,
+        "reference": reference,
+        "approval": approval.step.label,
+        "on": on,
+        "approved": shown_value(approval.value, 80),
+        "change": change,
+    }
+    if found.others:
+        return InvalidValue("value.approved_items", **common, others=found.others)
+    return InvalidValue("value.approved", **common, given=shown_value(found.given, 80))
 
 
 def _check_evidence(

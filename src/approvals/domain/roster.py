@@ -22,6 +22,7 @@ __all__ = [
     "ROSTER_ID",
     "Roster",
     "Term",
+    "appointment_conflict",
     "bad_character",
     "check_appointment",
     "check_dismissal",
@@ -293,11 +294,44 @@ def check_appointment(roster: Roster, *, actor: str, user: str, role: str, depar
         )
     if roster.holds(user, role, department):
         raise RosterRefused("roster.already", person=user, role=name, department=of)
-    if (role == "chief" and roster.holds(user, "auditor")) or (
-        role == "auditor" and roster.holds(user, "chief")
-    ):
-        raise RosterRefused("roster.chief_auditor", person=user)
+    conflict = appointment_conflict(
+        roster, actor=actor, user=user, role=role, department=department
+    )
+    if conflict is not None:
+        raise conflict
     return actor_role
+
+
+def appointment_conflict(
+    roster: Roster, *, actor: str, user: str, role: str, department: str
+) -> RosterRefused | None:
+    """Return the refusal of an appointment that breaks separation of duties on the roster
+    as it stands (its running terms), or None; the one statement of these rules, which
+    :func:`check_appointment` raises and ``audit verify`` replays on every appointment logged.
+
+    - Nobody appoints themselves (選任する者と選任される者は別人): not the representative
+      as chief, not the chief as a department's manager, not a manager as staff.
+    - The audit officer (Art.21) holds no other role while audit officer, and nobody holding
+      a role is made audit officer: the audit officer takes no step on any case.  The chief
+      and the audit officer keep their own sentence (``roster.chief_auditor``).
+    """
+    if actor == user:
+        name, of = role_phrase(role, department)
+        return RosterRefused(
+            "roster.self", person=user, role=name, department=of, allowed=_allowed_appointers(role)
+        )
+    if role == "auditor":
+        others = [(t.role, t.department) for t in roster.roles_of(user) if t.role != "auditor"]
+    elif roster.holds(user, "auditor"):
+        others = [(role, department)]
+    else:
+        return None
+    if not others:
+        return None
+    if any(other == "chief" for other, _ in others):
+        return RosterRefused("roster.chief_auditor", person=user)
+    name, of = role_phrase(*others[0])
+    return RosterRefused("roster.auditor_other", person=user, role=name, department=of)
 
 
 def check_dismissal(roster: Roster, *, actor: str, user: str, role: str, department: str) -> str:

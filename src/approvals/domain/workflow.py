@@ -56,6 +56,9 @@ class FieldSpec:
     choices: tuple[str, ...] = ()
     workflow: str = ""
     """For kind ``case``: the workflow the referenced case must run on."""
+    items: bool = False
+    """A list of items (data items, data subjects) written with commas, 、 or line breaks
+    between them: once approved, a record may name fewer of them, never others."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,6 +98,10 @@ class Step:
     filer_only: bool = False
     expect: Mapping[str, str | bool | int] = field(default_factory=dict)
     articles: tuple[str, ...] = ()
+    approves: tuple[str, ...] = ()
+    """The fields whose values this step approves (承認): once it is taken, no later step may
+    record another value of them (see :mod:`approvals.domain.approved`), but a step that
+    approves them again (the chief's approval of new places)."""
 
 
 @dataclass(frozen=True, slots=True)
