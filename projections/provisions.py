@@ -17,12 +17,17 @@ on 29 February ends on 28 February (the day before 1 March, where counting began
 Each data subject a provision names (``data_subjects`` lists them separated by commas, 、 or
 new lines) is a row of ``rm_provision_subjects``: its spelling as recorded, and the key it is
 found by (:func:`subject_key`), so that every provision concerning one person can be found.
+
+A data subject's refusal of provision that the company complied with (a request's
+``stop_provision``, Art.19) is a row of its own, of kind ``refusal``: the request's
+reference, the day provision stopped, the data subject (also a row of ``rm_provision_subjects``)
+— so that a search for a person shows their refusal beside the provisions naming them.  The
+engine refuses a later provision naming them unless it records its legal ground (consent
+``law_permits``, the ground in the step's comment: :mod:`approvals.domain.links`).
 """
 
 from __future__ import annotations
 
-import re
-import unicodedata
 from datetime import date
 from typing import Any
 
@@ -30,9 +35,19 @@ from sqlalchemy import Column, Date, Index, Integer, MetaData, String, Table, Te
 
 from approvals.domain.case import Case, Entry
 from approvals.domain.clocks import JST, add_years, usable_day
+from approvals.domain.links import KEY_LENGTH, split_subjects, subject_key
 from approvals.readmodel import CaseSubject, ReadModel, Rows, UTCDateTime
 
-__all__ = ["MODEL", "ledger", "record_kept_until", "split_subjects", "subject_key", "subjects"]
+__all__ = [
+    "KEY_LENGTH",
+    "MODEL",
+    "REFUSAL",
+    "ledger",
+    "record_kept_until",
+    "split_subjects",
+    "subject_key",
+    "subjects",
+]
 
 PROVISION = "provision"
 """The workflow of third-party provision; each ``record_provision`` step is one provision."""
@@ -44,9 +59,10 @@ RECORD_YEARS = 3
 """How long the record of a provision is kept, from the day it was made."""
 CONTRACT_RECORD_YEARS = 1
 """How long it is kept where the contract or other document stands in for the record."""
-KEY_LENGTH = 500
-"""A subject's key is cut here: PostgreSQL cannot index a key of a few thousand bytes."""
-_SEPARATORS = re.compile("[,\uff0c\u3001\uff64\r\n]+")  # , ， 、 ､ and new lines
+REFUSAL = "refusal"
+"""The kind of a ledger row showing a data subject's refusal of provision complied with."""
+REQUEST = "request"
+STOP_PROVISION = "stop_provision"
 
 metadata = MetaData()
 ledger = Table(
@@ -81,24 +97,6 @@ subjects = Table(
     Column("subject", Text, nullable=False),  # as recorded, spaces tidied
     Index("rm_provision_subjects_by_key", "subject_key", "reference", "entry"),
 )
-
-
-def subject_key(text: str) -> str:
-    """Return the form a data subject is found by: NFKC (full-width letters and spaces as
-    half-width), case-folded, each run of spaces one space."""
-    return " ".join(unicodedata.normalize("NFKC", text).casefold().split())[:KEY_LENGTH]
-
-
-def split_subjects(text: str) -> list[tuple[str, str]]:
-    """Return each data subject named in ``text`` as (spelling, key), in the order named; a
-    subject named twice is listed once, with its first spelling."""
-    found: dict[str, str] = {}
-    for piece in _SEPARATORS.split(text):
-        spelling = " ".join(piece.split())
-        key = subject_key(spelling)
-        if key and key not in found:
-            found[key] = spelling
-    return [(spelling, key) for key, spelling in found.items()]
 
 
 def record_kept_until(made_on: date, *, contract: bool = False) -> date:
@@ -159,12 +157,30 @@ def _provisions(case: Case) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]
     return rows, named
 
 
+def _refusals(case: Case) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """Return the ledger row and the subject row of a refusal of provision complied with."""
+    for entry in case.history:
+        if entry.trigger != STOP_PROVISION:
+            continue
+        values = dict(case.fields)
+        row = _row(case, entry, REFUSAL, {**values, "data_subjects": values.get("data_subject")})
+        row["on_date"] = _date(values.get("stopped_on"))
+        row["consent"] = ""
+        named = [
+            {"reference": case.reference, "entry": entry.position, "subject_key": key,
+             "subject": spelling}
+            for spelling, key in split_subjects(row["data_subjects"])
+        ]  # fmt: skip
+        return [row], named
+    return [], []
+
+
 class Provisions(ReadModel):
     """One row per provision recorded and per joint use put in effect; one row per data
     subject each provision names."""
 
     name = "provisions"
-    version = 3
+    version = 4
     metadata = metadata
     case_tables = (ledger, subjects)
 
@@ -181,6 +197,8 @@ class Provisions(ReadModel):
         named: list[dict[str, Any]] = []
         if case.workflow_id == PROVISION:
             rows, named = _provisions(case)
+        elif case.workflow_id == REQUEST:
+            rows, named = _refusals(case)
         elif case.workflow_id == JOINT_USE:
             running = workflow.effective_states
             start = next((entry for entry in case.history if entry.dest in running), None)

@@ -1,7 +1,14 @@
 """The vendor register: every entrustment (Art.15) — the vendor, its contracts, handover and
 end, compliance checks, inspections done and the next one due, the vendor's yearly reports
 received and the next one due, breaches reported and open — and every subcontracting by a
-vendor, with the entrustment it belongs to."""
+vendor, with the entrustment it belongs to.
+
+An entrustment that has ended owes the return or erasure of its data (001 Art.9, 002 第12):
+its row keeps when it ended and when that duty fell due, and each erasure case is a row of
+``rm_erasures`` naming its entrustment.  The register joins them when it is read — a subcontract
+is in effect only while its entrustment has not ended, and the duty is overdue until an erasure
+case naming the entrustment is closed — so that each case's rows stay its own (a rebuild gives
+the same rows whatever order the cases change in)."""
 
 from __future__ import annotations
 
@@ -11,11 +18,12 @@ from typing import Any
 from sqlalchemy import Boolean, Column, Date, Index, Integer, MetaData, String, Table, Text
 
 from approvals.domain.case import Case
-from approvals.domain.clocks import due_dates, usable_day
+from approvals.domain.clocks import add, due_dates, usable_day
+from approvals.domain.links import ERASURE, ERASURE_DONE, ERASURE_DUTY, running_states
 from approvals.domain.workflow import Workflow
 from approvals.readmodel import CaseSubject, ReadModel, Rows, UTCDateTime
 
-__all__ = ["DATES", "MODEL", "SUBCONTRACTING", "WORKFLOWS", "subcontracting", "vendors"]
+__all__ = ["DATES", "MODEL", "SUBCONTRACTING", "WORKFLOWS", "erasures", "subcontracting", "vendors"]
 
 WORKFLOWS = ("entrustment",)
 """The workflows whose cases entrust data to a vendor."""
@@ -61,6 +69,9 @@ vendors = Table(
     Column("next_vendor_report_due", UTCDateTime, nullable=True),
     Column("breaches", Integer, nullable=False),
     Column("open_breaches", Integer, nullable=False),
+    # When the entrustment ended, and when the return or erasure it then owes fell due.
+    Column("ended_at", UTCDateTime, nullable=True),
+    Column("erasure_due_at", UTCDateTime, nullable=True),
     Index("rm_vendors_by_vendor", "vendor"),
     Index("rm_vendors_by_state", "state", "reference"),
     Index("rm_vendors_by_department", "department", "reference"),
@@ -78,6 +89,15 @@ subcontracting = Table(
     Column("approved_at", UTCDateTime, nullable=True),
     Column("written_approval_date", Date, nullable=True),
     Index("rm_subcontracting_by_entrustment", "entrustment", "reference"),
+)
+erasures = Table(
+    "rm_erasures",
+    metadata,
+    Column("reference", String(40), primary_key=True),
+    Column("entrustment", String(40), nullable=False),
+    Column("state", String(64), nullable=False),
+    Column("closed_at", UTCDateTime, nullable=True),  # its record confirmed: the duty is met
+    Index("rm_erasures_by_entrustment", "entrustment", "closed_at"),
 )
 
 
@@ -98,10 +118,10 @@ class Vendors(ReadModel):
     """One row per entrustment case; one per subcontracting case."""
 
     name = "vendors"
-    version = 4
+    version = 5
     uses_calendar = True
     metadata = metadata
-    case_tables = (vendors, subcontracting)
+    case_tables = (vendors, subcontracting, erasures)
 
     def for_case(self, subject: CaseSubject) -> Rows:
         case, workflow = subject.case, subject.workflow
@@ -109,6 +129,8 @@ class Vendors(ReadModel):
             return {}
         if case.workflow_id == SUBCONTRACTING:
             return {subcontracting: [_subcontract(case, workflow)]}
+        if case.workflow_id == ERASURE:
+            return {erasures: [_erasure(case)]}
         if case.workflow_id not in WORKFLOWS:
             return {}
         approved = _approved_at(case)
@@ -144,6 +166,7 @@ class Vendors(ReadModel):
             "next_vendor_report_due": due.get(VENDOR_REPORT),
             "breaches": breaches,
             "open_breaches": max(0, breaches - closed),
+            **_end(case, workflow, subject),
         }
         return {vendors: [row]}
 
@@ -158,6 +181,28 @@ def _subcontract(case: Case, workflow: Workflow) -> dict[str, Any]:
         "in_effect": case.state in workflow.effective_states,
         "approved_at": _approved_at(case),
         "written_approval_date": _date(case.fields.get("written_approval_date")),
+    }
+
+
+def _end(case: Case, workflow: Workflow, subject: CaseSubject) -> dict[str, Any]:
+    """When the entrustment ended (left effect for good), and when its return or erasure is due."""
+    running = running_states(workflow)
+    end = next(
+        (e for e in case.history if e.source in running and workflow.state(e.dest).terminal),
+        None,
+    )
+    if end is None:
+        return {"ended_at": None, "erasure_due_at": None}
+    return {"ended_at": end.at, "erasure_due_at": add(end.at, ERASURE_DUTY.within, subject.holiday)}
+
+
+def _erasure(case: Case) -> dict[str, Any]:
+    closed = next((e.at for e in case.history if e.dest == ERASURE_DONE), None)
+    return {
+        "reference": case.reference,
+        "entrustment": str(case.fields.get("entrustment", "")),
+        "state": case.state,
+        "closed_at": closed,
     }
 
 

@@ -23,6 +23,15 @@ from approvals.definitions import find_workflow, parse_definition
 from approvals.domain.case import Case, case_id
 from approvals.domain.clocks import JST, Holiday, weekends
 from approvals.domain.guards import check_filing, check_step
+from approvals.domain.links import (
+    IN_EFFECT_LINKS,
+    StopRequest,
+    link_refusal,
+    linked_as_of,
+    provision_checked,
+    provision_refusal,
+    stop_requests,
+)
 from approvals.domain.registry import (
     PublishedDefinition,
     ReferenceCounter,
@@ -262,6 +271,9 @@ class ApprovalsApplication(StoredApplication):
                         documents=[doc["name"] for doc in docs],
                     )
                     self._check_links(definition, clean)
+                    self._check_cross(definition, department=department.strip(),
+                                      dest=definition.initial, fields=clean, comment=comment,
+                                      step_fields=None)  # fmt: skip
                     counter = self._next_reference(definition.prefix, at)
                     case = Case.file(
                         reference=counter.reference,
@@ -319,6 +331,9 @@ class ApprovalsApplication(StoredApplication):
                 documents=[doc["name"] for doc in docs],
             )
             self._check_links(definition, decision.fields)
+            self._check_cross(definition, department=case.department, dest=decision.step.dest,
+                              fields={**case.fields, **decision.fields}, comment=comment,
+                              step_fields=decision.step.fields)  # fmt: skip
             case.take(
                 trigger=trigger,
                 dest=decision.step.dest,
@@ -546,6 +561,50 @@ class ApprovalsApplication(StoredApplication):
                     actual=self._title(linked.workflow_id),
                     workflow=self._title(spec.workflow),
                 )
+
+    def _check_cross(
+        self,
+        workflow: Workflow,
+        *,
+        department: str,
+        dest: str,
+        fields: Mapping[str, Any],
+        comment: str,
+        step_fields: tuple[str, ...] | None,
+    ) -> None:
+        """Refuse a filing or a step by the rules across cases (:mod:`approvals.domain.links`),
+        on the named cases and the data subjects' requests as they stand now."""
+        for name, spec in workflow.fields.items():
+            if spec.kind != "case" or not fields.get(name):
+                continue
+            if (workflow.id, name) not in IN_EFFECT_LINKS:
+                continue
+            other = self._case_and_roster(str(fields[name]))[0]
+            linked = linked_as_of(other, self.definition_of(other))
+            refusal = None if linked is None else link_refusal(
+                workflow, name, department, dest, linked
+            )  # fmt: skip
+            if refusal is not None:
+                raise refusal
+        if provision_checked(workflow, step_fields):
+            refusal = provision_refusal(workflow, fields, comment, self.stop_requests())
+            if refusal is not None:
+                raise refusal
+
+    def stop_requests(self) -> tuple[StopRequest, ...]:
+        """Every refusal of provision the company complied with (Art.19), oldest first."""
+        request = self._workflows.get("request")
+        if request is None:
+            return ()
+        found: list[StopRequest] = []
+        for reference in self.references():
+            if not reference.startswith(f"{request.prefix}-"):
+                continue
+            try:
+                found += stop_requests(self._case_and_roster(reference)[0])
+            except (CaseNotFound, CaseDisposed, CaseUnreadable):
+                continue
+        return tuple(found)
 
     def _title(self, workflow_id: str) -> Label:
         known = self._workflows.get(workflow_id)

@@ -76,6 +76,36 @@ MESSAGES: dict[str, dict[str, str]] = {
             "他の案件には影響しません。"
         ),
     },
+    "value.not_yet": {
+        "en": (
+            "{field} is {value}, later than now ({now}): it records something that has "
+            "happened, so give the day it happened, today at the latest."
+        ),
+        "ja": (
+            "{field}が {value} で、現在({now})より後です。実際に起きたことの記録なので、"
+            "起きた日(遅くとも今日)を入力してください。"
+        ),
+    },
+    "value.before_step": {
+        "en": (
+            "{field} is {value}, before '{bound}' was recorded on this case ({bound_value}): "
+            "it may only happen after that, so give the day it happened."
+        ),
+        "ja": (
+            "{field}が {value} で、この案件の「{bound}」({bound_value})より前です。"
+            "それより後にしか行えないため、実際に行った日を入力してください。"
+        ),
+    },
+    "value.before": {
+        "en": (
+            "{field} is {value}, before {bound} ({bound_value}): it cannot have happened before "
+            "that, so give the day it happened."
+        ),
+        "ja": (
+            "{field}が {value} で、{bound}({bound_value})より前です。それより前に起きることは"
+            "ないため、実際に起きた日を入力してください。"
+        ),
+    },
     "value.approved": {
         "en": (
             "{trigger} on {reference} is refused: {field} was approved ({approval}, {on}) as "
@@ -210,6 +240,20 @@ MESSAGES: dict[str, dict[str, str]] = {
             "{actual} です。このままでは進められません。"
         ),
     },
+    "evidence.required": {
+        "en": (
+            "Step '{trigger}' is refused for {reference}: {triggers} is recorded, which makes "
+            "“{field}” yes, so {required} must come first."
+        ),
+        "ja": (
+            "{reference} に「{trigger}」はできません: {triggers} が記録されているため"
+            "「{field}」に当たり、先に {required} が必要です。"
+        ),
+    },
+    "value.derived": {
+        "en": "{field} is not typed: the engine derives it from {triggers} (yes when any is yes).",
+        "ja": "{field} は入力できません。{triggers} から導かれます(いずれかが「はい」なら「はい」)。",
+    },
     "value.invalid": {
         "en": "{field} must be {kind}; {value!s} is refused.",
         "ja": "{field} は{kind}で入力してください。{value!s} は受け付けません。",
@@ -259,6 +303,26 @@ MESSAGES: dict[str, dict[str, str]] = {
     "value.case_workflow": {
         "en": "{field} names {reference}, a {actual} case; it must be a {workflow} case.",
         "ja": "{field} の {reference} は{actual}の案件です。{workflow} の案件を入力してください。",
+    },
+    "link.department": {
+        "en": "{field} names {reference}, a case of {linked_department}; a case of {department} "
+        "may only name a case of its own department.",
+        "ja": "{field} の {reference} は{linked_department}の案件です。{department}の案件が"
+        "参照できるのは同じ部門の案件だけです。",
+    },
+    "link.not_in_effect": {
+        "en": "{field} names {reference}, which is {state}, not in effect; a subcontracting "
+        "moves forward only under an entrustment in effect (001 Art.6, 002 第9).",
+        "ja": "{field} の {reference} は「{state}」で、実施中ではありません。再委託は実施中の"
+        "預託の下でのみ進められます(001 第6条、002 第9)。",
+    },
+    "link.provision_refused": {
+        "en": "{subject} refused provision to third parties and {request} complied (Art.19); a "
+        "provision naming them needs consent law_permits and the legal ground in the comment "
+        "(APPI Art.27-1).",
+        "ja": "{subject} は第三者提供の停止を求め、{request} で停止しています(第19条)。この方を"
+        "含む提供には同意 law_permits とコメントでの法令上の根拠が必要です(個人情報保護法"
+        "第27条第1項)。",
     },
     "value.out_of_range": {
         "en": "{field} must be {kind} between {low} and {high}; {value} was given.",

@@ -15,6 +15,7 @@ import sqlalchemy as sa
 from sqlalchemy import Table
 
 from approvals.domain.clocks import JST
+from approvals.domain.links import ERASURE_DUTY
 from approvals.domain.registry import reference_key
 from approvals.domain.retention import kept_until
 from approvals.domain.workflow import ROLES
@@ -42,6 +43,7 @@ DISPOSED = Label("disposed", "廃棄済み")
 KINDS = {
     "provision": Label("provision to a third party", "第三者提供"),
     "joint_use": Label("joint use", "共同利用"),
+    "refusal": Label("refusal of provision complied with (Art.19)", "第三者提供の停止(第19条)"),
 }
 
 
@@ -161,12 +163,15 @@ class Registers:
         now = self.app.now()
         rows = self._rows(query, limit)
         subcontracts = self._subcontracts([row.reference for row in rows])
+        erased = self._erasures([row.reference for row in rows if row.ended_at is not None])
         entries = []
         for row in rows:
             values = dict(row._mapping)
             label = self._workflow(values.pop("workflow"), values.pop("workflow_version"))
             approved = subcontracts.get(row.reference, [])
-            running = [s for s in approved if s.in_effect]
+            # A subcontract ends with its entrustment (001 Art.6, 002 第9).
+            running = [s for s in approved if s.in_effect and row.ended_at is None]
+            done = erased.get(row.reference)
             entries.append(
                 VendorEntry(
                     **values,
@@ -178,6 +183,10 @@ class Registers:
                     subcontracts_approved=len(approved),
                     subcontracts_in_effect=len(running),
                     subcontractors=tuple(sorted({s.subcontractor for s in running})),
+                    erasure_done_at=done,
+                    erasure_overdue=row.erasure_due_at is not None
+                    and done is None
+                    and now > row.erasure_due_at,
                 )
             )
         return tuple(entries)
@@ -330,8 +339,8 @@ class Registers:
             (row for part in parts for row in self._rows(part, limit)),
             key=lambda row: (row.due_at, row.reference, row.deadline, row.run),
         )  # each part comes in order from its index; merged, then cut
-        entries = []
-        for row in rows[:limit] if limit else rows:
+        entries: list[OverdueEntry] = []
+        for row in rows:
             workflow = self._workflow(row.workflow, row.workflow_version)
             deadline = next((d for d in workflow.deadlines if d.name == row.deadline), None)
             done = row.stopped_at
@@ -351,7 +360,9 @@ class Registers:
                     late_by_days=((done or now) - row.due_at).days,
                 )
             )
-        return tuple(entries)
+        entries += self._erasure_duties(now=now, running=running, department=department)
+        entries.sort(key=lambda e: (e.due_at, e.reference, e.deadline, e.started_at))
+        return tuple(entries[:limit] if limit else entries)
 
     def reminders(self, *, until: datetime, person: str | None = None) -> tuple[Reminder, ...]:
         """Return, person by person, the running deadlines due by ``until`` (overdue ones
@@ -486,6 +497,62 @@ class Registers:
             )
             for row in self._rows(query):
                 found.setdefault(row.entrustment, []).append(row)
+        return found
+
+    def _erasures(self, entrustments: Sequence[str]) -> dict[str, datetime]:
+        """Return when the first erasure case naming each of ``entrustments`` was closed."""
+        table = self._table("rm_erasures")
+        found: dict[str, datetime] = {}
+        for chunk in chunks(entrustments, 500):
+            query = (
+                sa.select(table.c.entrustment, sa.func.min(table.c.closed_at).label("closed_at"))
+                .where(table.c.entrustment.in_(chunk), table.c.closed_at.is_not(None))
+                .group_by(table.c.entrustment)
+            )
+            for row in self._rows(query):
+                found[row.entrustment] = row.closed_at
+        return found
+
+    def _erasure_duties(
+        self, *, now: datetime, running: bool, department: str | None
+    ) -> list[OverdueEntry]:
+        """The return or erasure each ended entrustment owes (001 Art.9, 002 第12), missed:
+        overdue while no erasure case naming it is closed, or met late."""
+        table, cases = self._table("rm_vendors"), self._table("rm_cases")
+        query = (
+            sa.select(table.c.reference, table.c.workflow, table.c.workflow_version,
+                      table.c.department, table.c.ended_at, table.c.erasure_due_at,
+                      cases.c.title, cases.c.state)
+            .join(cases, cases.c.reference == table.c.reference)
+            .where(table.c.erasure_due_at.is_not(None))
+        )  # fmt: skip
+        query = _where(query, table, department=department)
+        rows = self._rows(query)
+        done = self._erasures([row.reference for row in rows])
+        found = []
+        for row in rows:
+            closed = done.get(row.reference)
+            if closed is None and not now > row.erasure_due_at:
+                continue
+            if closed is not None and (running or not closed > row.erasure_due_at):
+                continue
+            workflow = self._workflow(row.workflow, row.workflow_version)
+            found.append(
+                OverdueEntry(
+                    reference=row.reference,
+                    workflow=row.workflow,
+                    title=row.title,
+                    department=row.department,
+                    state=row.state,
+                    state_label=workflow.state(row.state).label,
+                    deadline=ERASURE_DUTY.name,
+                    label=ERASURE_DUTY.label,
+                    started_at=row.ended_at,
+                    due_at=row.erasure_due_at,
+                    done_at=closed,
+                    late_by_days=((closed or now) - row.erasure_due_at).days,
+                )
+            )
         return found
 
     def _case_entry(self, row: Any) -> CaseEntry:

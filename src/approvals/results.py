@@ -295,6 +295,13 @@ class VendorEntry:
     subcontracts_approved: int
     subcontracts_in_effect: int
     subcontractors: tuple[str, ...]
+    ended_at: datetime | None = None
+    """When the entrustment ended: its subcontracts are in effect no more."""
+    erasure_due_at: datetime | None = None
+    """When the return or erasure the end opened fell due (001 Art.9, 002 第12)."""
+    erasure_done_at: datetime | None = None
+    """When an erasure case naming the entrustment was closed (None: the duty is open)."""
+    erasure_overdue: bool = False
 
 
 @dataclass(frozen=True, slots=True)

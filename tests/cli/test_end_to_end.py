@@ -7,9 +7,12 @@ import os
 import subprocess
 import sys
 from collections.abc import Callable
+from datetime import datetime
 from pathlib import Path
 
 import pytest
+
+from approvals import JST
 
 CLAUSES = [
     "clause_confidentiality", "clause_custody", "clause_training", "clause_return_erasure",
@@ -76,21 +79,22 @@ def test_an_entrustment_from_notice_to_the_end_of_the_contract(
         *checks, "--attach", str(contract),
     )  # fmt: skip
     run("sato", "approve", reference, "--comment", "Vendor checked on site.")
+    today = datetime.now(JST).date().isoformat()  # what follows the approval is dated after it
     early = run("tanaka", "act", reference, "hand_over", "--set", "handover_date=2026-05-01",
                 "--check", "written_notice", expect=1)  # fmt: skip
     assert "Allowed now: conclude_basic_contract" in early.stderr
     # This contract does not ask the vendor for a yearly report: no clock asks for one.
     run("suzuki", "act", reference, "conclude_basic_contract",
-        "--set", "basic_contract_date=2026-04-20", "--set", "reports_yearly=no")  # fmt: skip
+        "--set", f"basic_contract_date={today}", "--set", "reports_yearly=no")  # fmt: skip
     run("suzuki", "act", reference, "conclude_individual_contract",
-        "--set", "individual_contract_date=2026-04-27")  # fmt: skip
+        "--set", f"individual_contract_date={today}")  # fmt: skip
     handed = run("tanaka", "--json", "act", reference, "hand_over",
-                 "--set", "handover_date=2026-05-07", "--check", "written_notice")  # fmt: skip
+                 "--set", f"handover_date={today}", "--check", "written_notice")  # fmt: skip
     assert [d["name"] for d in json.loads(handed.stdout)["deadlines"]] == ["inspection"]
-    run("suzuki", "act", reference, "inspect", "--set", "inspection_date=2026-10-01",
+    run("suzuki", "act", reference, "inspect", "--set", f"inspection_date={today}",
         "--set", "inspection_findings=no findings")  # fmt: skip
     ended = run("suzuki", "--json", "act", reference, "end_contract",
-                "--set", "individual_contract_end_date=2027-03-31")  # fmt: skip
+                "--set", f"individual_contract_end_date={today}")  # fmt: skip
     case = json.loads(ended.stdout)
     assert (case["state"], case["terminal"]) == ("ended", True)
     assert case["retention_until"] is not None

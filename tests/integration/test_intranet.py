@@ -21,16 +21,25 @@ import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import Any, TypeVar
 
 import httpx
 import pytest
 
-from approvals import open_approvals
+from approvals import JST, open_approvals
 from approvals.audit.service import verify_with_keys
 from approvals.demo import FILINGS, PATHS, appoint_sample_roster
 from tests.conftest import CHIEF, HR_STAFF, MANAGER, OTHER_MANAGER, OTHER_STAFF, STAFF
+
+
+def dated_today(fields: dict[str, Any]) -> dict[str, Any]:
+    """``fields`` with every date set to today in Japan: the host runs on the real clock, and
+    a measure is never dated before the approval that allows it."""
+    today = datetime.now(JST).date().isoformat()
+    return {k: today if re.fullmatch(r"\d{4}-\d\d-\d\d", str(v)) else v for k, v in fields.items()}
+
 
 T = TypeVar("T")
 
@@ -244,7 +253,7 @@ def _walk(cases: list[tuple[str, str, str, str]]) -> Callable[[int, Client], Non
                 client.step(reference, "record_measures", CHIEF, 422)  # no evidence given
                 move = PATHS[workflow][2]
                 client.step(reference, "record_measures", CHIEF, 200,
-                            fields=move.fields, checklist=move.checklist)  # fmt: skip
+                            fields=dated_today(move.fields), checklist=move.checklist)  # fmt: skip
             client.call("GET", f"/cases/{reference}/history", filer, 200, reference=reference)
             client.call("GET", "/inbox", CHIEF if k % 2 else manager, 200)
         # Bad requests, once per thread.

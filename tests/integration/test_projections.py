@@ -167,10 +167,12 @@ def test_the_registers_show_what_the_demo_did(demo: Any) -> None:
     (joint,) = registers.provisions()
     assert (joint.kind, joint.reference) == ("joint_use", "JU-2026-0001")
     assert joint.responsible_party
-    assert registers.overdue() == ()
+    # the demo ended its entrustment with no return or erasure case: that duty is overdue
+    (owed,) = registers.overdue()
+    assert (owed.reference, owed.deadline) == ("ENT-2026-0001", "return_or_erasure")
     clock.advance(days=60)
     overdue = registers.overdue()
-    assert {e.reference for e in overdue} == {"ENT-2026-0002", "JU-2026-0002"}
+    assert {e.reference for e in overdue} == {"ENT-2026-0001", "ENT-2026-0002", "JU-2026-0002"}
     assert all(e.done_at is None and e.late_by_days > 30 for e in overdue)
     schedule = registers.retention()
     assert len(schedule) == 5  # the two cases still running have no deadline yet

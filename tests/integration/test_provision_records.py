@@ -111,9 +111,10 @@ def test_the_contract_counts_as_the_case_holds_it_when_each_provision_is_recorde
     app.act(reference, "record_measures", actor=CHIEF, checklist=measures.checklist,
             fields={**measures.fields, "contract_as_record": "yes"})  # fmt: skip
     at(clock, 2026, 4, 3, 10, 0)
-    first = provide(app, reference, "Yamada Taro")  # the chief's "yes" still holds
-    second = provide(app, reference, "Suzuki Hanako", contract_as_record="no")
-    third = provide(app, reference, "Sato Ichiro")  # "no" holds from then on
+    on = "2026-04-03"  # after the approval: a provision is never dated before it
+    first = provide(app, reference, "Yamada Taro", on)  # the chief's "yes" still holds
+    second = provide(app, reference, "Suzuki Hanako", on, contract_as_record="no")
+    third = provide(app, reference, "Sato Ichiro", on)  # "no" holds from then on
     assert kept(app, reference) == {
         first: date(2027, 4, 3), second: date(2029, 4, 3), third: date(2029, 4, 3),
     }  # fmt: skip

@@ -325,5 +325,10 @@ def test_a_handover_redated_before_the_contract_breaks_a_rule(tampered: dict[str
     assert code == 1
     rules = [f for f in report["findings"] if f["code"] == "rule"]
     assert [(f["position"], f["message"]) for f in rules] == [
-        (position, "handover_date is dated before individual_contract_date")
+        (position, "handover_date is dated before individual_contract_date"),
+        (
+            position,
+            "'hand_over' recorded Data handed over on as 2026-03-20, before 'approve' was "
+            "recorded on the case (2026-04-17)",
+        ),
     ]

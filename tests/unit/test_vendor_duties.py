@@ -274,6 +274,9 @@ FINAL_REPORT = {
     "other_matters": "The police were told",
 }
 NOTICE = {"individuals_notified_on": "2026-04-30", "notice_method": "letter to each individual"}
+END_OF_28_MAY = at("2026-05-28T23:59:59.999999")
+"""The final report's due moment for an incident known at 16:00 on 28 April: thirty days
+counted from the next day (初日不算入), to the end of the thirtieth."""
 
 
 @pytest.fixture
@@ -297,10 +300,16 @@ def assessed(
     app.act(reference, "consult", actor=MANAGER)
     app.act(
         reference, "assess", actor=CHIEF,
-        fields={"ppc_report_required": required, "improper_purpose": improper,
+        fields={**triggers(sensitive_data=required and not improper, improper_purpose=improper),
                 "containment_measures": "Vendor told to stop transports; files searched for"},
     )  # fmt: skip
     return reference
+
+
+def triggers(**recorded: bool) -> dict[str, bool]:
+    """The four triggers of the APPI Rules Art.7 the chief records: those named, else no."""
+    names = ("sensitive_data", "financial_damage", "improper_purpose", "more_than_1000")
+    return {name: recorded.get(name, False) for name in names}
 
 
 def report(
@@ -318,7 +327,10 @@ def due(case: CaseView) -> dict[str, datetime]:
 def test_a_reportable_incident_is_reported_in_time_and_closed_after_the_notice(
     app: ApprovalsApplication, known: FakeClock
 ) -> None:
+    then = known.now
+    known.now = at("2026-04-02T09:00")  # entrusted in April: approved, contracted, handed over
     entrustment = active_entrustment(app)
+    known.now = then
     case = file_incident(
         app, entrustment=entrustment,
         vendor_noticed_at="2026-04-28T15:10", vendor_reported_at="2026-04-28T15:55",
@@ -329,22 +341,27 @@ def test_a_reportable_incident_is_reported_in_time_and_closed_after_the_notice(
     assert {name: moment.replace(second=0) for name, moment in due(case).items()} == {
         "consultation": at("2026-04-30T17:00"),  # immediately: the next business day (29th off)
         "preliminary_report": at("2026-05-03T16:00"),  # five calendar days, Golden Week or not
-        "final_report": at("2026-05-28T16:00"),
+        "final_report": END_OF_28_MAY.replace(second=0),  # 初日不算入
+        "individuals_notice": at("2026-05-07T16:00"),  # promptly: three business days
     }
     reference = case.reference
     app.act(reference, "consult", actor=MANAGER)
     case = app.act(reference, "assess", actor=CHIEF, fields={
-        "ppc_report_required": "yes", "improper_purpose": "no",
-        "containment_measures": "Transports stopped",
+        "sensitive_data": "yes", "financial_damage": "no", "improper_purpose": "no",
+        "more_than_1000": "no", "containment_measures": "Transports stopped",
     })  # fmt: skip
     assert due(case) == {
         "preliminary_report": at("2026-05-03T16:00"),
-        "final_report": at("2026-05-28T16:00"),
+        "final_report": END_OF_28_MAY,
+        "individuals_notice": at("2026-05-07T16:00"),
     }
     known.advance(days=2)
     case = report(app, reference, "report_preliminary", "2026-04-30T11:00", FIRST_REPORT)
     assert (case.state, case.fields["individuals_count"]) == ("preliminary_reported", 120)
-    assert due(case) == {"final_report": at("2026-05-28T16:00")}
+    assert due(case) == {
+        "final_report": END_OF_28_MAY,
+        "individuals_notice": at("2026-05-07T16:00"),
+    }
     case = app.act(reference, "notify_individuals", actor=MANAGER, fields=NOTICE)
     with refused(app, EvidenceMissing, "evidence.fresh", reference):  # a later notice: its date
         app.act(reference, "notify_individuals", actor=MANAGER,
@@ -368,9 +385,12 @@ def test_an_improper_purpose_gives_the_final_report_sixty_days(
     case = app.case(reference)
     assert due(case) == {
         "preliminary_report": at("2026-05-03T16:00"),
-        "final_report_improper": at("2026-06-27T16:00"),
+        "final_report_improper": at("2026-06-27T23:59:59.999999"),  # 60 days, 初日不算入
+        "individuals_notice": at("2026-05-07T16:00"),
     }
     case = report(app, reference, "report_preliminary", "2026-04-28T16:50", FIRST_REPORT)
+    app.act(reference, "notify_individuals", actor=MANAGER,
+            fields={**NOTICE, "individuals_notified_on": "2026-04-28"})  # fmt: skip
     known.advance(days=45)  # late for thirty days, in time for sixty
     assert [e.deadline for e in app.registers().overdue()] == []
     report(app, reference, "report_final", "2026-06-12T10:00", {**FINAL_REPORT, **NOTICE})
@@ -404,16 +424,17 @@ def test_a_revised_assessment_brings_the_commissions_clocks_back(
 ) -> None:
     reference = assessed(app, required=False, at_vendor="no")
     with refused(app, EvidenceMissing, "evidence.comment", reference):
-        app.act(reference, "reassess", actor=CHIEF, fields={"ppc_report_required": True})
+        app.act(reference, "reassess", actor=CHIEF, fields={"financial_damage": True})
     case = app.act(
-        reference, "reassess", actor=CHIEF, fields={"ppc_report_required": True},
+        reference, "reassess", actor=CHIEF, fields={"financial_damage": True},
         comment="The lost laptop was not encrypted after all",
     )  # fmt: skip
     assert due(case) == {
         "preliminary_report": at("2026-05-03T16:00"),
-        "final_report": at("2026-05-28T16:00"),
+        "final_report": END_OF_28_MAY,
+        "individuals_notice": at("2026-05-07T16:00"),
     }
-    with refused(app, EvidenceMissing, "evidence.expected", reference):
+    with refused(app, EvidenceMissing, "evidence.required", reference):
         app.act(reference, "close", actor=CHIEF, comment="No report needed")
     case = report(app, reference, "report_preliminary", "2026-04-28T16:50", FIRST_REPORT)
     assert case.state == "preliminary_reported"
@@ -423,7 +444,7 @@ def test_a_reportable_incident_cannot_close_without_the_reports_or_the_notice(
     app: ApprovalsApplication, known: FakeClock
 ) -> None:
     reference = assessed(app, required=True)
-    with refused(app, EvidenceMissing, "evidence.expected", reference):
+    with refused(app, EvidenceMissing, "evidence.required", reference):
         app.act(reference, "close", actor=CHIEF, comment="Nothing more to do")
     with refused(app, StepNotAllowed, "step.not_allowed", reference):
         report(app, reference, "report_final", "2026-04-28T16:50", FINAL_REPORT)
@@ -472,13 +493,12 @@ def test_an_incident_is_refused_by_the_wrong_role_out_of_order_or_with_bad_value
     app.act(reference, "consult", actor=MANAGER)
     with refused(app, NotAuthorized, "step.not_authorized", reference):
         app.act(reference, "assess", actor=MANAGER,
-                fields={"ppc_report_required": True, "improper_purpose": False,
-                        "containment_measures": "x"})  # fmt: skip
+                fields={**triggers(sensitive_data=True), "containment_measures": "x"})  # fmt: skip
     with refused(app, EvidenceMissing, "evidence.fields", reference):
-        app.act(reference, "assess", actor=CHIEF, fields={"ppc_report_required": True})
+        app.act(reference, "assess", actor=CHIEF, fields={"sensitive_data": True})
     with refused(app, InvalidValue, "value.future", reference):
         app.act(reference, "assess", actor=CHIEF, fields={
-            "ppc_report_required": True, "improper_purpose": False, "containment_measures": "x",
+            **triggers(sensitive_data=True), "containment_measures": "x",
             "preliminary_report_at": "2026-05-01T09:00",
         })  # fmt: skip
 

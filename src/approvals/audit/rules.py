@@ -17,10 +17,17 @@ from typing import TYPE_CHECKING, Any, cast
 
 from approvals.audit.findings import Finding
 from approvals.audit.keys import CaseDataErased
+from approvals.audit.links import link_violations
 from approvals.domain.approved import conflict
 from approvals.domain.case import Case, Entry, case_id
 from approvals.domain.clocks import JST
-from approvals.domain.guards import DUTIES, separation_conflict
+from approvals.domain.dates import DateConflict, date_conflict
+from approvals.domain.derived import unmet_requirement
+from approvals.domain.guards import (
+    DUTIES,
+    requirement_refusal,
+    separation_conflict,
+)
 from approvals.domain.roster import (
     ROSTER_ID,
     Roster,
@@ -34,7 +41,14 @@ from approvals.errors import Label
 if TYPE_CHECKING:
     from approvals.application import ApprovalsApplication
 
-__all__ = ["approval_violations", "case_violations", "check_rules", "roster_violations"]
+__all__ = [
+    "approval_violations",
+    "case_violations",
+    "check_rules",
+    "date_violations",
+    "requirement_violations",
+    "roster_violations",
+]
 
 
 def case_violations(
@@ -216,6 +230,7 @@ def check_rules(app: ApprovalsApplication) -> list[Finding]:
             findings.append(Finding("rule", position, "roster", message))
     except Exception:  # noqa: BLE001 - a tampered log may not replay; that is the finding
         findings.append(_unreadable("roster"))
+    loaded: dict[str, tuple[Case, Workflow]] = {}  # for the rules across cases
     for reference in app.references():
         try:
             case: Case = app.repository.get(case_id(reference))
@@ -225,15 +240,107 @@ def check_rules(app: ApprovalsApplication) -> list[Finding]:
         except Exception:  # noqa: BLE001 - a tampered log may not replay; that is the finding
             findings.append(_unreadable(reference))
             continue
+        loaded[reference] = (case, workflow)
         newest = app.workflows.get(workflow.id, workflow)
         for version, message in [
             *case_violations(case.history, workflow, roster, case.department),
             *approval_violations(case.history, workflow, newest),
+            *date_violations(case.history, workflow, newest),
+            *requirement_violations(case.history, workflow, newest),
         ]:
             findings.append(
                 Finding("rule", app.position_of(case_id(reference), version), reference, message)
             )
+    for reference, version, message in link_violations(app, loaded):
+        findings.append(
+            Finding("rule", app.position_of(case_id(reference), version), reference, message)
+        )
     return findings
+
+
+def requirement_violations(
+    history: Sequence[Entry], workflow: Workflow, newest: Workflow
+) -> Iterator[tuple[int, Label]]:
+    """Yield (version, what is wrong) for every step taken although what the case recorded
+    required otherwise (:mod:`approvals.domain.derived`: an incident closed unreported with a
+    trigger of the law recorded) — by the case's own definition and by the ``newest`` one, so
+    that a case written before the rule, whose requirement was typed, shows what it forbids."""
+    judges = [workflow]
+    if newest is not workflow:
+        judges.append(newest)
+    fields: dict[str, Any] = {}
+    state = ""
+    for entry in history:
+        fields.update(entry.fields)
+        step = workflow.steps.get((state, entry.trigger))
+        state = entry.dest
+        if step is None:
+            continue
+        for judge in judges:
+            specs = {**workflow.fields, **judge.fields}
+            found = unmet_requirement(specs, step, fields)
+            if found is not None:
+                refusal = requirement_refusal(judge, found, step.label, "")
+                triggers, field, required = (
+                    refusal.params[name] for name in ("triggers", "field", "required")
+                )
+                yield (
+                    entry.position,
+                    Label(
+                        f"'{entry.trigger}' was taken with {_en(triggers)} recorded, which makes "
+                        f"“{_en(field)}” yes: {_en(required)} were required first",
+                        f"「{entry.trigger}」が {_ja(triggers)} の記録があるのに行われています"
+                        f"(「{_ja(field)}」に当たり、先に {_ja(required)} が必要です)",
+                    ),
+                )
+                break
+
+
+def _en(value: Any) -> str:
+    return ", ".join(_en(v) for v in value) if isinstance(value, tuple) else value.en
+
+
+def _ja(value: Any) -> str:
+    return "、".join(_ja(v) for v in value) if isinstance(value, tuple) else value.ja
+
+
+def date_violations(
+    history: Sequence[Entry], workflow: Workflow, newest: Workflow
+) -> Iterator[tuple[int, Label]]:
+    """Yield (version, what is wrong) for every date recorded that lies about when something
+    happened (:mod:`approvals.domain.dates`): later than the moment it was recorded, or before
+    a moment it may not precede — by the case's own definition and by the ``newest`` one, so
+    that a case written before a rule existed shows what that rule forbids."""
+    judges = [workflow.fields]
+    if newest is not workflow:
+        judges.append({**workflow.fields, **newest.fields})
+    for index, entry in enumerate(history):
+        for specs in judges:
+            found = date_conflict(workflow, history[:index], entry.fields, entry.at, specs)
+            if found is not None:
+                yield entry.position, _date_finding(entry.trigger, found)
+                break
+
+
+def _date_finding(trigger: str, found: DateConflict) -> Label:
+    field, value, bound = found.field.label, shown_value(found.value), found.bound
+    if found.future:
+        return Label(
+            f"'{trigger}' recorded {field.en} as {value}, later than the moment it was "
+            f"recorded ({found.bound_value})",
+            f"「{trigger}」が{field.ja}を {value} と記録していますが、記録の時点"
+            f"({found.bound_value})より後です",
+        )
+    where = (
+        Label(f"'{bound.en}' was recorded on the case", f"この案件の「{bound.ja}」")
+        if found.step
+        else Label(bound.en, bound.ja)
+    )
+    return Label(
+        f"'{trigger}' recorded {field.en} as {value}, before {where.en} ({found.bound_value})",
+        f"「{trigger}」が{field.ja}を {value} と記録していますが、{where.ja}"
+        f"({found.bound_value})より前です",
+    )
 
 
 def approval_violations(

@@ -16,6 +16,7 @@ from approvals.cli.text import day, moment, say
 if TYPE_CHECKING:
     from datetime import datetime
 
+    from approvals.domain.workflow import Workflow
     from approvals.results import CaseEntry, CaseView, Document, HistoryEntry, InboxItem
 
 __all__ = ["COMMANDS"]
@@ -109,8 +110,19 @@ attach_option = click.option(
 # -- printing a case --------------------------------------------------------------------------
 
 
-def print_case(case: CaseView, lang: str) -> None:
-    """Print one case: state, what may happen next and who may do it, deadlines."""
+def print_case(case: CaseView, lang: str, workflow: Workflow | None = None) -> None:
+    """Print one case: state, what may happen next and who may do it, deadlines.  With the
+    case's ``workflow``, each field and checklist item is named by its label in ``lang``, with
+    the id to type (``--set ID=…``, ``--check ID``) beside it."""
+
+    def field(name: str) -> str:
+        spec = workflow.fields.get(name) if workflow else None
+        return f"{spec.label.get(lang)} ({name})" if spec else name
+
+    def item(name: str) -> str:
+        found = workflow.checklist.get(name) if workflow else None
+        return f"{found.label.get(lang)} ({name})" if found else name
+
     rows: list[tuple[str, str]] = [
         (say("h.workflow", lang),
          f"{case.workflow} v{case.workflow_version} — {case.workflow_title.get(lang)}"),
@@ -119,9 +131,10 @@ def print_case(case: CaseView, lang: str) -> None:
         (say("h.state", lang), f"{case.state_label.get(lang)} ({case.state})"),
     ]  # fmt: skip
     rows += [
-        (say("h.fields", lang), f"{key}: {_shown(value)}") for key, value in case.fields.items()
+        (say("h.fields", lang), f"{field(key)}: {_shown(value)}")
+        for key, value in case.fields.items()
     ]
-    rows += [(say("h.checklist", lang), item) for item in case.checklist]
+    rows += [(say("h.checklist", lang), item(name)) for name in case.checklist]
     rows += [
         (say("h.documents", lang), f"{doc.name}  sha256:{doc.sha256[:16]}…  {doc.size} B")
         for doc in case.attachments
@@ -131,7 +144,7 @@ def print_case(case: CaseView, lang: str) -> None:
         where = f" ({step.department})" if step.department else ""
         rows.append((say("h.next", lang), f"{step.trigger} — {step.label.get(lang)}: "
                      f"{step.role_label.get(lang)}{where}: {people}"))  # fmt: skip
-        needs = [*step.missing_fields, *step.missing_checklist]
+        needs = [*map(field, step.missing_fields), *map(item, step.missing_checklist)]
         if step.comment_required:
             needs.append(say("comment required", lang))
         if needs:
@@ -277,11 +290,12 @@ def _shortcut(trigger: str, summary: str) -> click.Command:
 @pass_session
 def show_command(session: Session, reference: str, as_of: datetime | None) -> None:
     """Show CASE: its state, what may happen next and who may do it, its deadlines."""
-    case = session.reader().case(reference, as_of=as_of)
+    reader = session.reader()
+    case = reader.case(reference, as_of=as_of)
     if session.as_json:
         emit_json(case, session.lang)
     else:
-        print_case(case, session.lang)
+        print_case(case, session.lang, reader.definition(case.workflow, case.workflow_version))
 
 
 @click.command("history", short_help="Show the timeline of a case.")

@@ -185,7 +185,9 @@ def vendors(
 
 @register.command("provisions", short_help="Third-party provisions and joint uses (Art.16-17).")
 @click.option(
-    "--kind", type=click.Choice(["provision", "joint_use"]), help="Only provisions or joint uses."
+    "--kind",
+    type=click.Choice(["provision", "joint_use", "refusal"]),
+    help="Only provisions, joint uses or refusals of provision (Art.19).",
 )
 @click.option("--department", help="Only this department's.")
 @click.option("--since", type=click.DateTime(["%Y-%m-%d"]), help="From this date (inclusive).")

@@ -77,6 +77,12 @@ TEXT: dict[str, Label] = {
     "unit.years.one": Label("year", "年"),
     "unit.business_days.one": Label("business day", "営業日"),
     "unit.days.one": Label("day", "日"),
+    "unit.civil_days": Label(
+        "days, the first day not counted (Civil Code Art.140)", "日(初日不算入、民法第140条)"
+    ),
+    "unit.civil_days.one": Label(
+        "day, the first day not counted (Civil Code Art.140)", "日(初日不算入、民法第140条)"
+    ),
     "unit.hours.one": Label("hour", "時間"),
     "unit.minutes.one": Label("minute", "分"),
     "from.field": Label(" from “{field}”", "(「{field}」から)"),

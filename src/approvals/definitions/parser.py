@@ -83,6 +83,7 @@ class WorkflowParser(TableReader):
         check_graph(self, initial, states, steps)
         retention = self.retention(self.required(top, "retention", ""), states, fields)
         date_order = self.date_order(top.get("date_order", []), fields)
+        self.moments_named(fields, steps)
 
         machine = Machine(
             model=None,
@@ -127,7 +128,11 @@ class WorkflowParser(TableReader):
         for raw_name, spec in table.items():
             key = f"fields.{raw_name}"
             name = self.name(raw_name, key)
-            body = self.table(spec, key, {"label", "kind", "choices", "workflow", "items"})
+            body = self.table(
+                spec,
+                key,
+                {"label", "kind", "choices", "workflow", "items", "past", "not_before", "any_of"},
+            )
             kind = self.text(body.get("kind", "text"), f"{key}.kind")
             if kind not in FIELD_KINDS:
                 raise self.fail(
@@ -156,14 +161,42 @@ class WorkflowParser(TableReader):
                 choices,
                 self.name(linked, f"{key}.workflow") if linked else "",
                 self.boolean(body.get("items", False), f"{key}.items"),
+                self.boolean(body.get("past", False), f"{key}.past"),
+                self.names(body.get("not_before", []), f"{key}.not_before"),
+                any_of=self.names(body.get("any_of", []), f"{key}.any_of"),
             )
+            dated = kind in ("date", "datetime")
+            if (fields[name].past or fields[name].not_before) and not dated:
+                raise self.fail(
+                    f"{key}.past" if fields[name].past else f"{key}.not_before",
+                    "is only for a date or a date and time",
+                    "日付または日時にだけ指定できます",
+                )
             if fields[name].items and kind != "text":
                 raise self.fail(
                     f"{key}.items",
                     "is only for kind 'text': a list of items written as text",
                     "種類 text にだけ指定できます(文字列で書いた項目の並び)",
                 )
+        self.derived(fields)
         return fields
+
+    def derived(self, fields: Mapping[str, FieldSpec]) -> None:
+        """A field derived with ``any_of`` is a bool made of declared bool fields that are
+        not derived themselves."""
+        for name, spec in fields.items():
+            if not spec.any_of:
+                continue
+            key = f"fields.{name}.any_of"
+            if spec.kind != "bool":
+                raise self.fail(key, "is only for kind 'bool'", "種類 bool にだけ指定できます")
+            for other in spec.any_of:
+                if other not in fields or fields[other].kind != "bool" or fields[other].any_of:
+                    raise self.fail(
+                        key,
+                        f"'{other}' is not a declared bool field that is typed, not derived",
+                        f"'{other}' は宣言された(導出でない)bool の項目ではありません",
+                    )
 
     def checklist(self, value: Any) -> dict[str, ChecklistItem]:
         table = self.table(value, "checklist", value if isinstance(value, dict) else ())
@@ -309,6 +342,22 @@ class WorkflowParser(TableReader):
                     approves=approves,
                 )
         return steps
+
+    def moments_named(
+        self, fields: Mapping[str, FieldSpec], steps: Mapping[tuple[str, str], Step]
+    ) -> None:
+        """Refuse a ``not_before`` naming neither a step nor a date or datetime field."""
+        triggers = {trigger for _, trigger in steps}
+        for name, spec in fields.items():
+            for moment in spec.not_before:
+                other = fields.get(moment)
+                if moment in triggers or (other and other.kind in ("date", "datetime")):
+                    continue
+                raise self.fail(
+                    f"fields.{name}.not_before",
+                    f"names '{moment}', which is neither a step nor a date field",
+                    f"'{moment}' を指していますが、手順でも日付の項目でもありません",
+                )
 
     def approves(
         self, value: Any, key: str, role: str, fields: Mapping[str, FieldSpec]

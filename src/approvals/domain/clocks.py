@@ -91,6 +91,8 @@ def _add(start: datetime, duration: Duration, holiday: Holiday) -> datetime:
         return start + timedelta(hours=duration.amount)
     if duration.unit == "days":
         return start + timedelta(days=duration.amount)
+    if duration.unit == "civil_days":
+        return _civil_days(start, duration.amount)
     moment = start.astimezone(JST)
     if duration.unit == "years":
         return datetime.combine(add_years(moment.date(), duration.amount), moment.timetz())
@@ -100,6 +102,20 @@ def _add(start: datetime, duration: Duration, holiday: Holiday) -> datetime:
         if not holiday(moment.date()):
             remaining -= 1
     return moment
+
+
+def _civil_days(start: datetime, amount: int) -> datetime:
+    """The end of a period of ``amount`` days from ``start``, as the Civil Code counts it: the
+    first day is not counted unless the period starts at 00:00 (Art.140, 初日不算入), and the
+    period ends at the end of its last day (Art.141), in JST; a last day that is a holiday
+    moves nothing (the Commission counts weekends and holidays in).  Zero days end at the end
+    of the day it starts."""
+    moment = start.astimezone(JST)
+    first = moment.date()
+    if moment.time() != time.min:
+        first += timedelta(days=1)
+    last = max(first + timedelta(days=amount - 1), moment.date())
+    return datetime.combine(last, time.max, JST)
 
 
 @dataclass(frozen=True, slots=True)
@@ -176,6 +192,13 @@ def episodes(
     case still in those states, not yet stopped, is running: those are :func:`due_dates`.  A
     deadline that does not apply to what the case records now (``when``, ``unless``) has no
     runs.
+
+    A run started at a step because none of its ``from_fields`` was recorded yet counts from
+    the moment one records once a later step gives it (the vendor's noticing, given after the
+    filing).  An ``until_field`` recorded after the run's due moment had passed, by a step
+    taken while the run was running, but dated before that moment, stops it at the moment it
+    was recorded (for a date field, that day): the list showed it overdue until then, and the
+    moment of recording is what the system can prove.
     """
     runs = [run for d in _applying(history, deadlines) for run in _runs(history, d, holiday)]
     return tuple(sorted(runs, key=lambda run: (run.started_at, run.deadline.name)))
@@ -192,6 +215,7 @@ def _runs(history: Sequence[Entry], deadline: Deadline, holiday: Holiday) -> lis
     runs: list[Episode] = []
     seen: dict[str, Any] = {}
     run: tuple[datetime, datetime] | None = None  # the clock running: since when, due when
+    based = False  # the run started at a moment one of from_fields records
     period: tuple[datetime, int] | None = None  # a periodic deadline: its first start, and n
     done = False  # the until_field stopped the clock; it starts again on leaving or restarting
     for entry in history:
@@ -206,7 +230,9 @@ def _runs(history: Sequence[Entry], deadline: Deadline, holiday: Holiday) -> lis
             period = None
         if restart or not inside:
             done = False
+        known = run is not None  # running, its due moment known, before this entry
         if inside and run is None and not done:
+            based = restart or _recorded(deadline, seen) is not None
             if period is not None and restart:
                 started = _start(deadline, entry.fields, entry)
                 after = max(started, _nth(deadline, period, holiday))  # and the date it replaces
@@ -216,8 +242,14 @@ def _runs(history: Sequence[Entry], deadline: Deadline, holiday: Holiday) -> lis
                 started = _start(deadline, seen, entry)
                 period = (started, 1) if deadline.periodic else None
                 run = (started, add(started, deadline.within, holiday))
+        elif run is not None and not based and not deadline.periodic:
+            # the moment it counts from, given after the clock started at a step (the vendor's
+            # noticing, recorded after the filing): the clock counts from it instead
+            moment = _recorded(deadline, entry.fields)
+            if moment is not None:
+                run, based, known = (moment, add(moment, deadline.within, holiday)), True, False
         if run is not None and deadline.until_field in entry.fields:
-            stopped = usable_moment(entry.fields[deadline.until_field])
+            stopped = _stopped(entry, entry.fields[deadline.until_field], run[1], known=known)
             if stopped is not None:  # a value no date can be computed from stops nothing
                 runs.append(Episode(deadline, *run, max(stopped, run[0])))
                 run, done = None, True
@@ -243,6 +275,41 @@ def _next_period(
         while _nth(deadline, (first, n), holiday) <= after:
             n += 1
     return first, n
+
+
+def _recorded(deadline: Deadline, fields: Mapping[str, Any]) -> datetime | None:
+    """The moment ``fields`` hold in the first of the deadline's ``from_fields`` they record
+    that a date can be computed from, or None."""
+    for name in deadline.from_fields:
+        moment = usable_moment(fields.get(name))
+        if moment is not None:
+            return moment
+    return None
+
+
+def _stopped(entry: Entry, value: Any, due: datetime, *, known: bool) -> datetime | None:
+    """The moment ``value``, recorded by ``entry`` in a deadline's ``until_field``, stops a
+    run due at ``due``: the moment it records; but when the run was running (``known``) and
+    already overdue when the entry was recorded, and the value says it was done in time, the
+    moment it was recorded (for a date, that day) — what the system can prove."""
+    stopped = _stop_moment(value)
+    if stopped is None:
+        return None
+    recorded = _stop_moment(entry.at, value)
+    if known and recorded is not None and recorded > due >= stopped:
+        return recorded
+    return stopped
+
+
+def _stop_moment(value: Any, kind: Any = None) -> datetime | None:
+    """The moment an ``until_field`` value stops a clock at: a datetime at that moment, a date
+    at the start of that day in JST (done that day: in time if the day is the due day), None
+    for a value no date can be computed from.  With ``kind``, ``value`` is a moment taken as
+    precisely as ``kind``, a value of the field, records one (the day of a date)."""
+    moment = usable_moment(value)
+    if moment is None or len(str(value if kind is None else kind)) != 10:
+        return moment
+    return datetime.combine(moment.astimezone(JST).date(), time.min, JST)
 
 
 def _start(deadline: Deadline, fields: Mapping[str, Any], entry: Entry) -> datetime:

@@ -11,6 +11,8 @@ from typing import Any
 from approvals.domain.approved import Conflict, conflict
 from approvals.domain.case import Case, Entry
 from approvals.domain.clocks import EARLIEST, JST, LATEST
+from approvals.domain.dates import DateConflict, date_conflict
+from approvals.domain.derived import Requirement, derive, unmet_requirement
 from approvals.domain.roster import (
     DEPARTMENT,
     NAME_LIMIT,
@@ -346,6 +348,9 @@ def check_filing(
             held=_held(roster, actor, at),
         )
     clean = normalise_fields(workflow, fields, at)
+    _check_not_derived(workflow, clean)
+    clean.update(derive(workflow.fields, {}, clean))
+    _check_dates(workflow, (), clean, at)
     missing = tuple(
         workflow.fields[name].label for name in workflow.file_fields if name not in clean
     )
@@ -381,8 +386,12 @@ def check_step(
     step = _find_step(case, workflow, trigger)
     role = _authorise(case, roster, step, actor, at)
     clean = normalise_fields(workflow, fields, at)
+    _check_not_derived(workflow, clean)
     _check_guarded(case, workflow, step, clean)
     _check_approved(case, workflow, step, clean)
+    _check_dates(workflow, case.history, clean, at)
+    clean.update(derive(workflow.fields, case.fields, clean))
+    _check_required(case, workflow, step, clean)
     items = _check_items(workflow, checklist)
     _check_evidence(case, workflow=workflow, step=step, comment=comment, fields=clean, items=items)
     return Decision(step=step, role=role, fields=clean, checklist=items)
@@ -519,6 +528,72 @@ def _check_guarded(case: Case, workflow: Workflow, step: Step, fields: Mapping[s
                 reference=case.reference,
                 steps=tuple(s.label for s in by) or (Label("the notice", "届け出"),),
             )
+
+
+def _check_not_derived(workflow: Workflow, fields: Mapping[str, Any]) -> None:
+    """Refuse a value of a field the engine derives (see :mod:`approvals.domain.derived`)."""
+    for name in fields:
+        spec = workflow.fields[name]
+        if spec.any_of:
+            raise InvalidValue(
+                "value.derived",
+                field=spec.label,
+                triggers=tuple(workflow.fields[other].label for other in spec.any_of),
+            )
+
+
+def _check_required(case: Case, workflow: Workflow, step: Step, fields: Mapping[str, Any]) -> None:
+    """Refuse a step that ignores a requirement derived from what the case records (closing
+    an incident unreported though a trigger of the law is recorded)."""
+    found = unmet_requirement(workflow.fields, step, {**case.fields, **fields})
+    if found is not None:
+        raise requirement_refusal(workflow, found, step.label, case.reference)
+
+
+def requirement_refusal(
+    workflow: Workflow, found: Requirement, trigger: Label, reference: str
+) -> EvidenceMissing:
+    """The refusal of a step that ignores the requirement ``found`` names: the triggers
+    recorded, and the steps the requirement asks for (those expecting it true)."""
+    required = {
+        s.trigger: s.label
+        for s in workflow.steps.values()
+        if s.expect.get(found.field) is True and s.label != trigger
+    }
+    return EvidenceMissing(
+        "evidence.required",
+        trigger=trigger,
+        reference=reference,
+        triggers=tuple(workflow.fields[name].label for name in found.triggers),
+        field=workflow.fields[found.field].label,
+        required=tuple(required.values()),
+    )
+
+
+def _check_dates(
+    workflow: Workflow, history: Iterable[Entry], fields: Mapping[str, Any], at: datetime
+) -> None:
+    """Refuse a date that lies about when something happened (see
+    :mod:`approvals.domain.dates`)."""
+    found = date_conflict(workflow, history, fields, at)
+    if found is not None:
+        raise date_refusal(found)
+
+
+def date_refusal(found: DateConflict) -> InvalidValue:
+    """The refusal of the date ``found`` names."""
+    value = shown_value(found.value)
+    if found.future:
+        return InvalidValue(
+            "value.not_yet", field=found.field.label, value=value, now=found.bound_value
+        )
+    return InvalidValue(
+        "value.before_step" if found.step else "value.before",
+        field=found.field.label,
+        value=value,
+        bound=found.bound,
+        bound_value=found.bound_value,
+    )
 
 
 def _check_approved(case: Case, workflow: Workflow, step: Step, fields: Mapping[str, Any]) -> None:

@@ -37,7 +37,7 @@ TERMS: Mapping[str, Label] = {
 """The regulation's words for "soon", strongest first.  A deadline may be given in one of them;
 what each means in time is the company's setting (see :data:`MEANINGS`)."""
 
-DURATION_UNITS = ("years", "business_days", "days", "hours", "minutes")
+DURATION_UNITS = ("years", "business_days", "days", "civil_days", "hours", "minutes")
 
 
 class StateTable(Protocol):
@@ -59,6 +59,17 @@ class FieldSpec:
     items: bool = False
     """A list of items (data items, data subjects) written with commas, 、 or line breaks
     between them: once approved, a record may name fewer of them, never others."""
+    past: bool = False
+    """For a date or datetime: a fact that has happened, never later than the moment it is
+    recorded (a contract concluded, data handed over, a report made)."""
+    not_before: tuple[str, ...] = ()
+    """For a date or datetime: the moments it may not precede, each a step (the moment it was
+    taken: the approval that allows the action) or another date or datetime field (the moment
+    the company knew).  See :mod:`approvals.domain.dates`."""
+    any_of: tuple[str, ...] = ()
+    """For a bool: a value the engine derives, never typed — true when any of these bool
+    fields is true (a report required by any of the four triggers of the law).  Recorded with
+    each step that records one of them.  See :mod:`approvals.domain.derived`."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,8 +118,10 @@ class Step:
 @dataclass(frozen=True, slots=True)
 class Duration:
     """A span of time in one unit: years (to the same date, as the Civil Code counts them),
-    business days, calendar days, hours or minutes; or one of the :data:`TERMS` (amount 0),
-    whose meaning the calendar in use gives."""
+    business days, calendar days, calendar days as the Civil Code counts a period of days
+    (``civil_days``: the first day is not counted unless it starts at 00:00, Art.140, and the
+    period ends at the end of its last day, Art.141, in JST), hours or minutes; or one of the
+    :data:`TERMS` (amount 0), whose meaning the calendar in use gives."""
 
     amount: int
     unit: str  # one of DURATION_UNITS, or one of TERMS

@@ -1,0 +1,85 @@
+"""The rules across cases replayed: each filing and step against the cases it names as they
+stood just before it in the log (:mod:`approvals.domain.links`, the functions the engine
+refuses by): a subcontracting moved forward under an entrustment that had ended, or that
+belongs to another department; a provision naming a data subject whose refusal of provision
+had been complied with, without its legal ground recorded."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from typing import TYPE_CHECKING, Any
+
+from approvals.domain.case import Case, case_id
+from approvals.domain.links import (
+    IN_EFFECT_LINKS,
+    REQUEST,
+    link_refusal,
+    linked_as_of,
+    provision_checked,
+    provision_refusal,
+    stop_requests,
+)
+from approvals.domain.workflow import Workflow
+from approvals.errors import ApprovalsError, Label
+
+if TYPE_CHECKING:
+    from approvals.application import ApprovalsApplication
+
+__all__ = ["link_violations"]
+
+_NOT_IN_LOG = 2**62
+
+
+def link_violations(
+    app: ApprovalsApplication, loaded: Mapping[str, tuple[Case, Workflow]]
+) -> Iterator[tuple[str, int, Label]]:
+    """Yield (reference, version, what is wrong) for every filing and step of the ``loaded``
+    cases that breaks a rule across cases, judged on the cases it names as they stood then:
+    with their events earlier in the log (positions, not timestamps: two events may share a
+    moment)."""
+    positions: dict[tuple[str, int], int] = {}
+
+    def position(reference: str, version: int) -> int:
+        key = (reference, version)
+        if key not in positions:
+            found = app.position_of(case_id(reference), version)
+            positions[key] = found if found is not None else _NOT_IN_LOG
+        return positions[key]
+
+    requests = [case for case, _ in loaded.values() if case.workflow_id == REQUEST]
+    for reference, (case, workflow) in loaded.items():
+        fields: dict[str, Any] = {}
+        for index, entry in enumerate(case.history):
+            fields.update(entry.fields)
+            here = position(reference, entry.position)
+
+            def earlier(other: str, here: int = here) -> Any:
+                return lambda e: position(other, e.position) < here
+
+            for name, spec in workflow.fields.items():
+                value = str(fields.get(name) or "")
+                if spec.kind != "case" or (workflow.id, name) not in IN_EFFECT_LINKS:
+                    continue
+                named = loaded.get(value)
+                linked = None if named is None else linked_as_of(*named, earlier(value))
+                refusal = None if linked is None else link_refusal(
+                    workflow, name, case.department, entry.dest, linked
+                )  # fmt: skip
+                if refusal is not None:
+                    yield reference, entry.position, _label(refusal)
+            step = workflow.steps.get((entry.source, entry.trigger)) if index else None
+            if index and step is None:
+                continue  # a step the definition does not allow: case_violations names it
+            if provision_checked(workflow, step.fields if step is not None else None):
+                stops = [
+                    stop
+                    for request in requests
+                    for stop in stop_requests(request, earlier(request.reference))
+                ]
+                refusal = provision_refusal(workflow, fields, entry.comment, stops)
+                if refusal is not None:
+                    yield reference, entry.position, _label(refusal)
+
+
+def _label(error: ApprovalsError) -> Label:
+    return Label(error.render("en"), error.render("ja"))
