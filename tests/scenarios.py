@@ -3,12 +3,14 @@ the check that a refusal wrote nothing."""
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import date, datetime, time
+from datetime import date, datetime, time, timedelta
 
 import pytest
 
 from approvals import JST, ApprovalsApplication, ApprovalsError, CaseView
-from approvals.demo import ART6_ITEMS, CLAUSES, FILINGS, INVESTIGATION, PATHS, Move, take
+from approvals.demo import ART6_ITEMS, CLAUSES, FILINGS, INVESTIGATION, PATHS, Move, SimulatedClock
+from approvals.demo import take as take_now
+from approvals.domain.clocks import usable_moment
 
 __all__ = [
     "ART6_ITEMS",
@@ -17,11 +19,61 @@ __all__ = [
     "INVESTIGATION",
     "PATHS",
     "Move",
+    "dated",
     "end_of",
+    "happened",
     "refused",
     "take",
     "walk",
 ]
+
+
+def happened(app: ApprovalsApplication, workflow: str, fields: dict[str, object]) -> None:
+    """Move a simulated clock on to the latest fact ``fields`` record (a date or datetime the
+    workflow marks ``past``), when later than now, so that the fact has happened when it is
+    recorded: to ten o'clock (JST) of a date's day, a second after a datetime."""
+    clock = getattr(app, "_clock", None)
+    if not isinstance(clock, SimulatedClock):
+        return
+    specs = app.workflows[workflow].fields
+    latest = clock.now
+    for name, value in fields.items():
+        spec = specs.get(name)
+        if spec is None or not spec.past:
+            continue
+        moment = usable_moment(value)
+        if moment is None:
+            continue
+        if spec.kind == "date":
+            day = moment.astimezone(JST).date()
+            if day > latest.astimezone(JST).date():
+                latest = datetime.combine(day, time(10), JST)
+        elif moment >= latest:
+            latest = moment + timedelta(seconds=1)
+    clock.now = latest
+
+
+def dated(app: ApprovalsApplication, workflow: str, move: Move) -> Move:
+    """Return ``move`` with its date fields set to the day of the clock, as the demo dates
+    them: the sample walk told again later, every fact recorded on the day it happens."""
+    specs = app.workflows[workflow].fields
+    today = app.now().astimezone(JST).date().isoformat()
+    fields = {k: today if k in specs and specs[k].kind == "date" else v
+              for k, v in move.fields.items()}  # fmt: skip
+    return Move(move.trigger, move.actor, fields, move.checklist, move.comment)
+
+
+def take(app: ApprovalsApplication, reference: str, move: Move) -> CaseView:
+    """Take one ``move`` on case ``reference``, once the facts it records have happened: a
+    simulated clock is moved on to the latest of them first (see :func:`happened`)."""
+    if move.fields and isinstance(getattr(app, "_clock", None), SimulatedClock):
+        try:
+            workflow = app.case_aggregate(reference).workflow_id
+        except ApprovalsError:
+            workflow = ""  # the move is refused as it stands: leave the clock where it is
+        if workflow in app.workflows:
+            happened(app, workflow, move.fields)
+    return take_now(app, reference, move)
 
 
 def walk(app: ApprovalsApplication, reference: str, moves: list[Move]) -> CaseView:

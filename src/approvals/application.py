@@ -22,6 +22,12 @@ from approvals.audit.damage import UNREADABLE, filings, problem_of
 from approvals.definitions import find_workflow, parse_definition
 from approvals.domain.case import Case, case_id
 from approvals.domain.clocks import JST, Holiday, weekends
+from approvals.domain.disclosure import (
+    ProvisionRecord,
+    records_disclosed,
+    records_wanted,
+    subject_of,
+)
 from approvals.domain.guards import check_filing, check_step
 from approvals.domain.links import (
     IN_EFFECT_LINKS,
@@ -334,13 +340,17 @@ class ApprovalsApplication(StoredApplication):
             self._check_cross(definition, department=case.department, dest=decision.step.dest,
                               fields={**case.fields, **decision.fields}, comment=comment,
                               step_fields=decision.step.fields)  # fmt: skip
+            recorded = dict(decision.fields)
+            if records_wanted(definition, decision.step):
+                subject = subject_of({**case.fields, **decision.fields})
+                recorded.update(records_disclosed(self.provision_records(subject)))
             case.take(
                 trigger=trigger,
                 dest=decision.step.dest,
                 actor=actor,
                 role=decision.role,
                 comment=comment,
-                fields=decision.fields,
+                fields=recorded,
                 checklist=decision.checklist,
                 attachments=docs,
                 at=at,
@@ -590,6 +600,17 @@ class ApprovalsApplication(StoredApplication):
             refusal = provision_refusal(workflow, fields, comment, self.stop_requests())
             if refusal is not None:
                 raise refusal
+
+    def provision_records(self, subject: str) -> tuple[ProvisionRecord, ...]:
+        """Return the provisions to third parties the ledger holds now naming the data subject
+        ``subject`` (as the ledger finds a person), oldest first: what a disclosure of
+        provision records discloses (APPI Art.33-5, :mod:`approvals.domain.disclosure`)."""
+        if not subject.strip():
+            return ()
+        return tuple(
+            ProvisionRecord(row.reference, row.entry, row.on_date, row.party)
+            for row in self.registers().provisions(kind="provision", subject=subject)
+        )
 
     def stop_requests(self) -> tuple[StopRequest, ...]:
         """Every refusal of provision the company complied with (Art.19), oldest first."""

@@ -43,7 +43,7 @@ def appoint_sample_roster(app: ApprovalsApplication) -> None:
 ART6_ITEMS = [
     "contact", "purpose", "third_party", "entrustment", "disclosure_rights",
     "refusal_rights", "voluntariness", "consequences", "joint_use", "disposal_standard",
-    "notice_given",
+    "other_legal_matters", "notice_given",
 ]  # fmt: skip
 CLAUSES = [
     "clause_confidentiality", "clause_custody", "clause_training", "clause_return_erasure",
@@ -100,8 +100,18 @@ FILINGS: dict[str, dict[str, Any]] = {
         "joint_users": "Group companies listed on the website",
         "purpose": "Shared loyalty programme",
         "responsible_party": "Head office",
+        "responsible_address": "1-1 Marunouchi, Chiyoda-ku, Tokyo",
+        "responsible_representative": "Hanako Sato, President",
     },
 }
+
+PROVIDER = {
+    "provider_name": "Partner Co.",
+    "provider_address": "1-2-3 Otemachi, Chiyoda-ku, Tokyo",
+    "provider_representative": "Yamada Hanako, President",
+    "provider_acquisition": "Collected from its members with their consent to the provision",
+}
+"""The provider confirmed on receiving data from a third party (APPI 30-1)."""
 
 APPROVAL = [Move("consult", MANAGER), Move("approve", CHIEF)]
 
@@ -116,7 +126,7 @@ PATHS: dict[str, list[Move]] = {
         Move(
             "record_indirect_measures",
             CHIEF,
-            {"effective_date": "2026-05-01"},
+            {"effective_date": "2026-05-01", **PROVIDER},
             [
                 "lawful_and_fair",
                 "website_notice",
@@ -176,6 +186,7 @@ PATHS: dict[str, list[Move]] = {
                 "announce_joint_users",
                 "announce_purpose",
                 "announce_responsible_party",
+                "announce_responsible_address",
             ],
         ),
         Move("end", MANAGER, {"end_date": "2027-03-31"}),
@@ -294,7 +305,9 @@ def run_demo(app: ApprovalsApplication, clock: SimulatedClock) -> DemoRun:
     waiting_for_chief = app.file(
         "joint_use", actor=HR_STAFF, title="Group-wide training records", department="hr",
         fields={"data_items": "name, courses taken", "joint_users": "group companies",
-                "purpose": "shared training plan", "responsible_party": "HR, head office"},
+                "purpose": "shared training plan", "responsible_party": "HR, head office",
+                "responsible_address": "1-1 Marunouchi, Chiyoda-ku, Tokyo",
+                "responsible_representative": "Hanako Sato, President"},
     ).reference  # fmt: skip
     clock.advance(hours=2)
     walk(app, waiting_for_chief, [Move("consult", OTHER_MANAGER)])

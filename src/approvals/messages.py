@@ -254,6 +254,10 @@ MESSAGES: dict[str, dict[str, str]] = {
         "en": "{field} is not typed: the engine derives it from {triggers} (yes when any is yes).",
         "ja": "{field} は入力できません。{triggers} から導かれます(いずれかが「はい」なら「はい」)。",
     },
+    "value.from_ledger": {
+        "en": "{field} is not typed: the engine counts it from {ledger} when “{step}” is taken.",
+        "ja": "{field} は入力できません。「{step}」の時点の{ledger}から数えられます。",
+    },
     "value.invalid": {
         "en": "{field} must be {kind}; {value!s} is refused.",
         "ja": "{field} は{kind}で入力してください。{value!s} は受け付けません。",

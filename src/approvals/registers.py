@@ -27,6 +27,7 @@ from approvals.results import (
     InboxItem,
     OverdueEntry,
     ProvisionEntry,
+    ReceiptEntry,
     Reminder,
     RetentionEntry,
     VendorEntry,
@@ -44,6 +45,9 @@ KINDS = {
     "provision": Label("provision to a third party", "第三者提供"),
     "joint_use": Label("joint use", "共同利用"),
     "refusal": Label("refusal of provision complied with (Art.19)", "第三者提供の停止(第19条)"),
+    "receipt": Label(
+        "receipt from a third party (APPI 30)", "第三者からの受領(個人情報保護法第30条)"
+    ),
 }
 
 
@@ -228,6 +232,38 @@ class Registers:
             entries.append(
                 ProvisionEntry(**values, kind_label=KINDS.get(row.kind, _same(row.kind)))
             )
+        return tuple(entries)
+
+    def receipts(
+        self,
+        *,
+        department: str | None = None,
+        since: date | None = None,
+        until: date | None = None,
+        provider: str | None = None,
+        limit: int | None = None,
+    ) -> tuple[ReceiptEntry, ...]:
+        """Return the receipts ledger (APPI 30), by the day collection starts (``since``/
+        ``until`` inclusive); ``provider``: only the receipts from that provider — its whole
+        name, in any case, full- or half-width, however spaced."""
+        table = self._table("rm_receipts")
+        query = _where(
+            sa.select(table).order_by(table.c.on_date, table.c.reference, table.c.entry),
+            table, department=department,
+        )  # fmt: skip
+        if since is not None:
+            query = query.where(table.c.on_date >= since)
+        if until is not None:
+            query = query.where(table.c.on_date <= until)
+        if provider is not None:
+            model: Any = self.projector.model("receipts")
+            query = query.where(table.c.provider_key == str(model.provider_key(provider)))
+        entries = []
+        for row in self._rows(query, limit):
+            values = dict(row._mapping)
+            values.pop("state")
+            values.pop("provider_key")
+            entries.append(ReceiptEntry(**values, kind_label=KINDS.get(row.kind, _same(row.kind))))
         return tuple(entries)
 
     def retention(

@@ -26,6 +26,7 @@ __all__ = [
     "NextStep",
     "OverdueEntry",
     "ProvisionEntry",
+    "ReceiptEntry",
     "Reminder",
     "RetentionEntry",
     "VendorEntry",
@@ -325,6 +326,32 @@ class ProvisionEntry:
     purpose: str
     consent: str
     record_kept_until: date | None
+
+
+@dataclass(frozen=True, slots=True)
+class ReceiptEntry:
+    """A receipt of personal data from a third party with the record APPI 30 asks for (the
+    provider's name, address and representative, how it obtained the data), whether the data
+    include sensitive personal information and the consent recorded for it, and the last day
+    the record is kept (three years from the day it was made)."""
+
+    reference: str
+    entry: int
+    kind: str
+    kind_label: Label
+    department: str
+    on_date: date | None
+    recorded_at: datetime
+    recorded_by: str
+    provider: str
+    provider_address: str
+    provider_representative: str
+    provider_acquisition: str
+    data_items: str
+    purpose: str
+    sensitive: bool
+    sensitive_consent: str
+    record_kept_until: date
 
 
 @dataclass(frozen=True, slots=True)

@@ -71,9 +71,9 @@ def case_view(
             ),
             target=step.dest,
             target_label=workflow.state(step.dest).label,
-            fields=step.fields,
+            fields=step.needs(merged),
             missing_fields=tuple(
-                name for name in step.fields if name not in merged or name in step.fresh
+                name for name in step.needs(merged) if name not in merged or name in step.fresh
             ),
             checklist=step.checklist,
             missing_checklist=tuple(i for i in step.checklist if i not in case.checked),

@@ -1351,7 +1351,7 @@ HELP: dict[tuple[str, ...], list[str]] = {
     ("retention", "release"): ["CASE", "--comment"],
     ("retention", "approve"): ["CASE", "--comment"],
     ("retention", "dispose"): ["CASE", "--method"],
-    ("register",): ["cases", "vendors", "provisions", "retention", "overdue"],
+    ("register",): ["cases", "vendors", "provisions", "receipts", "retention", "overdue"],
     ("register", "cases"): ["--workflow", "--state", "--department", "--limit N", "--csv"],
     ("register", "vendors"): ["--state", "--department", "--vendor", "--limit N", "--csv"],
     ("register", "provisions"): [
@@ -1362,6 +1362,7 @@ HELP: dict[tuple[str, ...], list[str]] = {
         "--limit N",
         "--csv",
     ],
+    ("register", "receipts"): ["--since", "--until", "--provider TEXT", "--limit N", "--csv"],
     ("register", "retention"): ["--due", "--limit N", "--csv"],
     ("register", "overdue"): ["--running", "--department", "--limit N", "--csv"],
     ("projections",): ["status", "rebuild", "check", "follow"],

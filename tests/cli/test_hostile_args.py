@@ -67,6 +67,7 @@ READS: set[Path_] = {
     ("register", "cases"),
     ("register", "overdue"),
     ("register", "provisions"),
+    ("register", "receipts"),
     ("register", "retention"),
     ("register", "vendors"),
     ("remind",),

@@ -18,6 +18,7 @@ from approvals.projections import all_models
 from approvals.readmodel import Projector, ReadModel, rows_of
 from approvals.views import case_view, inbox_items, register_values
 from tests.conftest import CHIEF, HANDLER, MANAGER, STAFF, FakeClock, appoint_standard_roster
+from tests.scenarios import happened
 from tests.unit.test_properties import PEOPLE, WORKFLOWS, commands, run
 
 SEVEN_YEARS_AND_A_MONTH = 7 * 366 + 31
@@ -188,11 +189,13 @@ def test_catching_up_reads_only_what_is_new(demo: Any) -> None:
     registers.refresh()
     assert registers.refresh() == 0
     assert all(s.lag == 0 and s.position == s.head for s in registers.status())
-    app.act("ENT-2026-0002", "record_investigation", actor=MANAGER, fields={
+    investigation = {
         "interview_date": "2026-05-06", "site_survey_date": "2026-05-07",
         "security_equal_or_higher": True, "financially_sound": True,
         "work_places": "Payroll office, Tokyo", "storage_places": "Tokyo data centre",
-    })  # fmt: skip
+    }  # fmt: skip
+    happened(app, "entrustment", investigation)
+    app.act("ENT-2026-0002", "record_investigation", actor=MANAGER, fields=investigation)
     assert {s.lag for s in registers.status()} == {1}
     assert registers.refresh() == 1
     assert registers.projector.check() == ()

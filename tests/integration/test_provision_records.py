@@ -22,7 +22,7 @@ from approvals.logging import configure
 from approvals.projections import all_models
 from approvals.readmodel import Projector
 from tests.conftest import AUDITOR, CHIEF, MANAGER, STAFF, FakeClock, appoint_standard_roster
-from tests.scenarios import FILINGS, PATHS, refused
+from tests.scenarios import FILINGS, PATHS, Move, refused, take
 
 LEDGER = import_module("approvals.projections.provisions")  # projections/provisions.py
 
@@ -46,9 +46,10 @@ def in_effect(app: ApprovalsApplication, **filing: Any) -> str:
 def provide(
     app: ApprovalsApplication, reference: str, subjects: str, on: str = "2026-04-01", **extra: Any
 ) -> int:
-    """Record a provision naming ``subjects``; return its entry in the case."""
-    app.act(reference, "record_provision", actor=STAFF,
-            fields={"provision_date": on, "data_subjects": subjects, **extra})  # fmt: skip
+    """Record a provision naming ``subjects`` (once the day ``on`` has come); return its entry
+    in the case."""
+    fields = {"provision_date": on, "data_subjects": subjects, **extra}
+    take(app, reference, Move("record_provision", STAFF, fields))
     return app.history(reference)[-1].position
 
 
@@ -150,8 +151,7 @@ def test_a_joint_use_has_no_provision_record_to_keep(app: ApprovalsApplication) 
         fields=FILINGS["joint_use"],
     ).reference  # fmt: skip
     for move in PATHS["joint_use"]:
-        app.act(reference, move.trigger, actor=move.actor, fields=move.fields,
-                checklist=move.checklist)  # fmt: skip
+        take(app, reference, move)
     (joint,) = [e for e in app.registers().provisions() if e.reference == reference]
     assert (joint.kind, joint.record_kept_until) == ("joint_use", None)
 
@@ -233,7 +233,7 @@ def test_a_provision_takes_the_items_it_does_not_give_again_as_the_case_holds_th
     app.act(reference, "record_provision", actor=STAFF, fields={"provision_date": "2026-04-01"})
     first = app.history(reference)[-1].position
     second = provide(app, reference, "Suzuki Hanako")
-    app.act(reference, "record_provision", actor=STAFF, fields={"provision_date": "2026-04-02"})
+    take(app, reference, Move("record_provision", STAFF, {"provision_date": "2026-04-02"}))
     third = app.history(reference)[-1].position
     # Each provision has its own date: none is recorded on the date of the last one.
     with refused(app, EvidenceMissing, "evidence.fresh", reference) as caught:

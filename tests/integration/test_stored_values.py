@@ -12,12 +12,13 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from datetime import datetime
 from typing import Any
 
 import pytest
 from click.testing import CliRunner, Result
 
-from approvals import ApprovalsApplication, FlawedValue, open_approvals
+from approvals import JST, ApprovalsApplication, FlawedValue, open_approvals
 from approvals.audit.verify import verify_log
 from approvals.cli import cli
 from approvals.domain import guards, roster
@@ -282,15 +283,22 @@ def test_lists_in_the_cli_name_the_flawed_case_on_stderr_and_exit_0(
     assert "Traceback" not in verified.output, verified.output
 
 
-def test_no_value_the_door_lets_in_is_called_flawed(app: ApprovalsApplication) -> None:
+def test_no_value_the_door_lets_in_is_called_flawed(workflows: dict[str, object]) -> None:
     """Every reference workflow walked to its end with the sample company's data: nothing in
-    it is named as refused today (the check reads stored values, not what is typed)."""
+    it is named as refused today (the check reads stored values, not what is typed).  Each is
+    walked on a store of its own from 1 April 2026: the sample dates tell one story per
+    workflow, and a walk ends on the day its facts say (an end of 31 March 2027)."""
     for workflow, moves in PATHS.items():
-        filing = FILINGS[workflow]
-        ref = app.file(workflow, actor=STAFF, title=f"A {workflow}", department="sales",
-                       fields=filing).reference  # fmt: skip
-        for move in moves:
-            take(app, ref, move)
-        case = app.case_aggregate(ref)
-        assert flaws(case, app.definition_of(case)) == (), workflow
-    assert not app.registers().flawed()
+        clock = FakeClock(datetime(2026, 4, 1, 9, 0, tzinfo=JST))
+        app = open_approvals("sqlite://", clock=clock, workflows=workflows)  # type: ignore[arg-type]
+        try:
+            appoint_standard_roster(app)
+            ref = app.file(workflow, actor=STAFF, title=f"A {workflow}", department="sales",
+                           fields=FILINGS[workflow]).reference  # fmt: skip
+            for move in moves:
+                take(app, ref, move)
+            case = app.case_aggregate(ref)
+            assert flaws(case, app.definition_of(case)) == (), workflow
+            assert not app.registers().flawed()
+        finally:
+            app.close()

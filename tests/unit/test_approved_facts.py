@@ -20,26 +20,27 @@ from approvals.audit.verify import verify_log
 from approvals.definitions import load_directory, parse_definition
 from approvals.domain.approved import items_of
 from tests.conftest import CHIEF, MANAGER, STAFF, FakeClock, appoint_standard_roster
-from tests.scenarios import FILINGS, PATHS, refused, take
+from tests.scenarios import FILINGS, PATHS, Move, dated, happened, refused, take
 
 WORKFLOWS = load_directory()
 CHECK = {"check_date": "2026-06-01"}
 
 
-def until(app: ApprovalsApplication, workflow: str, trigger: str) -> str:
-    """A case of ``workflow`` walked with the sample company's data up to ``trigger``."""
+def until(app: ApprovalsApplication, workflow: str, trigger: str, *, today: bool = False) -> str:
+    """A case of ``workflow`` walked with the sample company's data up to ``trigger`` (with
+    every date the day the step is taken when ``today``: the same walk told again later)."""
     ref = app.file(workflow, actor=STAFF, title=f"A {workflow}", department="sales",
                    fields=FILINGS[workflow]).reference  # fmt: skip
     for move in PATHS[workflow]:
         if move.trigger == trigger:
             return ref
-        take(app, ref, move)
+        take(app, ref, dated(app, workflow, move) if today else move)
     raise AssertionError(trigger)
 
 
 def provision(app: ApprovalsApplication, ref: str, **fields: str) -> Any:
     move = next(m for m in PATHS["provision"] if m.trigger == "record_provision")
-    return app.act(ref, "record_provision", actor=STAFF, fields={**move.fields, **fields})
+    return take(app, ref, Move("record_provision", STAFF, {**move.fields, **fields}))
 
 
 # -- the entrustment ---------------------------------------------------------------------------
@@ -48,7 +49,8 @@ def provision(app: ApprovalsApplication, ref: str, **fields: str) -> Any:
 @pytest.mark.parametrize(
     ("field", "value", "phrase"),
     [
-        ("vendor", "Other Vendor Ltd", "Vendor was approved (approve, 2026-04-01) as 'Shred"),
+        # approved on 6 April, the day of the site survey that ends the investigation
+        ("vendor", "Other Vendor Ltd", "Vendor was approved (approve, 2026-04-06) as 'Shred"),
         ("data_items", "customer files, My Number", "names My Number, which the approval"),
         ("storage_places", "AWS Singapore", "or approved again by 'approve new work or storage"),
         ("work_places", "Anywhere", "Where the vendor works on the data was approved"),
@@ -59,6 +61,7 @@ def test_an_approved_entrustment_fact_cannot_be_given_again_by_a_later_step(
     app: ApprovalsApplication, field: str, value: str, phrase: str
 ) -> None:
     ref = until(app, "entrustment", "record_compliance_check")
+    happened(app, "entrustment", CHECK)
     vendors = app.registers().vendors()
     code = "value.approved_items" if field == "data_items" else "value.approved"
     with refused(app, InvalidValue, code, ref) as caught:
@@ -71,6 +74,7 @@ def test_an_approved_entrustment_fact_cannot_be_given_again_by_a_later_step(
 
 def test_the_approved_value_itself_may_be_recorded_again(app: ApprovalsApplication) -> None:
     ref = until(app, "entrustment", "record_compliance_check")
+    happened(app, "entrustment", CHECK)
     same = {**CHECK, "vendor": "  shred & scan LTD. ", "data_items": "Customer files"}
     app.act(ref, "record_compliance_check", actor=STAFF, fields=same)
 
@@ -79,6 +83,7 @@ def test_new_places_are_approved_again_by_the_chief_and_then_frozen_as_approved(
     app: ApprovalsApplication,
 ) -> None:
     ref = until(app, "entrustment", "record_compliance_check")
+    happened(app, "entrustment", CHECK)
     old = app.case(ref).fields["storage_places"]
     places = {"work_places": "Scanning room, Osaka", "storage_places": "Kobe DC"}
     app.act(ref, "approve_places", actor=CHIEF, comment="Moved to the new DC", fields=places)
@@ -172,10 +177,12 @@ def test_verify_flags_a_changed_approved_fact_in_a_store_written_without_the_rul
     try:
         appoint_standard_roster(app)
         entrusted = until(app, "entrustment", "record_compliance_check")
-        app.act(entrusted, "record_compliance_check", actor=STAFF,
-                fields={**CHECK, "vendor": "Other Vendor Ltd"})  # fmt: skip
-        provided = until(app, "provision", "record_provision")
-        provision(app, provided, recipient="Data Broker Inc (Singapore)")
+        take(app, entrusted, Move("record_compliance_check", STAFF,
+                                  {**CHECK, "vendor": "Other Vendor Ltd"}))  # fmt: skip
+        # Filed on 1 June, after the check: provided on the day it is approved.
+        provided = until(app, "provision", "record_provision", today=True)
+        provision(app, provided, recipient="Data Broker Inc (Singapore)",
+                  provision_date=app.now().date().isoformat())  # fmt: skip
     finally:
         app.close()
     app = open_approvals(backend_url, clock=clock, workflows=WORKFLOWS)
@@ -194,7 +201,7 @@ def test_verify_flags_a_changed_approved_fact_in_a_store_written_without_the_rul
             s == provided and "Recipient as 'Data Broker Inc (Singapore)'" in m for s, m in said
         ), said
         # a new case runs on the new definition: the rule holds at the door
-        fresh = until(app, "entrustment", "record_compliance_check")
+        fresh = until(app, "entrustment", "record_compliance_check", today=True)
         with pytest.raises(InvalidValue):
             app.act(fresh, "record_compliance_check", actor=STAFF,
                     fields={**CHECK, "vendor": "Other Vendor Ltd"})  # fmt: skip

@@ -10,7 +10,7 @@ from structlog.testing import capture_logs
 
 from approvals import JST, ApprovalsApplication, CaseView, Document
 from tests.conftest import CHIEF, MANAGER, STAFF, FakeClock
-from tests.scenarios import FILINGS, PATHS, Move, take
+from tests.scenarios import FILINGS, PATHS, Move, dated, happened, take
 
 
 def file_case(app: ApprovalsApplication, workflow: str, **extra: str) -> CaseView:
@@ -83,7 +83,10 @@ def test_a_rejected_case_is_final_and_kept(app: ApprovalsApplication, workflow: 
         take(app, case.reference, move)
     case = app.act(case.reference, "reject", actor=CHIEF, comment="Not necessary")
     assert (case.state, case.terminal) == ("rejected", True)
-    assert case.retention_until == date(2033, 4, 1)
+    # Kept seven years from the day it was rejected: an entrustment after its investigation
+    # (the site survey of 6 April), any other on the day it was filed.
+    rejected_on = date(2026, 4, 6) if workflow == "entrustment" else date(2026, 4, 1)
+    assert case.retention_until == rejected_on.replace(year=2033)
     assert app.history(case.reference)[-1].comment == "Not necessary"
 
 
@@ -153,6 +156,7 @@ def test_what_may_happen_next_names_who_may_do_it(app: ApprovalsApplication) -> 
     assert steps["consult"].department == "sales"
     assert steps["consult"].missing_checklist[0] == "clause_confidentiality"
     assert steps["withdraw"].people == (STAFF,)
+    happened(app, "entrustment", PATHS["entrustment"][0].fields)
     case = app.act(case.reference, "record_investigation", actor=MANAGER, fields=PATHS[
         "entrustment"][0].fields)  # fmt: skip
     steps = {step.trigger: step for step in case.next_steps}
@@ -272,15 +276,16 @@ def test_an_entrustment_is_kept_seven_years_from_the_end_of_its_individual_contr
     for move in PATHS["entrustment"][:-1]:
         take(app, ref, move)
     assert app.case(ref).retention_until is None
+    clock.now = datetime(2027, 3, 31, 17, 0, tzinfo=JST)  # noted on the day it ended
     ended = app.act(
         ref, "end_contract", actor=MANAGER, fields={"individual_contract_end_date": "2027-03-31"}
     )
-    assert ended.retention_until == date(2034, 3, 31)  # the contract's end, not the day noted
+    assert ended.retention_until == date(2034, 3, 31)  # seven years from the contract's end
     other = file_case(app, "entrustment").reference
     for move in PATHS["entrustment"][:-1]:
-        take(app, other, move)
-    clock.now = datetime(2026, 6, 1, 9, 0, tzinfo=JST)
+        take(app, other, dated(app, "entrustment", move))  # each fact on the day it is taken
+    clock.now = datetime(2027, 6, 1, 9, 0, tzinfo=JST)
     late = app.act(
-        other, "end_contract", actor=MANAGER, fields={"individual_contract_end_date": "2026-05-20"}
+        other, "end_contract", actor=MANAGER, fields={"individual_contract_end_date": "2027-05-20"}
     )
-    assert late.retention_until == date(2033, 6, 1)  # never earlier than the day it was noted
+    assert late.retention_until == date(2034, 6, 1)  # never earlier than the day it was noted

@@ -55,15 +55,15 @@ def approved_on(clock: FakeClock, day: str) -> None:
 def test_a_contract_or_handover_dated_before_the_approval_is_refused(
     app: ApprovalsApplication, clock: FakeClock, trigger: str, field: str
 ) -> None:
-    approved_on(clock, "2026-04-02")
+    approved_on(clock, "2026-04-06")  # the day of the site survey, the investigation's last
     ref = until(app, "entrustment", trigger)
     move = next(m for m in PATHS["entrustment"] if m.trigger == trigger)
     with refused(app, InvalidValue, "value.before_step", ref) as caught:
         app.act(ref, trigger, actor=move.actor, fields={**move.fields, field: "2026-03-31"},
                 checklist=move.checklist)  # fmt: skip
     message = str(caught.value)
-    assert "2026-03-31, before 'approve' was recorded on this case (2026-04-02)" in message
-    assert "「承認」(2026-04-02)より前" in caught.value.render("ja")
+    assert "2026-03-31, before 'approve' was recorded on this case (2026-04-06)" in message
+    assert "「承認」(2026-04-06)より前" in caught.value.render("ja")
     take(app, ref, move)  # dated after the approval (and after the step it follows)
 
 
@@ -135,8 +135,8 @@ def _with(workflow_id: str, old: str, new: str) -> Any:
 
 
 def test_a_fact_marked_past_is_never_later_than_the_day_it_is_recorded() -> None:
-    ended = 'not_before = ["effective_date"]\n'
-    workflow = _with("purpose", ended, ended + "past = true\n")
+    workflow = WORKFLOWS["purpose"]
+    assert workflow.fields["end_date"].past
     at = datetime(2026, 4, 1, 23, 0, tzinfo=JST)
     found = date_conflict(workflow, [], {"end_date": "2026-04-02"}, at)
     assert found is not None
@@ -196,6 +196,65 @@ def test_verify_reports_a_contract_dated_before_its_approval_in_a_store_written_
         assert any(
             subject == ref
             and "recorded Basic contract concluded on as 2026-03-01, before 'approve'" in m
+            for subject, m in said
+        ), said
+    finally:
+        app.close()
+
+
+# -- a fact has happened: never later than the day it is recorded ------------------------------
+
+
+def test_a_vendor_investigation_dated_in_the_future_is_refused(
+    app: ApprovalsApplication, clock: FakeClock
+) -> None:
+    approved_on(clock, "2026-04-01")
+    ref = until(app, "entrustment", "record_investigation")
+    move = next(m for m in PATHS["entrustment"] if m.trigger == "record_investigation")
+    week_later = {**move.fields, "interview_date": "2026-04-08", "site_survey_date": "2026-04-01"}
+    with refused(app, InvalidValue, "value.not_yet", ref) as caught:
+        app.act(ref, "record_investigation", actor=move.actor, fields=week_later)
+    message = str(caught.value)
+    assert "2026-04-08, later than now (2026-04-01)" in message
+    assert "現在(2026-04-01)より後" in caught.value.render("ja")
+    app.act(ref, "record_investigation", actor=move.actor,
+            fields={**week_later, "interview_date": "2026-04-01"})  # fmt: skip
+
+
+def _without_past(workflow_id: str) -> Any:
+    """The definition as it was before its fact dates were marked ``past``."""
+    current = WORKFLOWS[workflow_id]
+    source = (SOURCES / f"{workflow_id}.toml").read_text(encoding="utf-8")
+    lines = [line for line in source.splitlines(keepends=True) if line.strip() != "past = true"]
+    text = "".join(lines).replace(
+        f"version = {current.version}", f"version = {current.version - 1}", 1
+    )
+    return parse_definition(text, f"{workflow_id} v{current.version - 1}")
+
+
+def test_verify_reports_a_handover_dated_in_the_future_in_a_store_written_without_the_rule(
+    backend_url: str, clock: FakeClock
+) -> None:
+    approved_on(clock, "2026-04-02")
+    app = open_approvals(backend_url, clock=clock, workflows={
+        **WORKFLOWS, "entrustment": _without_past("entrustment")})  # fmt: skip
+    try:
+        appoint_standard_roster(app)
+        ref = until(app, "entrustment", "hand_over")
+        move = next(m for m in PATHS["entrustment"] if m.trigger == "hand_over")
+        clock.now = datetime(2026, 5, 1, 10, tzinfo=JST)
+        app.act(ref, "hand_over", actor=move.actor, checklist=move.checklist,
+                fields={**move.fields, "handover_date": "2026-06-01"})  # fmt: skip
+    finally:
+        app.close()
+    app = open_approvals(backend_url, clock=clock, workflows=WORKFLOWS)
+    try:
+        said = [(f.subject, str(f.message)) for f in verify_log(app).findings if f.code == "rule"]
+        assert any(
+            subject == ref
+            and "recorded Data handed over on as 2026-06-01, later than the moment it was "
+            "recorded (2026-05-01)"
+            in m
             for subject, m in said
         ), said
     finally:

@@ -9,7 +9,7 @@ from datetime import date, datetime
 
 from approvals import JST, ApprovalsApplication, EvidenceMissing, NotAuthorized
 from tests.conftest import CHIEF, MANAGER, STAFF, FakeClock
-from tests.scenarios import INVESTIGATION, PATHS, Move, end_of, refused, take
+from tests.scenarios import INVESTIGATION, PATHS, Move, end_of, happened, refused, take
 from tests.unit.test_vendor_duties import active_entrustment, at, file_entrustment, file_incident
 
 PLACES = {"work_places": "Scanning room, Osaka", "storage_places": "Archive room, Osaka"}
@@ -42,6 +42,7 @@ def walked(app: ApprovalsApplication, *, reports_yearly: bool) -> str:
 def test_the_places_are_named_before_the_chief_is_consulted(app: ApprovalsApplication) -> None:
     reference = file_entrustment(app)
     without = {k: v for k, v in INVESTIGATION.items() if k not in PLACES}
+    happened(app, "entrustment", without)
     with refused(app, EvidenceMissing, "evidence.fields", reference) as caught:
         app.act(reference, "record_investigation", actor=MANAGER, fields=without)
     assert "Where the vendor keeps the data" in str(caught.value)
@@ -135,11 +136,13 @@ def test_no_yearly_report_is_asked_for_when_the_contract_does_not_ask_for_one(
             break
         take(app, reference, move)
     # The contract must say whether it asks for the report: the clock depends on it.
+    happened(app, "entrustment", {"basic_contract_date": "2026-04-20"})
     with refused(app, EvidenceMissing, "evidence.fields", reference):
         app.act(reference, "conclude_basic_contract", actor=MANAGER,
                 fields={"basic_contract_date": "2026-04-20"})  # fmt: skip
     reference = walked(app, reports_yearly=False)
     assert [d.name for d in app.case(reference).deadlines] == ["inspection"]
+    happened(app, "entrustment", {"vendor_report_date": "2027-04-01"})
     with refused(app, EvidenceMissing, "evidence.expected", reference):
         app.act(reference, "record_vendor_report", actor=STAFF,
                 fields={"vendor_report_date": "2027-04-01", **REPORT})  # fmt: skip

@@ -23,7 +23,7 @@ from approvals.domain.guards import normalise_value
 from approvals.domain.workflow import FieldSpec
 from approvals.errors import Label
 from tests.conftest import CHIEF, MANAGER, REPRESENTATIVE, STAFF, appoint_standard_roster
-from tests.scenarios import FILINGS, PATHS, take
+from tests.scenarios import FILINGS, PATHS, happened, take
 
 REQUEST = {
     "kind": "disclosure",
@@ -155,6 +155,7 @@ def test_the_error_reads_in_japanese(app: ApprovalsApplication) -> None:
 
 def test_after_the_latest_date_allowed_everything_still_reads(app: ApprovalsApplication) -> None:
     ref = entrustment_until(app, "inspect")
+    happened(app, "entrustment", {"inspection_date": "2200-12-31"})  # the last day there is
     app.act(ref, "inspect", actor=MANAGER,
             fields={"inspection_date": "2200-12-31", "inspection_findings": "OK"})  # fmt: skip
     app.act(ref, "end_contract", actor=MANAGER,

@@ -23,7 +23,7 @@ from approvals import (
 from approvals.audit.report import build_report
 from tests.conftest import AUDITOR, CHIEF, HANDLER, MANAGER, OTHER_STAFF, STAFF, FakeClock
 from tests.scenarios import FILINGS as CORE_FILINGS
-from tests.scenarios import PATHS, Move, end_of, refused, take, walk
+from tests.scenarios import PATHS, Move, end_of, happened, refused, take, walk
 
 FILINGS: dict[str, dict[str, Any]] = {
     "erasure": {"work_ended_on": "2026-04-27", "instructed_method": "erasure"},
@@ -52,13 +52,12 @@ FILINGS: dict[str, dict[str, Any]] = {
 
 
 def file(app: ApprovalsApplication, workflow: str, *, actor: str = STAFF, **extra: Any) -> CaseView:
-    return app.file(
-        workflow,
-        actor=actor,
-        title=f"A {workflow} case",
-        department="sales",
-        fields={**FILINGS[workflow], **extra},
-    )
+    """File a ``workflow`` case once the facts it records have happened (a request received
+    on 24 April is filed that day at the earliest)."""
+    fields = {**FILINGS[workflow], **extra}
+    happened(app, workflow, fields)
+    return app.file(workflow, actor=actor, title=f"A {workflow} case", department="sales",
+                    fields=fields)  # fmt: skip
 
 
 @pytest.fixture
@@ -111,13 +110,14 @@ def test_a_return_or_erasure_is_recorded_and_confirmed_then_kept_seven_years(
     app: ApprovalsApplication, entrustment: str, method: str, moves: list[Move]
 ) -> None:
     case = file(app, "erasure", entrustment=entrustment, instructed_method=method)
-    assert case.reference.startswith("ERA-2026-")
+    assert case.reference.startswith("ERA-2027-")  # filed once the entrustment ended, in 2027
     assert case.state == "notified"
     case = walk(app, case.reference, moves)
     assert (case.state, case.terminal) == ("closed", True)
     assert case.fields["entrustment"] == entrustment
     assert (case.fields["count"], case.fields["method"]) == (1200, method)
-    assert case.retention_until == date(2033, 4, 1)
+    # kept seven years from the day it closed: the day the entrustment's contract ended
+    assert case.retention_until == date(2034, 3, 31)
     history = app.history(case.reference)
     assert [e.trigger for e in history] == ["file", *(m.trigger for m in moves)]
     assert (history[1].actor, history[-1].actor, history[-1].role) == (
@@ -128,15 +128,24 @@ def test_a_return_or_erasure_is_recorded_and_confirmed_then_kept_seven_years(
 
 
 def test_an_erasure_is_kept_as_long_as_the_entrustment_it_belongs_to(
-    app: ApprovalsApplication, entrustment: str, clock: FakeClock
+    app: ApprovalsApplication, clock: FakeClock
 ) -> None:
-    ref = walk(app, file(app, "erasure", entrustment=entrustment).reference,
-               [record("erasure"), CERTIFICATE, CONFIRM]).reference  # fmt: skip
-    assert app.case(ref).retention_until == date(2033, 4, 1)  # its own seven years
+    # The work on one batch of files ends in October, while the contract runs on.
+    entrustment = app.file("entrustment", actor=STAFF, title="Scanning", department="sales",
+                           fields=CORE_FILINGS["entrustment"]).reference  # fmt: skip
+    *running, end_contract = PATHS["entrustment"]
+    walk(app, entrustment, running)
+    certified = Move("receive_certificate", STAFF, {"certificate_date": "2026-10-06"},
+                     CERTIFICATE.checklist)  # fmt: skip
+    erasure = file(app, "erasure", entrustment=entrustment, work_ended_on="2026-10-02")
+    moves = [record("erasure", erased_on="2026-10-05"), certified, CONFIRM]
+    ref = walk(app, erasure.reference, moves).reference
+    assert app.case(ref).retention_until == date(2033, 10, 6)  # its own seven years
+    take(app, entrustment, end_contract)
     # The entrustment's individual contract ended on 31 March 2027: kept until 31 March 2034.
     assert app.case(entrustment).retention_until == date(2034, 3, 31)
     retention = app.retention()
-    clock.now = datetime(2033, 4, 2, 9, 0, tzinfo=JST)
+    clock.now = datetime(2033, 10, 7, 9, 0, tzinfo=JST)  # its own seven years are over
     assert (retention.item(ref).retained_until, retention.item(ref).due) == (
         date(2034, 3, 31), False,
     )  # fmt: skip
@@ -345,7 +354,8 @@ def test_each_kind_of_request_walks_its_own_path_to_its_end(
     assert case.reference.startswith("DSR-2026-")
     case = walk(app, case.reference, [CONSULT, ACTIONS[action], *tail])
     assert (case.state, case.terminal) == (end, True)
-    assert case.retention_until == date(2033, 4, 1)
+    # kept seven years from the day it ended: the answer of 1 May, or the notice of 7 May
+    assert case.retention_until == (date(2033, 5, 7) if tail else date(2033, 5, 1))
     assert {e.role for e in app.history(case.reference)[2:]} == {"chief"}
 
 
@@ -380,6 +390,7 @@ def test_a_disclosure_needs_the_wished_method_and_both_confirmations(
 ) -> None:
     wishes = {**FILINGS["request"]}
     del wishes["wished_method"]
+    happened(app, "request", wishes)
     ref = app.file(
         "request", actor=STAFF, title="Disclosure", department="sales", fields=wishes
     ).reference
@@ -415,6 +426,7 @@ def test_a_request_is_refused_on_a_legal_ground_only_and_with_the_reasons(
     ref = file(app, "request", kind="refusal_of_use").reference
     take(app, ref, CONSULT)
     move = ACTIONS["continue_use"]
+    happened(app, "request", move.fields)  # the day of the answer
     with refused(app, EvidenceMissing, "evidence.comment", ref):
         app.act(ref, "continue_use", actor=CHIEF, fields=move.fields)
     with refused(app, InvalidValue, "value.choice", ref) as caught:
@@ -522,7 +534,9 @@ def test_data_goes_out_only_with_the_chiefs_consent_and_comes_back(
     assert case.reference.startswith("OUT-2026-")
     case = walk(app, case.reference, moves)
     assert (case.state, case.terminal) == (end, True)
-    assert case.retention_until == date(2033, 4, 1)
+    # Kept seven years from the day it ended: brought back (or the copies erased) and
+    # confirmed on 30 April, or ended on the day it was filed.
+    assert case.retention_until == (date(2033, 4, 30) if end == "closed" else date(2033, 4, 1))
     if any(m.trigger == "approve" for m in moves):
         assert app.history(case.reference)[2].label.ja == "承諾"
 
@@ -657,8 +671,8 @@ def test_a_use_beyond_the_purpose_starts_after_one_of_the_two_measures_and_ends(
     assert {s.trigger for s in case.next_steps} == {"record_consent", "record_publication"}
     case = take(app, case.reference, measures)
     assert case.state == "in_effect"
-    case = take(app, case.reference, END_USE)
-    assert (case.state, case.retention_until) == ("ended", date(2033, 4, 1))
+    case = take(app, case.reference, END_USE)  # on the day the use ended, 31 March 2027
+    assert (case.state, case.retention_until) == ("ended", date(2034, 3, 31))
 
 
 def test_each_measure_needs_its_own_checklist_and_comes_before_the_use(

@@ -31,7 +31,7 @@ from tests.conftest import (
     REPRESENTATIVE,
     STAFF,
 )
-from tests.scenarios import CLAUSES, FILINGS, INVESTIGATION, PATHS, Move
+from tests.scenarios import CLAUSES, FILINGS, INVESTIGATION, PATHS, Move, happened
 from tests.unit.test_cases import file_case, take
 
 
@@ -234,6 +234,7 @@ def test_a_negative_investigation_finding_stops_the_entrustment(
     app: ApprovalsApplication, finding: str
 ) -> None:
     ref = file_case(app, "entrustment").reference
+    happened(app, "entrustment", INVESTIGATION)
     app.act(ref, "record_investigation", actor=MANAGER, fields={**INVESTIGATION, finding: "no"})
     with refused(app, EvidenceMissing, "must be yes and it is no", "cannot go on"):
         app.act(ref, "consult", actor=MANAGER, checklist=CLAUSES)
@@ -244,6 +245,7 @@ def test_a_contract_draft_missing_any_clause_cannot_go_to_the_chief(
     app: ApprovalsApplication, clause: str
 ) -> None:
     ref = file_case(app, "entrustment").reference
+    happened(app, "entrustment", INVESTIGATION)
     app.act(ref, "record_investigation", actor=MANAGER, fields=INVESTIGATION)
     label = app.workflows["entrustment"].checklist[clause].label.en
     with refused(app, EvidenceMissing, "not yet confirmed", label):
@@ -262,6 +264,7 @@ def test_handover_is_refused_before_the_individual_contract(app: ApprovalsApplic
 def test_handover_needs_the_written_notice_of_the_seven_items(app: ApprovalsApplication) -> None:
     ref = file_case(app, "entrustment").reference
     walk_until(app, ref, "entrustment", "hand_over")
+    happened(app, "entrustment", {"handover_date": "2026-05-01"})
     with refused(app, EvidenceMissing, "Written notice of the seven items"):
         app.act(ref, "hand_over", actor=STAFF, fields={"handover_date": "2026-05-01"})
 
@@ -291,6 +294,7 @@ def test_the_measures_take_effect_only_with_every_item_confirmed(
     measures = PATHS[workflow][2]
     ref = file_case(app, workflow).reference
     walk_until(app, ref, workflow, measures.trigger)
+    happened(app, workflow, measures.fields)  # the day announced: only the checklist is missing
     label = app.workflows[workflow].checklist[item].label.en
     with refused(app, EvidenceMissing, "not yet confirmed", label):
         app.act(
@@ -379,8 +383,10 @@ def test_only_people_on_the_roster_are_identified(app: ApprovalsApplication) -> 
 def test_handover_cannot_be_dated_before_the_individual_contract(app: ApprovalsApplication) -> None:
     ref = file_case(app, "entrustment").reference
     walk_until(app, ref, "entrustment", "hand_over")
-    with refused(app, InvalidValue, "Data handed over on (2026-04-01)", "Individual contract"):
+    # after the approval (6 April) and the basic contract (20 April), before the individual
+    # contract (27 April)
+    with refused(app, InvalidValue, "Data handed over on (2026-04-21)", "Individual contract"):
         app.act(
-            ref, "hand_over", actor=STAFF, fields={"handover_date": "2026-04-01"},
+            ref, "hand_over", actor=STAFF, fields={"handover_date": "2026-04-21"},
             checklist=["written_notice"],
         )  # fmt: skip

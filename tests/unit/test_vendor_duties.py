@@ -34,7 +34,7 @@ from tests.conftest import (
     FakeClock,
     appoint_standard_roster,
 )
-from tests.scenarios import FILINGS, PATHS, refused, take
+from tests.scenarios import FILINGS, PATHS, Move, happened, refused, take
 
 T = TypeVar("T")
 
@@ -65,7 +65,7 @@ def active_entrustment(app: ApprovalsApplication) -> str:
 # -- subcontracting ----------------------------------------------------------------------------
 
 SUBCONTRACT = {
-    "request_date": "2026-04-10",
+    "request_date": "2026-05-11",  # the Monday after the data was handed over (7 May)
     "subcontractor": "Scan Sub Co.",
     "subcontractor_address": "1-2-3 Otemachi, Chiyoda-ku, Tokyo",
     "data_items": "customer files",
@@ -75,9 +75,12 @@ SUBCONTRACT = {
 
 
 def file_subcontracting(app: ApprovalsApplication, entrustment: str, **extra: Any) -> CaseView:
+    """File the vendor's request, once it has come (on its ``request_date``)."""
+    fields = {**SUBCONTRACT, "entrustment": entrustment, **extra}
+    happened(app, "subcontracting", fields)
     return app.file(
         "subcontracting", actor=STAFF, title="Scanning subcontracted", department="sales",
-        fields={**SUBCONTRACT, "entrustment": entrustment, **extra},
+        fields=fields,
     )  # fmt: skip
 
 
@@ -88,10 +91,11 @@ def consult(app: ApprovalsApplication, reference: str) -> CaseView:
 def give_written_approval(
     app: ApprovalsApplication,
     reference: str,
-    day: str = "2026-04-15",
+    day: str = "2026-05-15",
     checklist: tuple[str, ...] = ("written_approval",),
 ) -> CaseView:
     fields = {"written_approval_date": day} if day else {}
+    happened(app, "subcontracting", fields)
     return app.act(
         reference, "give_written_approval", actor=MANAGER, fields=fields, checklist=checklist
     )
@@ -115,8 +119,9 @@ def test_a_subcontract_is_approved_given_in_writing_and_later_ends(
     assert app.act(case.reference, "approve", actor=CHIEF).state == "approved"
     case = give_written_approval(app, case.reference)
     assert (case.state, case.retention_until) == ("in_effect", None)
-    case = app.act(case.reference, "end", actor=MANAGER, fields={"end_date": "2027-03-31"})
-    assert (case.state, case.terminal, case.retention_until) == ("ended", True, date(2033, 4, 1))
+    case = take(app, case.reference, Move("end", MANAGER, {"end_date": "2027-03-31"}))
+    # kept seven years from the day it ended, 31 March 2027
+    assert (case.state, case.terminal, case.retention_until) == ("ended", True, date(2034, 3, 31))
     assert [e.trigger for e in app.history(case.reference)] == [
         "file", "consult", "approve", "give_written_approval", "end",
     ]  # fmt: skip
@@ -127,7 +132,7 @@ def test_a_subcontract_is_kept_while_its_entrustment_runs_and_as_long_after(
 ) -> None:
     entrustment = active_entrustment(app)
     reference = approve_in_writing(app, file_subcontracting(app, entrustment).reference).reference
-    ended = app.act(reference, "end", actor=MANAGER, fields={"end_date": "2026-09-30"})
+    ended = take(app, reference, Move("end", MANAGER, {"end_date": "2026-09-30"}))
     assert ended.retention_until is not None
     clock.now = datetime.combine(ended.retention_until, datetime.min.time(), JST) + timedelta(
         days=1
@@ -149,7 +154,10 @@ def test_a_rejected_subcontract_is_final_and_kept_seven_years(app: ApprovalsAppl
     reference = file_subcontracting(app, active_entrustment(app)).reference
     consult(app, reference)
     case = app.act(reference, "reject", actor=CHIEF, comment="The subcontractor is abroad.")
-    assert (case.state, case.terminal, case.retention_until) == ("rejected", True, date(2033, 4, 1))
+    # kept seven years from the day it was rejected, the day of the request, 11 May 2026
+    assert (case.state, case.terminal, case.retention_until) == (
+        "rejected", True, date(2033, 5, 11),
+    )  # fmt: skip
     with refused(app, StepNotAllowed, "step.final", reference):
         app.act(reference, "give_written_approval", actor=MANAGER)
 
@@ -183,10 +191,11 @@ def test_only_the_filer_withdraws_a_subcontract_before_the_decision(
     with refused(app, NotAuthorized, "step.filer_only", reference):
         app.act(reference, "withdraw", actor=OTHER_STAFF)
     case = app.act(reference, "withdraw", actor=STAFF, comment="The vendor does it itself")
+    # kept seven years from the day it was withdrawn, the day of the request, 11 May 2026
     assert (case.state, case.terminal, case.retention_until) == (
         "withdrawn",
         True,
-        date(2033, 4, 1),
+        date(2033, 5, 11),
     )
 
 
@@ -246,9 +255,11 @@ def test_a_subcontract_is_refused_out_of_order_by_the_wrong_role_or_without_its_
         give_written_approval(app, reference, checklist=())
     with refused(app, EvidenceMissing, "evidence.fields", reference):
         give_written_approval(app, reference, day="")
-    # The written approval cannot predate the vendor's written notice.
-    with refused(app, InvalidValue, "value.order", reference):
-        give_written_approval(app, reference, day="2026-04-09")
+    # The written approval cannot predate the vendor's written notice: the notice came before
+    # the filing, the filing before the chief's approval, and a written approval dated before
+    # the notice is dated before that approval too.
+    with refused(app, InvalidValue, "value.before_step", reference):
+        give_written_approval(app, reference, day="2026-05-08")
 
 
 # -- incidents ---------------------------------------------------------------------------------
@@ -407,6 +418,7 @@ def test_an_incident_not_to_be_reported_is_closed_by_the_chief_with_a_reason(
     assert due(app.case(reference)) == {}
     with refused(app, EvidenceMissing, "evidence.expected", reference):
         report(app, reference, "report_preliminary", "2026-04-28T16:50", FIRST_REPORT)
+    happened(app, "incident", NOTICE)  # 30 April: a notice then would have been made
     with refused(app, EvidenceMissing, "evidence.expected", reference):
         app.act(reference, "notify_individuals", actor=MANAGER, fields=NOTICE)
     with refused(app, EvidenceMissing, "evidence.comment", reference):
@@ -460,6 +472,7 @@ def test_a_reportable_incident_cannot_close_without_the_reports_or_the_notice(
     report(app, reference, "report_final", "2026-04-28T16:55", FINAL_REPORT)
     with refused(app, EvidenceMissing, "evidence.fields", reference):
         app.act(reference, "close", actor=CHIEF)
+    happened(app, "incident", NOTICE)  # closed once the individuals were told, on 30 April
     assert app.act(reference, "close", actor=CHIEF, fields=NOTICE).state == "closed"
 
 
@@ -583,11 +596,11 @@ def test_the_vendor_register_shows_each_entrustments_approved_subcontracting(
     assert (mine.subcontracts_approved, mine.subcontracts_in_effect) == (2, 1)
     assert mine.subcontractors == ("Scan Sub Co.",)
     assert (entries[other].subcontracts_approved, entries[other].subcontractors) == (0, ())
-    give_written_approval(app, cases["Archive KK"], day="2026-04-20")
+    give_written_approval(app, cases["Archive KK"], day="2026-05-20")
     (mine,) = registers.vendors(vendor="Shred & Scan Ltd.", state="active")
     assert (mine.subcontracts_approved, mine.subcontracts_in_effect) == (2, 2)
     assert mine.subcontractors == ("Archive KK", "Scan Sub Co.")
-    app.act(cases["Scan Sub Co."], "end", actor=MANAGER, fields={"end_date": "2026-09-30"})
+    take(app, cases["Scan Sub Co."], Move("end", MANAGER, {"end_date": "2026-09-30"}))
     mine = next(e for e in registers.vendors() if e.reference == entrustment)
     assert (mine.subcontracts_approved, mine.subcontracts_in_effect) == (2, 1)
     assert mine.subcontractors == ("Archive KK",)
@@ -642,7 +655,7 @@ def test_register_retention_shows_the_entrustment_a_subcontract_is_kept_as_long_
     def ended_subcontract(app: ApprovalsApplication) -> tuple[str, str]:
         entrustment = active_entrustment(app)
         subcontract = approve_in_writing(app, file_subcontracting(app, entrustment).reference)
-        app.act(subcontract.reference, "end", actor=MANAGER, fields={"end_date": "2026-09-30"})
+        take(app, subcontract.reference, Move("end", MANAGER, {"end_date": "2026-09-30"}))
         return entrustment, subcontract.reference
 
     run, (entrustment, subcontract) = stored(clock, workflows, tmp_path / "a.db", ended_subcontract)

@@ -102,7 +102,7 @@ def _fetch(limit: int) -> int | None:
     return limit + 1 if limit else None  # one more, to tell that more exist
 
 
-@click.group(short_help="Registers: cases, vendors, provisions, retention, overdue.")
+@click.group(short_help="Registers: cases, vendors, provisions, receipts, retention, overdue.")
 def register() -> None:
     """The registers an auditor and the personal-information office keep, read from the read
     models (kept current from the log as they are asked). Each prints a table, --json, or
@@ -220,6 +220,39 @@ def provisions(
         ("subjects", _field("data_subjects")), ("items", _field("data_items")),
         ("consent", _field("consent")), ("who", _field("recorded_by")),
         ("record_kept", _field("record_kept_until")),
+    ]  # fmt: skip
+    emit(session, entries, columns, as_csv=as_csv, limit=limit)
+
+
+@register.command("receipts", short_help="Data received from third parties (APPI 30).")
+@click.option("--department", help="Only this department's.")
+@click.option("--since", type=click.DateTime(["%Y-%m-%d"]), help="From this date (inclusive).")
+@click.option("--until", type=click.DateTime(["%Y-%m-%d"]), help="To this date (inclusive).")
+@click.option(
+    "--provider", metavar="TEXT",
+    help="Only receipts from this provider (its whole name; any case or spacing).",
+)  # fmt: skip
+@_limit
+@pass_session
+def receipts(
+    session: Session, department: str | None, since: Any, until: Any, provider: str | None,
+    limit: int, as_csv: bool,
+) -> None:  # fmt: skip
+    """Each receipt of personal data from a third party (an indirect collection in effect)
+    with the record APPI 30 asks for: the provider's name, address and representative, how
+    it obtained the data; whether the data are sensitive and the consent recorded; the last
+    day the record is kept (three years from the day it was made)."""
+    entries = _open(session).receipts(
+        department=department, since=since.date() if since else None,
+        until=until.date() if until else None, provider=provider, limit=_fetch(limit),
+    )  # fmt: skip
+    columns: list[Column] = [
+        ("reference", _field("reference")), ("date", _field("on_date")),
+        ("provider", _field("provider")), ("address", _field("provider_address")),
+        ("representative", _field("provider_representative")),
+        ("obtained", _field("provider_acquisition")), ("items", _field("data_items")),
+        ("sensitive", _field("sensitive")), ("consent", _field("sensitive_consent")),
+        ("who", _field("recorded_by")), ("record_kept", _field("record_kept_until")),
     ]  # fmt: skip
     emit(session, entries, columns, as_csv=as_csv, limit=limit)
 

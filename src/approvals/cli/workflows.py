@@ -89,6 +89,7 @@ def show_workflow(session: Session, workflow_id: str) -> None:
             *(f"{name} ({fresh})" if name in step.fresh else name for name in step.fields),
             *step.checklist,
             *(f"{k}={v}" for k, v in step.expect.items()),
+            *(f"{', '.join(v)} (if {k})" for k, v in step.fields_if.items()),
         ]
         if step.comment_required:
             needs.append(say("comment required", lang))

@@ -271,6 +271,7 @@ class WorkflowParser(TableReader):
         allowed = {
             "trigger", "from", "to", "role", "label", "fields", "checklist",
             "comment_required", "filer_only", "expect", "articles", "fresh", "approves",
+            "fields_if",
         }  # fmt: skip
         steps: dict[tuple[str, str], Step] = {}
         for index, raw in enumerate(value):
@@ -311,6 +312,7 @@ class WorkflowParser(TableReader):
             self.declared(items, checklist, f"{key}.checklist", "checklist item", "確認項目")
             expect = self.expect(body.get("expect", {}), f"{key}.expect", fields)
             approves = self.approves(body.get("approves", []), f"{key}.approves", role, fields)
+            fields_if = self.fields_if(body.get("fields_if", {}), f"{key}.fields_if", fields)
             for source in sources:
                 if states[source].terminal:
                     raise self.fail(
@@ -340,6 +342,7 @@ class WorkflowParser(TableReader):
                     expect=expect,
                     articles=self.articles(body.get("articles", []), f"{key}.articles"),
                     approves=approves,
+                    fields_if=fields_if,
                 )
         return steps
 
@@ -371,6 +374,25 @@ class WorkflowParser(TableReader):
                 f"個人情報管理責任者の承認の手順にだけ指定できます(この手順の役割は {role})",
             )
         return approved
+
+    def fields_if(
+        self, value: Any, key: str, fields: Mapping[str, FieldSpec]
+    ) -> dict[str, tuple[str, ...]]:
+        """``{ flag = ["field", ...] }``: the fields a step needs too while the bool field
+        ``flag`` is recorded true."""
+        table = self.table(value, key, fields)
+        needs: dict[str, tuple[str, ...]] = {}
+        for flag, names in table.items():
+            if fields[flag].kind != "bool" or fields[flag].any_of:
+                raise self.fail(
+                    f"{key}.{flag}",
+                    "must name a bool field that is typed (not derived)",
+                    "入力される bool の項目を指定してください(導出される項目は使えません)",
+                )
+            wanted = self.names(names, f"{key}.{flag}")
+            self.declared(wanted, fields, f"{key}.{flag}", "field", "項目")
+            needs[flag] = wanted
+        return needs
 
     def expect(
         self, value: Any, key: str, fields: Mapping[str, FieldSpec]

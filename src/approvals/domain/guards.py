@@ -13,6 +13,7 @@ from approvals.domain.case import Case, Entry
 from approvals.domain.clocks import EARLIEST, JST, LATEST
 from approvals.domain.dates import DateConflict, date_conflict
 from approvals.domain.derived import Requirement, derive, unmet_requirement
+from approvals.domain.disclosure import computed_refusal
 from approvals.domain.roster import (
     DEPARTMENT,
     NAME_LIMIT,
@@ -531,7 +532,11 @@ def _check_guarded(case: Case, workflow: Workflow, step: Step, fields: Mapping[s
 
 
 def _check_not_derived(workflow: Workflow, fields: Mapping[str, Any]) -> None:
-    """Refuse a value of a field the engine derives (see :mod:`approvals.domain.derived`)."""
+    """Refuse a value of a field the engine derives (see :mod:`approvals.domain.derived`) or
+    counts from the provision ledger (see :mod:`approvals.domain.disclosure`)."""
+    refusal = computed_refusal(workflow, fields)
+    if refusal is not None:
+        raise refusal
     for name in fields:
         spec = workflow.fields[name]
         if spec.any_of:
@@ -653,7 +658,7 @@ def _check_evidence(
                 expected=_shown(expected),
                 actual=_shown(actual),
             )
-    needed = dict.fromkeys([*step.fields, *step.expect])
+    needed = workflow.needed_by(step, merged)
     missing = tuple(workflow.fields[name].label for name in needed if name not in merged)
     if missing:
         raise EvidenceMissing(

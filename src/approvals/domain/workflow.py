@@ -109,10 +109,21 @@ class Step:
     filer_only: bool = False
     expect: Mapping[str, str | bool | int] = field(default_factory=dict)
     articles: tuple[str, ...] = ()
+    fields_if: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    """For a bool field: the fields the step needs too while it is recorded true (the
+    consent that sensitive personal information needs, APPI 20-2).  Not recorded, or false:
+    nothing more."""
     approves: tuple[str, ...] = ()
     """The fields whose values this step approves (承認): once it is taken, no later step may
     record another value of them (see :mod:`approvals.domain.approved`), but a step that
     approves them again (the chief's approval of new places)."""
+
+    def needs(self, fields: Mapping[str, object]) -> tuple[str, ...]:
+        """The fields the step needs on a case recording ``fields``: its own, and those its
+        ``fields_if`` asks for while their flag is true."""
+        extra = (n for flag, names in self.fields_if.items() if fields.get(flag) is True
+                 for n in names)  # fmt: skip
+        return tuple(dict.fromkeys([*self.fields, *extra]))
 
 
 @dataclass(frozen=True, slots=True)
@@ -269,18 +280,25 @@ class Workflow:
 
     @property
     def guarded_fields(self) -> frozenset[str]:
-        """The fields a rule depends on (a step's ``expect``, a deadline's ``when`` or
-        ``unless``): only a step that names one in its ``fields`` may record it, or a step back
-        to the initial state, which sends the revised notice through the chain again."""
+        """The fields a rule depends on (a step's ``expect`` or ``fields_if``, a deadline's
+        ``when`` or ``unless``): only a step that names one in its ``fields`` may record it,
+        or a step back to the initial state, which sends the revised notice through the chain
+        again."""
         return frozenset(
             name
             for rules in (
                 *(step.expect for step in self.steps.values()),
+                *(step.fields_if for step in self.steps.values()),
                 *(deadline.when for deadline in self.deadlines),
                 *(deadline.unless for deadline in self.deadlines),
             )
             for name in rules
         )
+
+    def needed_by(self, step: Step, fields: Mapping[str, object]) -> tuple[str, ...]:
+        """The fields ``step`` needs on a case recording ``fields``: its own, those its
+        ``fields_if`` asks for while their flag is true, and those its ``expect`` names."""
+        return tuple(dict.fromkeys([*step.needs(fields), *step.expect]))
 
     def steps_recording(self, name: str) -> tuple[Step, ...]:
         """The steps that name the field ``name`` in their ``fields``, each trigger once."""

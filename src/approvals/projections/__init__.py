@@ -17,7 +17,8 @@ _CHECKOUT = Path(__file__).resolve().parents[3] / "projections"
 if _CHECKOUT.is_dir() and str(_CHECKOUT) not in __path__:
     __path__.append(str(_CHECKOUT))
 
-MODULES = ("cases", "inbox", "deadlines", "vendors", "provisions", "retention", "unreadable")
+MODULES = ("cases", "inbox", "deadlines", "vendors", "provisions", "receipts", "retention",
+           "unreadable")  # fmt: skip
 """The read models approvals keeps, by module name."""
 
 
