@@ -1,7 +1,7 @@
 """Each reference workflow walked from the notice to its end: the sample company's data; and
 the check that a refusal wrote nothing."""
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from datetime import date, datetime, time, timedelta
 
@@ -28,7 +28,7 @@ __all__ = [
 ]
 
 
-def happened(app: ApprovalsApplication, workflow: str, fields: dict[str, object]) -> None:
+def happened(app: ApprovalsApplication, workflow: str, fields: Mapping[str, object]) -> None:
     """Move a simulated clock on to the latest fact ``fields`` record (a date or datetime the
     workflow marks ``past``), when later than now, so that the fact has happened when it is
     recorded: to ten o'clock (JST) of a date's day, a second after a datetime."""

@@ -10,6 +10,7 @@ checkup results"` was recorded and `show` displayed the new recipient.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +25,15 @@ from tests.scenarios import FILINGS, PATHS, Move, dated, happened, refused, take
 
 WORKFLOWS = load_directory()
 CHECK = {"check_date": "2026-06-01"}
+
+
+@pytest.fixture
+def app(backend_url: str, clock: FakeClock) -> Iterator[ApprovalsApplication]:
+    """The store on each real backend (a SQLite file, then PostgreSQL), standard roster."""
+    application = open_approvals(backend_url, clock=clock, workflows=WORKFLOWS)
+    appoint_standard_roster(application)
+    yield application
+    application.close()
 
 
 def until(app: ApprovalsApplication, workflow: str, trigger: str, *, today: bool = False) -> str:

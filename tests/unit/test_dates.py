@@ -9,6 +9,7 @@ individuals dated before the incident became known.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -24,6 +25,15 @@ from tests.scenarios import FILINGS, PATHS, refused, take
 
 WORKFLOWS = load_directory()
 SOURCES = Path(__file__).parents[2] / "workflows"
+
+
+@pytest.fixture
+def app(backend_url: str, clock: FakeClock) -> Iterator[ApprovalsApplication]:
+    """The store on each real backend (a SQLite file, then PostgreSQL), standard roster."""
+    application = open_approvals(backend_url, clock=clock, workflows=WORKFLOWS)
+    appoint_standard_roster(application)
+    yield application
+    application.close()
 
 
 def until(app: ApprovalsApplication, workflow: str, trigger: str, **filing: Any) -> str:
