@@ -452,7 +452,55 @@ class Registers:
                     steps=tuple(dict.fromkeys(steps)),
                 )
             )
+        reminders += self._erasure_reminders(until=until, person=person, now=now)
+        reminders.sort(key=lambda r: (r.person, r.due_at, r.reference, r.deadline))
         return tuple(reminders)
+
+    def _erasure_reminders(
+        self, *, until: datetime, person: str | None, now: datetime
+    ) -> list[Reminder]:
+        """The return or erasure an ended entrustment owes (001 Art.9, 002 第12), due by
+        ``until`` while no erasure case naming it is closed: for whoever may file that case
+        (the staff of the entrustment's department)."""
+        erasure = self.app.workflows.get("erasure")
+        if erasure is None:
+            return []
+        table, cases, roster = (self._table(n) for n in ("rm_vendors", "rm_cases", "rm_roster"))
+        query = (
+            sa.select(table.c.reference, table.c.workflow, table.c.workflow_version,
+                      table.c.department, table.c.erasure_due_at, cases.c.title, cases.c.state,
+                      roster.c.user)
+            .join(cases, cases.c.reference == table.c.reference)
+            .join(roster, sa.and_(roster.c.role == erasure.file_role,
+                                  roster.c.department == table.c.department))
+            .where(table.c.erasure_due_at.is_not(None), table.c.erasure_due_at <= until)
+            .order_by(roster.c.user, table.c.erasure_due_at, table.c.reference)
+        )  # fmt: skip
+        if person is not None:
+            query = query.where(roster.c.user == _as_stored(roster.c.user, person))
+        rows = self._rows(query)
+        done = self._erasures(sorted({row.reference for row in rows}))
+        step = Label(f"file: {erasure.title.en}", f"届け出: {erasure.title.ja}")
+        return [
+            Reminder(
+                person=row.user,
+                reference=row.reference,
+                workflow=row.workflow,
+                title=row.title,
+                department=row.department,
+                state=row.state,
+                state_label=self._workflow(row.workflow, row.workflow_version)
+                .state(row.state)
+                .label,
+                deadline=ERASURE_DUTY.name,
+                label=ERASURE_DUTY.label,
+                due_at=row.erasure_due_at,
+                overdue=now > row.erasure_due_at,
+                steps=(step,),
+            )
+            for row in rows
+            if row.reference not in done
+        ]
 
     def unreadable(self, *, refresh: bool = True) -> tuple[CaseUnreadable, ...]:
         """Return why each case the lists leave out cannot be read (damage, which ``approvals

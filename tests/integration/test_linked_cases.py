@@ -221,6 +221,13 @@ def test_seen_an_ended_entrustment_owes_return_or_erasure_until_an_erasure_case_
     (entry,) = registers.vendors()
     assert entry.erasure_overdue
     assert entry.erasure_done_at is None
+    # the staff of the department, who may file the erasure case, are reminded of it
+    reminded = app.reminders(actor=STAFF)
+    assert [(r.reference, r.deadline, r.overdue) for r in reminded] == [
+        (entrusted, "return_or_erasure", True)
+    ]
+    assert reminded[0].steps[0].en.startswith("file: ")
+    assert not [r for r in app.reminders(actor=MANAGER) if r.deadline == "return_or_erasure"]
     erasure = app.file(
         "erasure", actor=STAFF, title="Erasure of the scanned files", department="sales",
         fields={"entrustment": entrusted, "work_ended_on": DAY, "instructed_method": "erasure"},
@@ -233,6 +240,7 @@ def test_seen_an_ended_entrustment_owes_return_or_erasure_until_an_erasure_case_
             fields={"certificate_date": DAY}, checklist=["certificate_received"])  # fmt: skip
     app.act(erasure, "confirm", actor=MANAGER, checklist=["identifiable", "as_instructed"])
     assert [d for d in registers.overdue(running=True) if d.reference == entrusted] == []
+    assert not [r for r in app.reminders(actor=STAFF) if r.deadline == "return_or_erasure"]
     (late,) = [d for d in registers.overdue() if d.reference == entrusted]
     assert (late.deadline, late.done_at is not None) == ("return_or_erasure", True)
     (entry,) = registers.vendors()
