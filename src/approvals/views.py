@@ -76,7 +76,9 @@ def case_view(
                 name for name in step.needs(merged) if name not in merged or name in step.fresh
             ),
             checklist=step.checklist,
-            missing_checklist=tuple(i for i in step.checklist if i not in case.checked),
+            missing_checklist=tuple(
+                i for i in step.checklist if i not in case.checked or i in step.fresh_items
+            ),
             comment_required=step.comment_required,
             filer_only=step.filer_only,
         )

@@ -545,6 +545,10 @@ def test_a_date_order_naming_a_field_that_is_not_a_date_is_refused() -> None:
 
 def test_a_fresh_field_must_be_one_the_step_records() -> None:
     error = refusal(broken('fields = ["signed"]', 'fields = ["signed"]\nfresh = ["vendor"]'))
-    assert_names(error, "steps[1] (approve).fresh", "'vendor', which is not one of the step's")
+    assert_names(
+        error,
+        "steps[1] (approve).fresh",
+        "'vendor', which is none of the step's fields or checklist items",
+    )
     fine = broken('fields = ["signed"]', 'fields = ["signed"]\nfresh = ["signed"]')
     assert parse_definition(fine, BROKEN).steps[("review", "approve")].fresh == ("signed",)

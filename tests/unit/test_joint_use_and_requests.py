@@ -136,6 +136,13 @@ def test_a_change_is_announced_no_later_than_it_takes_effect_and_each_time_anew(
     walk(app, reference, [CHANGE, CONSULT_CHANGE, Move("approve_change", CHIEF)])
     with refused(app, EvidenceMissing, "evidence.fresh", reference):
         take(app, reference, Move(NOTICE.trigger, CHIEF))
+    # nor does its confirmation of the announcement: each change is announced anew
+    second = {"change_announced_on": "2026-08-01", "change_effective_on": "2026-09-01"}
+    step = next(s for s in app.case(reference).next_steps if s.trigger == NOTICE.trigger)
+    assert step.missing_checklist == ("announce_change",)
+    with refused(app, EvidenceMissing, "evidence.checklist", reference):
+        take(app, reference, Move(NOTICE.trigger, CHIEF, second))
+    take(app, reference, Move(NOTICE.trigger, CHIEF, second, NOTICE.checklist))
 
 
 def test_a_change_may_be_dropped_or_rejected_and_the_joint_use_goes_on_unchanged(

@@ -122,7 +122,11 @@ def case_violations(
         fields.update(entry.fields)
         checked.update(entry.checklist)
         missing = [name for name in workflow.needed_by(step, fields) if name not in fields]
-        missing += [item for item in step.checklist if item not in checked]
+        missing += [
+            item
+            for item in step.checklist
+            if item not in checked or (item in step.fresh_items and item not in entry.checklist)
+        ]
         missing += [n for n, v in step.expect.items() if n in fields and fields.get(n) != v]
         if step.comment_required and not entry.comment.strip():
             missing.append("comment")

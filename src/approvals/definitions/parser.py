@@ -300,16 +300,16 @@ class WorkflowParser(TableReader):
                         )
             step_fields = self.names(body.get("fields", []), f"{key}.fields")
             self.declared(step_fields, fields, f"{key}.fields", "field", "項目")
-            fresh = self.names(body.get("fresh", []), f"{key}.fresh")
-            for name in fresh:
-                if name not in step_fields:
-                    raise self.fail(
-                        f"{key}.fresh",
-                        f"names '{name}', which is not one of the step's fields",
-                        f"'{name}' を指していますが、手順の項目(fields)にありません",
-                    )
             items = self.names(body.get("checklist", []), f"{key}.checklist")
             self.declared(items, checklist, f"{key}.checklist", "checklist item", "確認項目")
+            fresh = self.names(body.get("fresh", []), f"{key}.fresh")
+            for name in fresh:
+                if name not in step_fields and name not in items:
+                    raise self.fail(
+                        f"{key}.fresh",
+                        f"names '{name}', which is none of the step's fields or checklist items",
+                        f"'{name}' を指していますが、手順の項目(fields)にも確認項目にもありません",
+                    )
             expect = self.expect(body.get("expect", {}), f"{key}.expect", fields)
             approves = self.approves(body.get("approves", []), f"{key}.approves", role, fields)
             fields_if = self.fields_if(body.get("fields_if", {}), f"{key}.fields_if", fields)

@@ -664,12 +664,16 @@ def _check_evidence(
         raise EvidenceMissing(
             "evidence.fields", trigger=step.label, reference=case.reference, missing=missing
         )
-    stale = tuple(workflow.fields[name].label for name in step.fresh if name not in fields)
+    stale = tuple(
+        workflow.fields[name].label
+        for name in step.fresh
+        if name in step.fields and name not in fields
+    )
     if stale:
         raise EvidenceMissing(
             "evidence.fresh", trigger=step.label, reference=case.reference, missing=stale
         )
-    confirmed = set(case.checked) | set(items)
+    confirmed = (set(case.checked) - step.fresh_items) | set(items)
     unchecked = tuple(
         workflow.checklist[name].label for name in step.checklist if name not in confirmed
     )

@@ -95,7 +95,9 @@ class Step:
 
     ``fields`` must hold a value by the time the step is taken, given now or by an earlier
     step; those also in ``fresh`` must be given by the step itself, because it records a new
-    fact each time it is taken (the date of an inspection, of a provision)."""
+    fact each time it is taken (the date of an inspection, of a provision).  A checklist item
+    in ``fresh`` is confirmed again each time the step is taken (the announcement of each
+    change of a joint use), not once for the case."""
 
     trigger: str
     source: str
@@ -117,6 +119,11 @@ class Step:
     """The fields whose values this step approves (承認): once it is taken, no later step may
     record another value of them (see :mod:`approvals.domain.approved`), but a step that
     approves them again (the chief's approval of new places)."""
+
+    @property
+    def fresh_items(self) -> frozenset[str]:
+        """The checklist items confirmed again each time the step is taken."""
+        return frozenset(name for name in self.fresh if name in self.checklist)
 
     def needs(self, fields: Mapping[str, object]) -> tuple[str, ...]:
         """The fields the step needs on a case recording ``fields``: its own, and those its
