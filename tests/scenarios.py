@@ -4,11 +4,23 @@ the check that a refusal wrote nothing."""
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from datetime import date, datetime, time, timedelta
+from typing import Any
 
 import pytest
 
 from approvals import JST, ApprovalsApplication, ApprovalsError, CaseView
-from approvals.demo import ART6_ITEMS, CLAUSES, FILINGS, INVESTIGATION, PATHS, Move, SimulatedClock
+from approvals.demo import (
+    ART6_ITEMS,
+    CHIEF,
+    CLAUSES,
+    FILINGS,
+    INVESTIGATION,
+    MANAGER,
+    PATHS,
+    STAFF,
+    Move,
+    SimulatedClock,
+)
 from approvals.demo import take as take_now
 from approvals.domain.clocks import usable_moment
 
@@ -22,8 +34,10 @@ __all__ = [
     "dated",
     "end_of",
     "happened",
+    "reads",
     "refused",
     "take",
+    "until",
     "walk",
 ]
 
@@ -106,3 +120,36 @@ def refused(
     assert app.references() == cases
     if reference:
         assert len(app.history(reference)) == events
+
+
+def until(
+    app: ApprovalsApplication, workflow: str, trigger: str, *, today: bool = False, **filing: Any
+) -> str:
+    """A case of ``workflow`` filed by the sample company's staff with its sample data (and
+    ``filing``), walked along its sample path up to (not including) ``trigger`` — with every
+    date the day the step is taken when ``today`` (the same walk told again later)."""
+    ref = app.file(workflow, actor=STAFF, title=f"A {workflow}", department="sales",
+                   fields={**FILINGS.get(workflow, {}), **filing}).reference  # fmt: skip
+    for move in PATHS.get(workflow, []):
+        if move.trigger == trigger:
+            return ref
+        take(app, ref, dated(app, workflow, move) if today else move)
+    raise AssertionError(f"{trigger} is not on the sample path of {workflow}")
+
+
+def reads(app: ApprovalsApplication) -> None:
+    """Every read a user makes works: inboxes, registers, reminders for everyone, each case
+    and its history."""
+    for person in (STAFF, MANAGER, CHIEF):
+        app.inbox(person)
+    registers = app.registers()
+    registers.cases()
+    registers.overdue()
+    registers.vendors()
+    registers.provisions()
+    registers.receipts()
+    registers.retention()
+    app.reminders(actor=CHIEF, everyone=True)
+    for reference in app.references():
+        app.case(reference)
+        app.history(reference)

@@ -33,7 +33,7 @@ from tests.conftest import (
     FakeClock,
     appoint_standard_roster,
 )
-from tests.scenarios import FILINGS, PATHS, take
+from tests.scenarios import FILINGS, PATHS, reads, take, until
 
 FAR = "9999-12-31"
 REQUEST = {
@@ -55,35 +55,6 @@ def earlier_version(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
         yield
 
 
-def reads(app: ApprovalsApplication) -> None:
-    """Every read a user makes works: inboxes, registers, reminders for everyone, each case."""
-    for person in (STAFF, MANAGER, CHIEF):
-        app.inbox(person)
-    registers = app.registers()
-    registers.cases()
-    registers.overdue()
-    registers.vendors()
-    registers.provisions()
-    registers.retention()
-    app.reminders(actor=CHIEF, everyone=True)
-    for reference in app.references():
-        app.case(reference)
-        app.history(reference)
-
-
-def entrustment_until(app: ApprovalsApplication, trigger: str) -> str:
-    """An entrustment walked up to (not including) ``trigger``."""
-    ref = app.file(
-        "entrustment", actor=STAFF, title="Scanning of paper customer files", department="sales",
-        fields=FILINGS["entrustment"],
-    ).reference  # fmt: skip
-    for move in PATHS["entrustment"]:
-        if move.trigger == trigger:
-            return ref
-        take(app, ref, move)
-    raise AssertionError(trigger)
-
-
 def step(app: ApprovalsApplication, ref: str, trigger: str, **fields: str) -> None:
     move = next(m for m in PATHS["entrustment"] if m.trigger == trigger)
     app.act(ref, trigger, actor=move.actor, fields={**move.fields, **fields},
@@ -91,13 +62,13 @@ def step(app: ApprovalsApplication, ref: str, trigger: str, **fields: str) -> No
 
 
 def _inspected(app: ApprovalsApplication) -> str:
-    ref = entrustment_until(app, "inspect")
+    ref = until(app, "entrustment", "inspect")
     step(app, ref, "inspect", inspection_date=FAR)
     return ref
 
 
 def _ended(app: ApprovalsApplication) -> str:
-    ref = entrustment_until(app, "end_contract")
+    ref = until(app, "entrustment", "end_contract")
     step(app, ref, "end_contract", individual_contract_end_date=FAR)
     return ref
 
@@ -115,7 +86,9 @@ KEPT: dict[str, Callable[[ApprovalsApplication], str]] = {
 
 
 @pytest.fixture
-def store(backend_url: str, clock: FakeClock, workflows: Any) -> Callable[[], ApprovalsApplication]:
+def store(
+    backend_url: str, clock: FakeClock, workflows: Any
+) -> Iterator[Callable[[], ApprovalsApplication]]:
     """Open the store at ``backend_url`` (once more at each call); all are closed after."""
     opened: list[ApprovalsApplication] = []
 
@@ -124,7 +97,7 @@ def store(backend_url: str, clock: FakeClock, workflows: Any) -> Callable[[], Ap
         opened.append(app)
         return app
 
-    yield open_store  # type: ignore[misc]
+    yield open_store
     for app in opened:
         app.close()
 

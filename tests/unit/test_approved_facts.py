@@ -21,7 +21,7 @@ from approvals.audit.verify import verify_log
 from approvals.definitions import load_directory, parse_definition
 from approvals.domain.approved import items_of
 from tests.conftest import CHIEF, MANAGER, STAFF, FakeClock, appoint_standard_roster
-from tests.scenarios import FILINGS, PATHS, Move, dated, happened, refused, take
+from tests.scenarios import PATHS, Move, happened, refused, take, until
 
 WORKFLOWS = load_directory()
 CHECK = {"check_date": "2026-06-01"}
@@ -34,18 +34,6 @@ def app(backend_url: str, clock: FakeClock) -> Iterator[ApprovalsApplication]:
     appoint_standard_roster(application)
     yield application
     application.close()
-
-
-def until(app: ApprovalsApplication, workflow: str, trigger: str, *, today: bool = False) -> str:
-    """A case of ``workflow`` walked with the sample company's data up to ``trigger`` (with
-    every date the day the step is taken when ``today``: the same walk told again later)."""
-    ref = app.file(workflow, actor=STAFF, title=f"A {workflow}", department="sales",
-                   fields=FILINGS[workflow]).reference  # fmt: skip
-    for move in PATHS[workflow]:
-        if move.trigger == trigger:
-            return ref
-        take(app, ref, dated(app, workflow, move) if today else move)
-    raise AssertionError(trigger)
 
 
 def provision(app: ApprovalsApplication, ref: str, **fields: str) -> Any:

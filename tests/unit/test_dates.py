@@ -21,7 +21,7 @@ from approvals.audit.verify import verify_log
 from approvals.definitions import load_directory, parse_definition
 from approvals.domain.dates import date_conflict
 from tests.conftest import CHIEF, MANAGER, STAFF, FakeClock, appoint_standard_roster
-from tests.scenarios import FILINGS, PATHS, refused, take
+from tests.scenarios import PATHS, refused, take, until
 
 WORKFLOWS = load_directory()
 SOURCES = Path(__file__).parents[2] / "workflows"
@@ -34,17 +34,6 @@ def app(backend_url: str, clock: FakeClock) -> Iterator[ApprovalsApplication]:
     appoint_standard_roster(application)
     yield application
     application.close()
-
-
-def until(app: ApprovalsApplication, workflow: str, trigger: str, **filing: Any) -> str:
-    """A case of ``workflow`` walked with the sample company's data up to ``trigger``."""
-    ref = app.file(workflow, actor=STAFF, title=f"A {workflow}", department="sales",
-                   fields={**FILINGS.get(workflow, {}), **filing}).reference  # fmt: skip
-    for move in PATHS.get(workflow, []):
-        if move.trigger == trigger:
-            return ref
-        take(app, ref, move)
-    raise AssertionError(trigger)
 
 
 def approved_on(clock: FakeClock, day: str) -> None:

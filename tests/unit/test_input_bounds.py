@@ -23,7 +23,7 @@ from approvals.domain.guards import normalise_value
 from approvals.domain.workflow import FieldSpec
 from approvals.errors import Label
 from tests.conftest import CHIEF, MANAGER, REPRESENTATIVE, STAFF, appoint_standard_roster
-from tests.scenarios import FILINGS, PATHS, happened, take
+from tests.scenarios import FILINGS, PATHS, happened, reads, until
 
 REQUEST = {
     "kind": "disclosure",
@@ -55,38 +55,6 @@ def refused(app: ApprovalsApplication, *phrases: str) -> Iterator[None]:
     assert app.references() == cases
 
 
-def reads(app: ApprovalsApplication) -> None:
-    """Every read a user makes works: inboxes, registers, reminders for everyone."""
-    for person in (STAFF, MANAGER, CHIEF):
-        app.inbox(person)
-    registers = app.registers()
-    registers.cases()
-    registers.overdue()
-    registers.vendors()
-    registers.provisions()
-    registers.retention()
-    app.reminders(actor=CHIEF, everyone=True)
-    for reference in app.references():
-        app.case(reference)
-        app.history(reference)
-
-
-def entrustment_until(app: ApprovalsApplication, trigger: str) -> str:
-    """An entrustment walked up to (not including) ``trigger``."""
-    ref = app.file(
-        "entrustment",
-        actor=STAFF,
-        title="Scanning of paper customer files",
-        department="sales",
-        fields=FILINGS["entrustment"],
-    ).reference
-    for move in PATHS["entrustment"]:
-        if move.trigger == trigger:
-            return ref
-        take(app, ref, move)
-    raise AssertionError(trigger)
-
-
 # -- dates a deadline runs from ----------------------------------------------------------------
 
 FAR = "9999-12-31"
@@ -103,7 +71,7 @@ FAR = "9999-12-31"
 def test_a_date_beyond_2200_given_to_a_step_is_refused_and_every_read_still_works(
     app: ApprovalsApplication, trigger: str, fields: dict[str, str], label: str
 ) -> None:
-    ref = entrustment_until(app, trigger)
+    ref = until(app, "entrustment", trigger)
     move = next(m for m in PATHS["entrustment"] if m.trigger == trigger)
     with refused(app, label, "between 1900-01-01 and 2200-12-31", f"{FAR} was given"):
         app.act(ref, trigger, actor=move.actor, fields=fields, checklist=move.checklist)
@@ -111,7 +79,7 @@ def test_a_date_beyond_2200_given_to_a_step_is_refused_and_every_read_still_work
 
 
 def test_a_vendor_report_dated_in_year_9999_is_refused(app: ApprovalsApplication) -> None:
-    ref = entrustment_until(app, "record_compliance_check")
+    ref = until(app, "entrustment", "record_compliance_check")
     fields = {"vendor_report_date": FAR, "vendor_report_summary": "Safeguards in place"}
     with refused(app, "between 1900-01-01 and 2200-12-31"):
         app.act(ref, "record_vendor_report", actor=STAFF, fields=fields)
@@ -154,7 +122,7 @@ def test_the_error_reads_in_japanese(app: ApprovalsApplication) -> None:
 
 
 def test_after_the_latest_date_allowed_everything_still_reads(app: ApprovalsApplication) -> None:
-    ref = entrustment_until(app, "inspect")
+    ref = until(app, "entrustment", "inspect")
     happened(app, "entrustment", {"inspection_date": "2200-12-31"})  # the last day there is
     app.act(ref, "inspect", actor=MANAGER,
             fields={"inspection_date": "2200-12-31", "inspection_findings": "OK"})  # fmt: skip
