@@ -643,7 +643,7 @@ def test_a_take_out_brought_back_after_the_planned_date_is_on_the_overdue_list(
 
 ART6 = [
     "contact", "purpose", "third_party", "entrustment", "disclosure_rights", "refusal_rights",
-    "voluntariness", "consequences", "joint_use", "disposal_standard",
+    "voluntariness", "consequences", "joint_use", "disposal_standard", "other_legal_matters",
 ]  # fmt: skip
 APPROVE_USE = [Move("consult", MANAGER, checklist=["art10_reviewed"]), Move("approve", CHIEF)]
 BY_CONSENT = Move(
