@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 
 from approvals import JST, ApprovalsApplication, ApprovalsError, CaseView
+from approvals.definitions import builtin_workflows_dir, load_directory, parse_definition
 from approvals.demo import (
     ART6_ITEMS,
     CHIEF,
@@ -23,6 +24,7 @@ from approvals.demo import (
 )
 from approvals.demo import take as take_now
 from approvals.domain.clocks import usable_moment
+from approvals.domain.workflow import Workflow
 
 __all__ = [
     "ART6_ITEMS",
@@ -34,6 +36,7 @@ __all__ = [
     "dated",
     "end_of",
     "happened",
+    "older_definition",
     "reads",
     "refused",
     "take",
@@ -153,3 +156,15 @@ def reads(app: ApprovalsApplication) -> None:
     for reference in app.references():
         app.case(reference)
         app.history(reference)
+
+
+def older_definition(workflow_id: str, *dropped: str) -> Workflow:
+    """The reference definition of ``workflow_id`` as it was one version ago, before the lines
+    starting with ``dropped`` (the keys a rule came with) were added to it."""
+    current = load_directory()[workflow_id]
+    source = (builtin_workflows_dir() / f"{workflow_id}.toml").read_text(encoding="utf-8")
+    kept = [line for line in source.splitlines(keepends=True) if not line.startswith(dropped)]
+    text = "".join(kept).replace(
+        f"version = {current.version}", f"version = {current.version - 1}", 1
+    )
+    return parse_definition(text, f"{workflow_id} v{current.version - 1}")

@@ -210,14 +210,7 @@ class Registers:
         case, full- or half-width, however spaced ("yamada  taro" finds "Yamada Taro", not
         "Yamada Taro Jr." nor "Yamada")."""
         table = self._table("rm_provisions")
-        query = _where(
-            sa.select(table).order_by(table.c.on_date, table.c.reference, table.c.entry),
-            table, kind=kind, department=department,
-        )  # fmt: skip
-        if since is not None:
-            query = query.where(table.c.on_date >= since)
-        if until is not None:
-            query = query.where(table.c.on_date <= until)
+        query = _ledger(table, since, until, kind=kind, department=department)
         if subject is not None:
             named = self._table("rm_provision_subjects")
             # One row per subject and provision: the join repeats no provision.
@@ -247,14 +240,7 @@ class Registers:
         ``until`` inclusive); ``provider``: only the receipts from that provider — its whole
         name, in any case, full- or half-width, however spaced."""
         table = self._table("rm_receipts")
-        query = _where(
-            sa.select(table).order_by(table.c.on_date, table.c.reference, table.c.entry),
-            table, department=department,
-        )  # fmt: skip
-        if since is not None:
-            query = query.where(table.c.on_date >= since)
-        if until is not None:
-            query = query.where(table.c.on_date <= until)
+        query = _ledger(table, since, until, department=department)
         if provider is not None:
             model: Any = self.projector.model("receipts")
             query = query.where(table.c.provider_key == str(model.provider_key(provider)))
@@ -670,6 +656,22 @@ def _waiting_for(query: sa.Select[Any], inbox: Table, roster: Table) -> sa.Selec
         sa.not_(sa.and_(inbox.c.filer_only, inbox.c.filer != roster.c.user)),
         sa.not_(sa.and_(inbox.c.not_filer, inbox.c.filer == roster.c.user)),
     )
+
+
+def _ledger(
+    table: Table, since: date | None, until: date | None, **filters: str | None
+) -> sa.Select[Any]:
+    """The rows of a ledger (provisions, receipts) by date, ``since``/``until`` inclusive."""
+    query = _where(
+        sa.select(table).order_by(table.c.on_date, table.c.reference, table.c.entry),
+        table,
+        **filters,
+    )
+    if since is not None:
+        query = query.where(table.c.on_date >= since)
+    if until is not None:
+        query = query.where(table.c.on_date <= until)
+    return query
 
 
 def _where(query: sa.Select[Any], table: Table, **filters: str | None) -> sa.Select[Any]:

@@ -21,7 +21,7 @@ from approvals.audit.verify import verify_log
 from approvals.definitions import load_directory, parse_definition
 from approvals.domain.approved import items_of
 from tests.conftest import CHIEF, MANAGER, STAFF, FakeClock, appoint_standard_roster
-from tests.scenarios import PATHS, Move, happened, refused, take, until
+from tests.scenarios import PATHS, Move, happened, older_definition, refused, take, until
 
 WORKFLOWS = load_directory()
 CHECK = {"check_date": "2026-06-01"}
@@ -152,25 +152,14 @@ def test_only_the_chief_approves_facts() -> None:
 # -- the audit's replay ------------------------------------------------------------------------
 
 
-def _older(workflow_id: str) -> Any:
-    """The definition as it was before approvals named what they cover."""
-    current = WORKFLOWS[workflow_id]
-    path = Path(__file__).parents[2] / "workflows" / f"{workflow_id}.toml"
-    source = path.read_text(encoding="utf-8")
-    lines = [
-        line for line in source.splitlines(keepends=True)
-        if not line.startswith(("approves = ", "items = true"))
-    ]  # fmt: skip
-    text = "".join(lines).replace(
-        f"version = {current.version}", f"version = {current.version - 1}", 1
-    )
-    return parse_definition(text, f"{workflow_id} v{current.version - 1}")
-
-
 def test_verify_flags_a_changed_approved_fact_in_a_store_written_without_the_rule(
     backend_url: str, clock: FakeClock, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    old = {**WORKFLOWS, "entrustment": _older("entrustment"), "provision": _older("provision")}
+    old = {
+        **WORKFLOWS,
+        "entrustment": older_definition("entrustment", "approves = ", "items = true"),
+        "provision": older_definition("provision", "approves = ", "items = true"),
+    }
     app = open_approvals(backend_url, clock=clock, workflows=old)
     try:
         appoint_standard_roster(app)

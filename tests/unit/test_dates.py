@@ -21,7 +21,7 @@ from approvals.audit.verify import verify_log
 from approvals.definitions import load_directory, parse_definition
 from approvals.domain.dates import date_conflict
 from tests.conftest import CHIEF, MANAGER, STAFF, FakeClock, appoint_standard_roster
-from tests.scenarios import PATHS, refused, take, until
+from tests.scenarios import PATHS, older_definition, refused, take, until
 
 WORKFLOWS = load_directory()
 SOURCES = Path(__file__).parents[2] / "workflows"
@@ -163,24 +163,12 @@ def test_past_is_for_dates_only() -> None:
 # -- the audit's replay ------------------------------------------------------------------------
 
 
-def _older(workflow_id: str) -> Any:
-    """The definition as it was before its dates said what they may not precede."""
-    current = WORKFLOWS[workflow_id]
-    source = (SOURCES / f"{workflow_id}.toml").read_text(encoding="utf-8")
-    lines = [line for line in source.splitlines(keepends=True)
-             if not line.startswith("not_before = ")]  # fmt: skip
-    text = "".join(lines).replace(
-        f"version = {current.version}", f"version = {current.version - 1}", 1
-    )
-    return parse_definition(text, f"{workflow_id} v{current.version - 1}")
-
-
 def test_verify_reports_a_contract_dated_before_its_approval_in_a_store_written_without_the_rule(
     backend_url: str, clock: FakeClock
 ) -> None:
     approved_on(clock, "2026-04-02")
     app = open_approvals(backend_url, clock=clock, workflows={
-        **WORKFLOWS, "entrustment": _older("entrustment")})  # fmt: skip
+        **WORKFLOWS, "entrustment": older_definition("entrustment", "not_before = ")})  # fmt: skip
     try:
         appoint_standard_roster(app)
         ref = until(app, "entrustment", "conclude_basic_contract")
@@ -220,23 +208,12 @@ def test_a_vendor_investigation_dated_in_the_future_is_refused(
             fields={**week_later, "interview_date": "2026-04-01"})  # fmt: skip
 
 
-def _without_past(workflow_id: str) -> Any:
-    """The definition as it was before its fact dates were marked ``past``."""
-    current = WORKFLOWS[workflow_id]
-    source = (SOURCES / f"{workflow_id}.toml").read_text(encoding="utf-8")
-    lines = [line for line in source.splitlines(keepends=True) if line.strip() != "past = true"]
-    text = "".join(lines).replace(
-        f"version = {current.version}", f"version = {current.version - 1}", 1
-    )
-    return parse_definition(text, f"{workflow_id} v{current.version - 1}")
-
-
 def test_verify_reports_a_handover_dated_in_the_future_in_a_store_written_without_the_rule(
     backend_url: str, clock: FakeClock
 ) -> None:
     approved_on(clock, "2026-04-02")
     app = open_approvals(backend_url, clock=clock, workflows={
-        **WORKFLOWS, "entrustment": _without_past("entrustment")})  # fmt: skip
+        **WORKFLOWS, "entrustment": older_definition("entrustment", "past = true")})  # fmt: skip
     try:
         appoint_standard_roster(app)
         ref = until(app, "entrustment", "hand_over")
