@@ -12,13 +12,15 @@ import threading
 import time
 from collections.abc import Callable, Iterable, Mapping
 from copy import deepcopy
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar, cast
 
 from eventsourcing.application import AggregateNotFoundError
-from sqlalchemy import Engine
+from sqlalchemy import Engine, inspect
 
 from approvals.audit.damage import UNREADABLE, filings, problem_of
+from approvals.audit.signing import SIGNATURES_TABLE, WriterKey
 from approvals.definitions import find_workflow, parse_definition
 from approvals.domain.case import Case, case_id
 from approvals.domain.clocks import JST, Holiday, weekends
@@ -49,9 +51,12 @@ from approvals.domain.retention import RetentionRecord, retention_id
 from approvals.domain.roster import (
     PERSON,
     ROSTER_ID,
+    KeyRecord,
     Roster,
     check_appointment,
     check_dismissal,
+    check_key_registration,
+    check_key_revocation,
     check_name,
     shown_value,
 )
@@ -66,6 +71,7 @@ from approvals.errors import (
     Label,
     NotAuthorized,
     RosterRefused,
+    SigningRefused,
     UnknownPerson,
 )
 from approvals.logging import get_logger
@@ -79,6 +85,7 @@ from approvals.results import (
     Reminder,
 )
 from approvals.retention import Retention
+from approvals.store import ensure_schema
 from approvals.stored import StoredApplication
 from approvals.views import case_view, history_entries
 
@@ -112,8 +119,10 @@ class ApprovalsApplication(StoredApplication):
         clock: Clock = system_clock,
         holiday: Holiday = weekends,
         owns_engine: bool = False,
+        signer: WriterKey | None = None,
     ) -> None:
         self._workflows = dict(workflows)
+        self._signer = signer
         self._clock = clock
         self._holiday = holiday
         self._published: dict[tuple[str, int], Workflow] = {}
@@ -217,14 +226,121 @@ class ApprovalsApplication(StoredApplication):
 
             self._until_saved(dismiss, "roster")
 
+    def register_key(
+        self, *, actor: str, holder: str, public_key: str, service: bool = False
+    ) -> KeyRecord:
+        """Register ``holder``'s public key (64 hex digits), as ``actor`` may: a person's key by
+        whoever may appoint them, a host application's service key (``service``) by the
+        representative or the chief.  The first key of a roster is the representative's own,
+        registered by themselves with that key: signing begins there, and from then on every
+        event must be signed by a registered key."""
+        with self.command("roster.register_key", actor=actor, holder=holder, service=service):
+
+            def register() -> KeyRecord:
+                roster = self._roster("register a key")
+                actor_role = check_key_registration(
+                    roster, actor=actor, holder=holder, service=service, public_key=public_key
+                )
+                roster.register_key(
+                    public_key=public_key.lower(), holder=holder, service=service, actor=actor,
+                    actor_role=actor_role, at=self.now(),
+                )  # fmt: skip
+                self._ensure_signatures_table()
+                self.commit("roster", roster)
+                return next(k for k in roster.keys.values() if k.public_key == public_key.lower())
+
+            return self._until_saved(register, "roster")
+
+    def revoke_key(self, *, actor: str, key_id: str) -> None:
+        """Revoke a registered key, as its holder or whoever may register it may: nothing it
+        signs after this is accepted."""
+        with self.command("roster.revoke_key", actor=actor, key_id=key_id):
+
+            def revoke() -> None:
+                roster = self._roster("revoke a key")
+                actor_role = check_key_revocation(roster, actor=actor, key_id=key_id)
+                roster.revoke_key(key_id=key_id, actor=actor, actor_role=actor_role, at=self.now())
+                self.commit("roster", roster)
+
+            self._until_saved(revoke, "roster")
+
+    def writer_keys(self) -> tuple[KeyRecord, ...]:
+        """Every writer's key the roster registered, revoked ones too, in registration order."""
+        roster = self._roster_or_none()
+        return tuple(getattr(roster, "keys", {}).values()) if roster is not None else ()
+
+    @property
+    def signer(self) -> WriterKey | None:
+        """The key this application signs its events with (None: it writes unsigned)."""
+        return self._signer
+
+    def signing_for(self, aggregates: Any, writer: str | None) -> tuple[WriterKey, str] | None:
+        """Decide how the events of ``aggregates`` are signed, with the roster's keys as they
+        stood before these events: unsigned until signing began; the key being registered
+        for the first registration (it begins signing); after that a key the roster holds for
+        the writer (a person's own key, or a service key, which signs for anyone)."""
+        roster = next((a for a in aggregates if isinstance(a, Roster)), None)
+        if roster is None:
+            roster = self._roster_or_none()
+        keys = dict(getattr(roster, "keys", None) or {})
+        pending = [e for a in aggregates for e in a.pending_events]
+        for event in reversed(pending):  # undo this commit's own key events
+            if isinstance(event, Roster.KeyRegistered):
+                keys.pop(event.key_id, None)
+            elif isinstance(event, Roster.KeyRevoked) and event.key_id in keys:
+                keys[event.key_id] = replace(keys[event.key_id], end=None, revoked_by="")
+        name = writer or (self._signer.holder if self._signer is not None else "")
+        if not keys:
+            first = next((e for e in pending if isinstance(e, Roster.KeyRegistered)), None)
+            if first is None:
+                return None  # signing has not begun
+            if self._signer is None or self._signer.key_id != first.key_id:
+                raise SigningRefused(
+                    "signing.unregistered", writer=name, key_id=first.key_id, holder=first.holder
+                )
+            return self._signer, name
+        if self._signer is None:
+            raise SigningRefused("signing.no_key", writer=name)
+        record = keys.get(self._signer.key_id)
+        if record is None or record.end is not None:
+            raise SigningRefused(
+                "signing.unregistered", writer=name, key_id=self._signer.key_id,
+                holder=self._signer.holder,
+            )  # fmt: skip
+        if not record.service and record.holder != name:
+            raise SigningRefused(
+                "signing.other_person", writer=name, key_id=record.key_id, holder=record.holder
+            )
+        return self._signer, name
+
+    def _ensure_signatures_table(self) -> None:
+        """Create the signatures table of a store made before signing existed (its owner)."""
+        with self.engine.connect() as connection:
+            present = inspect(connection).has_table(SIGNATURES_TABLE)
+        if not present:
+            ensure_schema(self.engine, list(self.recorder.tables))  # type: ignore[attr-defined]
+
     def roster_aggregate(self) -> Roster | None:
         """Return the roster with its whole history (None before it is established); a copy,
         which changes nothing when changed."""
         return deepcopy(self._roster_or_none())
 
     def identify(self, person: str) -> tuple[Appointment, ...]:
-        """Return the roles ``person`` holds now; refuse someone who holds none."""
-        held = tuple(term for term in self.roster() if term.user == person)
+        """Return the roles ``person`` holds now; refuse someone who holds none, and refuse
+        everyone (:class:`StorageError` ``roster.unreadable``) when the roster's events do not
+        replay: changed behind the engine's back, which ``approvals audit verify`` (open to
+        whoever can read the database) reports."""
+        # Imported here to keep this change inside identify (they belong at the top).
+        from approvals.audit.damage import STORAGE_ERRORS  # noqa: PLC0415
+        from approvals.errors import ApprovalsError, StorageError  # noqa: PLC0415
+
+        try:
+            terms = self.roster()
+        except (ApprovalsError, *STORAGE_ERRORS):
+            raise
+        except Exception:  # noqa: BLE001 - a roster altered by hand does not replay; say so
+            raise StorageError("roster.unreadable", person=person) from None
+        held = tuple(term for term in terms if term.user == person)
         if not held:
             raise UnknownPerson(person=person)
         return held

@@ -17,6 +17,7 @@ The tree::
     │   ├── InvalidValue (ValueError)       a value is malformed or not allowed
     │   ├── RosterRefused                   an appointment or dismissal breaks a roster rule
     │   ├── RetentionRefused                a hold, approval or disposal breaks a retention rule
+    │   ├── SigningRefused                  the writer's key cannot sign: missing, unregistered
     │   └── LogNotSound                     a checkpoint is refused for a log that fails to verify
     ├── ConcurrencyConflict                 somebody else changed the same thing first
     └── StorageError (OSError)              the database cannot be reached, is not set up, or
@@ -58,6 +59,7 @@ __all__ = [
     "Refused",
     "RetentionRefused",
     "RosterRefused",
+    "SigningRefused",
     "StepNotAllowed",
     "StorageError",
     "UnknownPerson",
@@ -194,6 +196,12 @@ class RetentionRefused(Refused):
     """A legal hold, a disposal approval or a disposal breaks a retention rule."""
 
     default_code = "retention.refused"
+
+
+class SigningRefused(Refused):
+    """An event cannot be signed by a key the roster registers for its writer: nothing written."""
+
+    default_code = "signing.refused"
 
 
 class LogNotSound(Refused):

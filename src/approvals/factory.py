@@ -8,6 +8,7 @@ from pathlib import Path
 from sqlalchemy import Engine, text
 
 from approvals.application import ApprovalsApplication, Clock, system_clock
+from approvals.audit.signing import WriterKey
 from approvals.calendar import JapaneseCalendar
 from approvals.definitions import load_directory
 from approvals.domain.clocks import Holiday
@@ -32,6 +33,7 @@ def open_approvals(
     clock: Clock = system_clock,
     holiday: Holiday | None = None,
     create: bool = True,
+    signer: WriterKey | None = None,
 ) -> ApprovalsApplication:
     """Open approvals on a database and return the application.
 
@@ -47,6 +49,10 @@ def open_approvals(
     for the company's own days and what "immediately" means).  With ``create`` (the default) a
     missing SQLite file, the event table and its append-only triggers are created; without it
     a database that is not set up is refused with a :class:`StorageError` and nothing is created.
+    ``signer`` is the key the events are signed with (:mod:`approvals.audit.signing`): a host
+    application's service key (``load_writer_key(path, "intranet", service=True)``), which the
+    roster registers and which signs for the people the host's sign-on authenticated; once the
+    roster has registered a key, a store refuses to write without one.
     """
     if url is not None and engine is not None:
         raise TypeError("open_approvals() takes a url or an engine, not both")
@@ -56,7 +62,10 @@ def open_approvals(
     else:
         engine = adopt_engine(engine)
     try:
-        return _open(engine, workflows, clock, holiday, create=create, owns_engine=owns_engine)
+        return _open(
+            engine, workflows, clock, holiday, create=create, owns_engine=owns_engine,
+            signer=signer,
+        )  # fmt: skip
     except BaseException:
         if owns_engine:  # refused: no connection of ours is left open
             engine.dispose()
@@ -71,6 +80,7 @@ def _open(
     *,
     create: bool,
     owns_engine: bool,
+    signer: WriterKey | None = None,
 ) -> ApprovalsApplication:
     if isinstance(workflows, Mapping):
         definitions = dict(workflows)
@@ -86,6 +96,7 @@ def _open(
         clock=clock,
         holiday=holiday if holiday is not None else JapaneseCalendar(),
         owns_engine=owns_engine,
+        signer=signer,
     )
     if create:
         try:

@@ -394,6 +394,73 @@ MESSAGES: dict[str, dict[str, str]] = {
             "案件の手順を一切行わず、在任中は他の役割を持てません(第21条)。"
         ),
     },
+    "roster.key_invalid": {
+        "en": "The key given for {holder} is not an Ed25519 public key; nothing was registered.",
+        "ja": "{holder} の鍵として指定されたものは Ed25519 公開鍵ではありません。登録していません。",
+    },
+    "roster.key_known": {
+        "en": "Key {key_id} is already registered (to {holder}); nothing changed.",
+        "ja": "鍵 {key_id} はすでに登録されています({holder})。変更はありません。",
+    },
+    "roster.key_not_authorized": {
+        "en": "{person} cannot register a key for {holder}: only {allowed} may.",
+        "ja": "{person} は {holder} の鍵を登録できません: できるのは {allowed} です。",
+    },
+    "roster.key_self": {
+        "en": (
+            "{person} cannot register their own key: whoever may appoint {person} registers "
+            "it (only the representative's first key, which begins signing, is their own)."
+        ),
+        "ja": (
+            "{person} は自分の鍵を登録できません: {person} を選任できる者が登録します(署名を"
+            "始める代表者の最初の鍵のみ本人が登録します)。"
+        ),
+    },
+    "roster.key_no_role": {
+        "en": "{holder} holds no role: appoint them first, then register their key.",
+        "ja": "{holder} は役割を持っていません。先に選任してから鍵を登録してください。",
+    },
+    "roster.key_unknown": {
+        "en": "No key {key_id} is registered and in force; nothing was revoked.",
+        "ja": "有効な鍵 {key_id} は登録されていません。失効させたものはありません。",
+    },
+    "roster.key_revoke_refused": {
+        "en": (
+            "{person} cannot revoke key {key_id} of {holder}: only its holder or whoever may "
+            "register it may."
+        ),
+        "ja": (
+            "{person} は {holder} の鍵 {key_id} を失効できません: できるのは本人か、その鍵を登録"
+            "できる者です。"
+        ),
+    },
+    "signing.no_key": {
+        "en": (
+            "{writer} cannot write: this store signs every event and no key was given to sign "
+            "with (the command line: make one with `approvals key new` and have it registered; "
+            "a host: open_approvals(signer=...))."
+        ),
+        "ja": (
+            "{writer} は書き込めません: このストアはすべてのイベントに署名します。署名する鍵が"
+            "ありません(コマンドラインでは `approvals key new` で作成して登録を受けてください。"
+            "ホストは open_approvals(signer=...))。"
+        ),
+    },
+    "signing.unregistered": {
+        "en": (
+            "{writer} cannot write with key {key_id}: it is not registered on the roster (or "
+            "was revoked); whoever may appoint {holder} registers it with "
+            "`approvals roster register-key`."
+        ),
+        "ja": (
+            "{writer} は鍵 {key_id} で書き込めません: 名簿に登録されていないか失効しています。"
+            "{holder} を選任できる者が `approvals roster register-key` で登録します。"
+        ),
+    },
+    "signing.other_person": {
+        "en": "Key {key_id} is {holder}'s own: it cannot sign for {writer}.",
+        "ja": "鍵 {key_id} は {holder} 本人のものです: {writer} のために署名できません。",
+    },
     "roster.already": {
         "en": "{person} already holds the {role}{department}; nothing changed.",
         "ja": "{person} はすでに{department}{role}です。変更はありません。",
@@ -486,9 +553,91 @@ MESSAGES: dict[str, dict[str, str]] = {
             "最初の指摘: {first})。全体は `approvals audit verify` で確認してください。"
         ),
     },
+    "bundle.not_sealed": {
+        "en": (
+            "The bundle {path} holds no sealed case keys (it was exported without --seal-to): "
+            "verify it without --open-with, or ask for a bundle sealed to your public key."
+        ),
+        "ja": (
+            "バンドル {path} には封をした案件の鍵がありません(--seal-to なしでエクスポートされて"
+            "います): --open-with なしで検証するか、あなたの公開鍵に封をしたバンドルを依頼してください。"
+        ),
+    },
+    "bundle.sealed_to_other": {
+        "en": (
+            "The case keys of the bundle {path} are sealed to key {sealed}, not to key {key}: "
+            "open them with the private key of {sealed}."
+        ),
+        "ja": (
+            "バンドル {path} の案件の鍵は鍵 {sealed} に封をされており、鍵 {key} ではありません: "
+            "{sealed} の秘密鍵で開いてください。"
+        ),
+    },
     "audit.empty": {
         "en": "No checkpoint was signed: the log holds no event yet.",
         "ja": "チェックポイントを作成しませんでした: ログにまだイベントがありません。",
+    },
+    "audit.no_position": {
+        "en": "There is no event at position {position}: the tree proved against holds {size} events, at positions from 0.",
+        "ja": "位置 {position} のイベントはありません: 証明の対象のツリーのイベントは {size} 件で、位置は 0 から数えます。",
+    },
+    "audit.case_outside": {
+        "en": "No event of {reference} is among the first {size} events that {path} signed; prove it without --checkpoint, or against a later checkpoint.",
+        "ja": "{reference} のイベントは {path} が署名した最初の {size} 件に含まれていません。--checkpoint なしで、または後のチェックポイントで証明してください。",
+    },
+    "audit.checkpoint_unsigned": {
+        "en": "No proof was given: {path} is not validly signed, so nothing can be proved against it.",
+        "ja": "証明を出力しませんでした: {path} の署名が正しくないため、これに対しては証明できません。",
+    },
+    "audit.checkpoint_beyond": {
+        "en": "No proof was given: {path} records {size} events but the log holds {events} (cut short, or another log); run `approvals audit verify --checkpoint {path}` for the report.",
+        "ja": "証明を出力しませんでした: {path} は {size} 件を記録していますが、ログのイベントは {events} 件です(切り取られたか別のログです)。`approvals audit verify --checkpoint {path}` で確認してください。",
+    },
+    "audit.checkpoint_mismatch": {
+        "en": "No proof was given: the root of the first {size} events of the log is not the root {path} signed; run `approvals audit verify --checkpoint {path}` for the report.",
+        "ja": "証明を出力しませんでした: ログの最初の {size} 件のルートが {path} の署名したルートと一致しません。`approvals audit verify --checkpoint {path}` で確認してください。",
+    },
+    "audit.not_recorded": {
+        "en": "No proof was given: the event at position {position} is not what the ledger recorded (or is gone); run `approvals audit verify` for the report.",
+        "ja": "証明を出力しませんでした: 位置 {position} のイベントは台帳の記録と異なります(または存在しません)。`approvals audit verify` で確認してください。",
+    },
+    "audit.ledger_damaged": {
+        "en": "No proof was given: the ledger's row at position {position} is missing or damaged; run `approvals audit verify` for the report.",
+        "ja": "証明を出力しませんでした: 位置 {position} の台帳の行が欠けているか壊れています。`approvals audit verify` で確認してください。",
+    },
+    "roster.unreadable": {
+        "en": (
+            "The roster cannot be read (its events do not replay: the log may have been "
+            "changed behind the engine's back), so {person} cannot be identified and nothing "
+            "is done: run `approvals audit verify`, open to anyone who can read the database, "
+            "to see what is wrong."
+        ),
+        "ja": (
+            "名簿を読み出せません(イベントを再生できず、ログが外部から変更された可能性があります)。"
+            "そのため {person} を確認できず、何も行いません: データベースを読める人なら誰でも実行"
+            "できる `approvals audit verify` で何が起きたかを確認してください。"
+        ),
+    },
+    "audit.counts": {
+        "en": "Findings by kind: {counts}.",
+        "ja": "種類別の指摘: {counts}。",
+    },
+    "audit.left_out": {
+        "en": "{shown} of {count} findings shown; {left} more left out (--limit 0 shows all).",
+        "ja": "指摘 {count} 件のうち {shown} 件を表示しました。残り {left} 件は省略しています"
+        "(--limit 0 ですべて表示)。",
+    },
+    "audit.unpinned": {
+        "en": (
+            "No finding, but no checkpoint signed by a key given with --key was checked: this "
+            "shows the log's internal consistency only, not that it is the log the auditor "
+            "signed (a log rewritten with recomputed hashes would pass too)."
+        ),
+        "ja": (
+            "指摘はありませんが、--key で指定した鍵で署名されたチェックポイントと照合していません:"
+            " この結果はログの内部の整合性を示すだけで、監査責任者が署名したログであることは示し"
+            "ません(ハッシュを再計算して書き換えたログも合格します)。"
+        ),
     },
     "conflict": {
         "en": (

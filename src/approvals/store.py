@@ -3,7 +3,9 @@
 Events are written by eventsourcing-sqlalchemy into one table, ``approvals_events``, with a row
 of the integrity ledger (``approvals_integrity``) beside each. Both tables are append-only
 inside the database too: triggers abort every UPDATE and DELETE (and on PostgreSQL every
-TRUNCATE), whoever sends them.
+TRUNCATE), whoever sends them. So is ``approvals_disposals``, the cases disposed of; a case
+key (``approvals_case_keys``) is never updated, and deleted only once its case is named there,
+which disposal does in the transaction that records it.
 """
 
 from __future__ import annotations
@@ -26,8 +28,9 @@ from sqlalchemy.engine import URL
 from sqlalchemy.orm import sessionmaker
 from sqlalchemy.pool import StaticPool
 
-from approvals.audit.keys import CASE_KEYS_TABLE
+from approvals.audit.keys import CASE_KEYS_TABLE, DISPOSALS_TABLE, disposals_table
 from approvals.audit.ledger import INTEGRITY_TABLE, IntegrityRecorder
+from approvals.audit.signing import SIGNATURES_TABLE
 from approvals.errors import Label, StorageError
 
 __all__ = [
@@ -295,8 +298,13 @@ def persistence_env(extra: Mapping[str, str] | None = None) -> dict[str, str]:
     return env
 
 
-APPEND_ONLY_TABLES = (EVENTS_TABLE, INTEGRITY_TABLE)
+APPEND_ONLY_TABLES = (EVENTS_TABLE, INTEGRITY_TABLE, SIGNATURES_TABLE, DISPOSALS_TABLE)
 """Never updated, never deleted. Case keys are never updated, and deleted only at disposal."""
+
+_SQLITE_KEY_DELETE = f"""CREATE TRIGGER IF NOT EXISTS {CASE_KEYS_TABLE}_no_delete
+    BEFORE DELETE ON {CASE_KEYS_TABLE}
+    WHEN NOT EXISTS (SELECT 1 FROM {DISPOSALS_TABLE} WHERE originator_id = OLD.originator_id)
+    BEGIN SELECT RAISE(ABORT, '{CASE_KEYS_TABLE}: a key is deleted only at its disposal'); END"""
 
 
 def _sqlite_triggers(table: str) -> list[str]:
@@ -319,6 +327,25 @@ _POSTGRES_FUNCTION = """CREATE OR REPLACE FUNCTION approvals_refuse_change() RET
 _POSTGRES_NO_KEY_UPDATE = f"""CREATE OR REPLACE TRIGGER {CASE_KEYS_TABLE}_no_update
     BEFORE UPDATE ON {CASE_KEYS_TABLE}
     FOR EACH ROW EXECUTE FUNCTION approvals_refuse_change()"""
+
+_POSTGRES_KEY_DELETE = [
+    f"""CREATE OR REPLACE FUNCTION approvals_refuse_key_delete() RETURNS trigger
+    LANGUAGE plpgsql AS $$
+    BEGIN
+        IF NOT EXISTS (SELECT 1 FROM {DISPOSALS_TABLE} WHERE originator_id = OLD.originator_id)
+        THEN
+            RAISE EXCEPTION '%: a key is deleted only at its disposal', TG_TABLE_NAME
+                USING ERRCODE = 'insufficient_privilege';
+        END IF;
+        RETURN OLD;
+    END $$""",
+    f"""CREATE OR REPLACE TRIGGER {CASE_KEYS_TABLE}_no_delete
+    BEFORE DELETE ON {CASE_KEYS_TABLE}
+    FOR EACH ROW EXECUTE FUNCTION approvals_refuse_key_delete()""",
+    f"""CREATE OR REPLACE TRIGGER {CASE_KEYS_TABLE}_no_truncate
+    BEFORE TRUNCATE ON {CASE_KEYS_TABLE}
+    FOR EACH STATEMENT EXECUTE FUNCTION approvals_refuse_change()""",
+]
 
 
 def _postgres_triggers(table: str) -> list[str]:
@@ -352,8 +379,12 @@ def check_schema(engine: Engine) -> None:
 def ensure_schema(engine: Engine, tables: list[sqlalchemy.Table]) -> None:
     """Create the event tables and their append-only triggers if missing; safe to repeat.
 
-    On PostgreSQL an advisory lock serialises processes that start at the same moment.
+    On PostgreSQL an advisory lock serialises processes that start at the same moment.  The
+    table of disposals is made here too: without a row in it for the case, the database
+    refuses to delete a case key (see :meth:`approvals.audit.keys.CaseKeys.destroy`).
     """
+    if all(t.name != DISPOSALS_TABLE for t in tables):
+        tables = [*tables, disposals_table()]
     with reachable(engine), engine.begin() as connection:
         if engine.dialect.name == "postgresql":
             connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _LOCK_KEY})
@@ -361,9 +392,9 @@ def ensure_schema(engine: Engine, tables: list[sqlalchemy.Table]) -> None:
             table.create(connection, checkfirst=True)
         if engine.dialect.name == "sqlite":
             statements = [s for t in APPEND_ONLY_TABLES for s in _sqlite_triggers(t)]
-            statements.append(_sqlite_triggers(CASE_KEYS_TABLE)[0])
+            statements += [_sqlite_triggers(CASE_KEYS_TABLE)[0], _SQLITE_KEY_DELETE]
         elif engine.dialect.name == "postgresql":
-            statements = [_POSTGRES_FUNCTION, _POSTGRES_NO_KEY_UPDATE]
+            statements = [_POSTGRES_FUNCTION, _POSTGRES_NO_KEY_UPDATE, *_POSTGRES_KEY_DELETE]
             statements += [s for t in APPEND_ONLY_TABLES for s in _postgres_triggers(t)]
         else:
             raise StorageError(

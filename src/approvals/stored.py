@@ -104,7 +104,13 @@ class StoredApplication(Application[UUID]):
         recorder.case_keys = self.case_keys  # type: ignore[attr-defined]
         recorder.host = self.host  # type: ignore[attr-defined]
         recorder.tables.append(self.case_keys.table)  # type: ignore[attr-defined]
+        recorder.signer = lambda: getattr(self._local, "signing", None)  # type: ignore[attr-defined]
         return recorder
+
+    def signing_for(self, aggregates: Sequence[Any], writer: str | None) -> Any:
+        """Return the key that signs the events of ``aggregates`` and the writer it signs for,
+        or None to write them unsigned; refuse (raise) when they may not be written."""
+        return None
 
     def construct_factory(self, env: Environment) -> InfrastructureFactory[TrackingRecorder]:
         """Persist through the Engine approvals was opened with."""
@@ -248,6 +254,8 @@ class StoredApplication(Application[UUID]):
         """Run one command: one structured log line (recorded or refused), storage errors as
         one sentence. The body may add fields to the yielded mapping for the log line."""
         logged: dict[str, Any] = dict(fields)
+        outer = getattr(self._local, "writer", None)
+        self._local.writer = fields.get("actor")  # who signs what this command writes
         try:
             with self._storage():
                 yield logged
@@ -258,6 +266,8 @@ class StoredApplication(Application[UUID]):
         except BaseException:
             self.forget_aggregates()
             raise
+        finally:
+            self._local.writer = outer
         log.info(command, outcome="recorded", **logged)
 
     @contextmanager
@@ -299,6 +309,9 @@ class StoredApplication(Application[UUID]):
         """Save the aggregates' new events in one transaction; a lost race is a conflict."""
         self.case_keys.settle(committed=False)  # nothing of an earlier attempt is left over
         try:
+            self._local.signing = self.signing_for(
+                [a for a in aggregates if a is not None], getattr(self._local, "writer", None)
+            )
             with self._storage():
                 self.save(*aggregates, **kwargs)
         except IntegrityError:
@@ -307,6 +320,8 @@ class StoredApplication(Application[UUID]):
         except BaseException:
             self.forget_aggregates()
             raise
+        finally:
+            self._local.signing = None
         cache = self._aggregates()
         for aggregate in aggregates:
             if aggregate is not None:

@@ -23,6 +23,7 @@ HERMETIC_ENV: dict[str, str | None] = {
     "APPROVALS_USER": None,
     "APPROVALS_LANG": None,
     "APPROVALS_CALENDAR": None,
+    "APPROVALS_KEYS": None,
 }
 
 
@@ -77,7 +78,12 @@ def run(store: Path) -> Run:
         env: dict[str, str | None] | None = None,
     ) -> Result:
         argv = ["--db", db or str(store), *(["--user", user] if user else []), *args]
-        environment = {**HERMETIC_ENV, "APPROVALS_LANG": lang, **(env or {})}
+        environment = {
+            **HERMETIC_ENV,
+            "XDG_CONFIG_HOME": str(store.parent / "config"),  # signing keys, the test's own
+            "APPROVALS_LANG": lang,
+            **(env or {}),
+        }
         return CliRunner().invoke(cli, argv, input=input, env=environment, prog_name="approvals")
 
     return invoke

@@ -52,15 +52,16 @@ def bundle(demo: tuple[str, ApprovalsApplication, Any], tmp_path: Path) -> Path:
     return folder
 
 
-def verify_bundle(folder: Path) -> Any:
+def verify_bundle(folder: Path, *pinned: str) -> Any:
     # No database: the store named does not even exist.
     return approvals(
-        str(folder / "no-such.db"), "--json", "audit", "verify", "--bundle", str(folder)
+        str(folder / "no-such.db"), "--json", "audit", "verify", "--bundle", str(folder), *pinned
     )
 
 
 def test_a_clean_bundle_verifies_with_no_database(bundle: Path) -> None:
-    result = verify_bundle(bundle)
+    public = next((bundle.parent / "keys").glob("*.pub"))
+    result = verify_bundle(bundle, "--key", str(public), "--checkpoint", str(bundle.parent / "cp"))
     assert result.exit_code == 0, result.output
     report = json.loads(result.stdout)
     assert report["ok"] is True

@@ -2,15 +2,28 @@
 
 ::
 
-    MANIFEST.json        format, counts, root, and the SHA-256 of every other file
-    events.jsonl         every stored event with its ledger row, in position order
-    case-keys.jsonl      the data keys of the cases not disposed of (their events are encrypted)
+    MANIFEST.json        format, counts, root, the cases whose keys were held, and the SHA-256
+                         of every other file
+    events.jsonl         every stored event with its ledger row and its writer's signature (none
+                         before signing began), in position order (the events of cases stay
+                         encrypted, as stored)
+    case-keys.sealed     only with ``--seal-to``: the data keys of the cases not disposed of,
+                         sealed to the auditor's public key (see :mod:`approvals.audit.sealing`)
     definitions/         the exact definition texts the cases ran on
     checkpoints/         the signed checkpoints given at export
     keys/                the public keys given at export
 
+No case key is ever written in clear: without ``--seal-to`` the bundle is integrity-only. Every
+file is written 0600 and every folder 0700.
+
 Verifying a bundle checks the manifest, loads the events into a throwaway in-memory store and
-runs the same verification as on the live log, definitions and rules included.
+runs the same verification as on the live log. What is trusted is what the verifier pins: only
+checkpoints signed by a public key given with ``--key`` count, and the checkpoint files given
+with ``--checkpoint`` are compared with the bundle's log. The bundle's own ``keys/`` and
+``checkpoints/`` are information, never trust: whoever made the bundle may have made them too.
+Without the case keys (opened with the auditor's private key, ``--open-with``) the encrypted
+cases cannot be replayed against their rules; everything else is verified, and the report says
+so. Bundles of the first format (case keys in clear) still verify, with a note.
 """
 
 from __future__ import annotations
@@ -18,19 +31,24 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
+import os
 import shutil
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import IO, TYPE_CHECKING, Any
 from uuid import UUID
 
-from sqlalchemy import insert, select
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+from sqlalchemy import insert, inspect, select
 
-from approvals.audit.checkpoint import Checkpoint, load_checkpoint, load_public_key
+from approvals.audit.checkpoint import Checkpoint, key_id, load_checkpoint, load_public_key
 from approvals.audit.findings import Finding
 from approvals.audit.ledger import ledger_rows
-from approvals.audit.service import read_checkpoints, verify_with_keys
+from approvals.audit.sealing import NotSealedToThisKey, open_sealed, seal
+from approvals.audit.service import read_checkpoints
+from approvals.audit.signing import SIGNATURES_TABLE
+from approvals.audit.trust import pinned_report, without_case_keys
 from approvals.audit.verify import Report
 from approvals.domain.registry import PublishedDefinition
 from approvals.errors import InvalidValue, Label
@@ -41,7 +59,10 @@ if TYPE_CHECKING:
 
 __all__ = ["FORMAT", "export_bundle", "verify_bundle"]
 
-FORMAT = "approvals-bundle/1"
+FORMAT = "approvals-bundle/2"
+CLEAR_KEYS_FORMAT = "approvals-bundle/1"
+"""The first format: it carried every kept case's data key in clear (``case-keys.jsonl``)."""
+SEALED = "case-keys.sealed"
 
 
 def _sha256(path: Path) -> str:
@@ -52,13 +73,29 @@ def _sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
+SIGNED = ("writer", "key_id", "signature")
+"""The writer's signature of an event, as the bundle carries it (see approvals.audit.signing)."""
+
+
 def _event_lines(app: ApprovalsApplication) -> Iterator[dict[str, Any]]:
     ledger = app.recorder.ledger  # type: ignore[attr-defined]
     table = app.recorder.events_record_cls.__table__  # type: ignore[attr-defined]
+    signatures = app.recorder.signatures  # type: ignore[attr-defined]
     with app.engine.connect() as connection:
+        signed = inspect(connection).has_table(SIGNATURES_TABLE)
         for row in ledger_rows(connection, ledger):
             event = connection.execute(select(table).where(table.c.id == row.event_id)).first()
+            signature = (
+                connection.execute(
+                    select(signatures.c.writer, signatures.c.key_id, signatures.c.signature).where(
+                        signatures.c.position == row.position
+                    )
+                ).first()
+                if signed
+                else None
+            )
             yield {
+                "signature": None if signature is None else dict(signature._mapping),
                 "position": row.position,
                 "event_id": row.event_id,
                 "originator_id": row.originator_id,
@@ -71,13 +108,30 @@ def _event_lines(app: ApprovalsApplication) -> Iterator[dict[str, Any]]:
             }
 
 
+def _create(path: Path) -> IO[bytes]:
+    """Open a new file of the bundle for writing, readable by its owner only (0600)."""
+    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    os.fchmod(descriptor, 0o600)  # exactly, whatever the umask
+    return os.fdopen(descriptor, "wb")
+
+
+def _make_folder(path: Path) -> None:
+    """Make a folder of the bundle, open to its owner only (0700)."""
+    path.mkdir(mode=0o700, exist_ok=True)
+    path.chmod(0o700)
+
+
 def export_bundle(
     app: ApprovalsApplication,
     folder: Path,
     checkpoints: Iterable[Path] = (),
     keys: Iterable[Path] = (),
+    seal_to: Path | None = None,
 ) -> dict[str, Any]:
-    """Write the bundle into ``folder`` (which must be new or empty); return its manifest."""
+    """Write the bundle into ``folder`` (which must be new or empty); return its manifest.
+
+    No case key is written in clear: with ``seal_to`` (the auditor's public key file) the keys
+    of the cases not disposed of are sealed to it, else the bundle holds none."""
     if folder.exists() and any(folder.iterdir()):
         raise InvalidValue(
             "value.invalid",
@@ -89,9 +143,26 @@ def export_bundle(
     public = list(keys)  # anything is written: a refused bundle leaves no folder behind
     for key in public:
         load_public_key(key)
+    recipient = None if seal_to is None else load_public_key(seal_to)
     made = not folder.exists()
     try:
-        count = _write(app, folder, pinned, public)
+        if made:
+            folder.parent.mkdir(parents=True, exist_ok=True)
+        _make_folder(folder)
+        count, held = _write(app, folder, pinned, public, recipient)
+        files = sorted(p for p in folder.rglob("*") if p.is_file())
+        manifest = {
+            "format": FORMAT,
+            "created": app.now().isoformat(),
+            "events": count,
+            "case_keys": {
+                "cases": held,
+                "sealed_to": None if recipient is None else key_id(recipient),
+            },
+            "files": {str(p.relative_to(folder)): _sha256(p) for p in files},
+        }
+        with _create(folder / "MANIFEST.json") as stream:
+            stream.write((json.dumps(manifest, indent=2) + "\n").encode("utf-8"))
     except BaseException:
         if made:
             shutil.rmtree(folder, ignore_errors=True)
@@ -102,45 +173,49 @@ def export_bundle(
                 else:
                     entry.unlink()
         raise
-    files = sorted(p for p in folder.rglob("*") if p.is_file())
-    manifest = {
-        "format": FORMAT,
-        "created": app.now().isoformat(),
-        "events": count,
-        "files": {str(p.relative_to(folder)): _sha256(p) for p in files},
-    }
-    (folder / "MANIFEST.json").write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
     return manifest
 
 
 def _write(
-    app: ApprovalsApplication, folder: Path, pinned: list[Checkpoint], keys: list[Path]
-) -> int:
-    """Write the bundle's files but the manifest into ``folder``; return how many events."""
-    (folder / "definitions").mkdir(parents=True, exist_ok=True)
-    (folder / "checkpoints").mkdir()
-    (folder / "keys").mkdir()
+    app: ApprovalsApplication,
+    folder: Path,
+    pinned: list[Checkpoint],
+    keys: list[Path],
+    recipient: Ed25519PublicKey | None,
+) -> tuple[int, list[str]]:
+    """Write the bundle's files but the manifest into ``folder``; return how many events, and
+    the cases whose keys were held (sealed to ``recipient``, or left out)."""
+    for name in ("definitions", "checkpoints", "keys"):
+        _make_folder(folder / name)
     count = 0
-    with (folder / "events.jsonl").open("w", encoding="utf-8") as stream:
+    with _create(folder / "events.jsonl") as stream:
         for line in _event_lines(app):
-            stream.write(json.dumps(line, sort_keys=True) + "\n")
+            stream.write((json.dumps(line, sort_keys=True) + "\n").encode("utf-8"))
             count += 1
     key_table = app.case_keys.table
-    with app.engine.connect() as connection, (folder / "case-keys.jsonl").open("w") as stream:
-        for row in connection.execute(select(key_table).order_by(key_table.c.originator_id)):
-            line = {"originator_id": row.originator_id, "data_key": row.data_key}
-            stream.write(json.dumps(line) + "\n")
+    with app.engine.connect() as connection:
+        rows = connection.execute(select(key_table).order_by(key_table.c.originator_id)).all()
+    if recipient is not None:
+        plain = "".join(
+            json.dumps({"originator_id": row.originator_id, "data_key": row.data_key}) + "\n"
+            for row in rows
+        )
+        with _create(folder / SEALED) as stream:
+            stream.write(seal(plain.encode("utf-8"), recipient))
     for notification in app.recorder.select_notifications(
         1, 1_000_000, topics=(PublishedDefinition.Published.TOPIC,)
     ):
         published: Any = app.mapper.to_domain_event(notification)
         name = f"{published.workflow_id}-v{published.workflow_version}.toml"
-        (folder / "definitions" / name).write_bytes(published.source.encode("utf-8"))
+        with _create(folder / "definitions" / name) as stream:
+            stream.write(published.source.encode("utf-8"))
     for checkpoint in pinned:
-        shutil.copy2(checkpoint.path, folder / "checkpoints" / Path(checkpoint.path).name)
+        with _create(folder / "checkpoints" / Path(checkpoint.path).name) as stream:
+            stream.write(Path(checkpoint.path).read_bytes())
     for key in keys:
-        shutil.copy2(key, folder / "keys" / key.name)
-    return count
+        with _create(folder / "keys" / key.name) as stream:
+            stream.write(key.read_bytes())
+    return count, [str(row.originator_id) for row in rows]
 
 
 def _manifest_findings(folder: Path) -> tuple[dict[str, Any], list[Finding]]:
@@ -152,7 +227,7 @@ def _manifest_findings(folder: Path) -> tuple[dict[str, Any], list[Finding]]:
     try:
         manifest = json.loads((folder / "MANIFEST.json").read_text(encoding="utf-8"))
         listed: dict[str, str] = dict(manifest["files"])
-        if manifest.get("format") != FORMAT:
+        if manifest.get("format") not in (FORMAT, CLEAR_KEYS_FORMAT):
             raise ValueError(manifest.get("format"))
     except (OSError, ValueError, KeyError, TypeError):
         add(
@@ -185,10 +260,10 @@ def _manifest_findings(folder: Path) -> tuple[dict[str, Any], list[Finding]]:
     return manifest, findings
 
 
-def _load(app: ApprovalsApplication, folder: Path) -> None:
+def _load(app: ApprovalsApplication, folder: Path, key_rows: list[dict[str, str]]) -> None:
     events = app.recorder.events_record_cls.__table__  # type: ignore[attr-defined]
     ledger = app.recorder.ledger  # type: ignore[attr-defined]
-    event_rows, ledger_rows_ = [], []
+    event_rows, ledger_rows_, signature_rows = [], [], []
     with (folder / "events.jsonl").open(encoding="utf-8") as stream:
         for text in stream:
             line = json.loads(text)
@@ -204,12 +279,10 @@ def _load(app: ApprovalsApplication, folder: Path) -> None:
             ledger_rows_.append({key: line[key] for key in (
                 "position", "event_id", "originator_id", "originator_version", "leaf_hash",
                 "chain_hash", "case_chain_hash")})  # fmt: skip
-    keys_path = folder / "case-keys.jsonl"
-    key_rows = (
-        [json.loads(text) for text in keys_path.read_text().splitlines()]
-        if keys_path.exists()
-        else []
-    )
+            if line.get("signature") is not None:
+                signature = line["signature"]
+                signature_rows.append({"position": line["position"],
+                                       **{k: str(signature[k]) for k in SIGNED}})  # fmt: skip
     with app.engine.begin() as connection:
         if key_rows:
             connection.execute(insert(app.case_keys.table), key_rows)
@@ -217,6 +290,8 @@ def _load(app: ApprovalsApplication, folder: Path) -> None:
             connection.execute(insert(events), event_rows)
         if ledger_rows_:
             connection.execute(insert(ledger), ledger_rows_)
+        if signature_rows:
+            connection.execute(insert(app.recorder.signatures), signature_rows)  # type: ignore[attr-defined]
 
 
 def _definition_findings(app: ApprovalsApplication, folder: Path) -> list[Finding]:
@@ -255,26 +330,103 @@ def _checkpoints(folder: Path, findings: list[Finding]) -> list[Checkpoint]:
     return sorted(found, key=lambda c: (c.tree_size, c.time))
 
 
-def verify_bundle(folder: Path) -> Report:
-    """Verify a bundle with no database: manifest, events, ledger, checkpoints, rules."""
+def _key_rows(
+    folder: Path, manifest: dict[str, Any], private: Ed25519PrivateKey | None
+) -> tuple[list[dict[str, str]], list[Finding], list[Label]]:
+    """Return the case keys to load, what is wrong with them, and what the report should say."""
+    if manifest.get("format") == CLEAR_KEYS_FORMAT:
+        path = folder / "case-keys.jsonl"
+        try:
+            rows = _parse_keys(path.read_text(encoding="utf-8")) if path.exists() else []
+        except (OSError, ValueError):
+            rows = []  # the manifest names the file as changed; its cases are reported unread
+        return rows, [], [Label(
+            f"This bundle ({CLEAR_KEYS_FORMAT}) holds the case keys in clear: whoever has a copy "
+            "reads every case in it, and the keys outlive any later disposal. Keep it as you keep "
+            "the database, destroy it past the retention, and export a new bundle instead.",
+            f"このバンドル({CLEAR_KEYS_FORMAT})は案件の鍵を平文で含んでいます: 写しを持つ人は"
+            "誰でもすべての案件を読め、鍵はその後の廃棄後も残ります。データベースと同様に保管し、"
+            "保存期間を過ぎたら破棄し、新しいバンドルを作り直してください。")]  # fmt: skip
+    if private is None:
+        return [], [], []
+    raw = private.public_key()
+    sealed_to = _case_keys(manifest).get("sealed_to")
+    if manifest and sealed_to is None:
+        raise InvalidValue("bundle.not_sealed", path=str(folder))
+    if sealed_to is not None and sealed_to != key_id(raw):
+        raise InvalidValue("bundle.sealed_to_other", path=str(folder), sealed=str(sealed_to),
+                           key=key_id(raw))  # fmt: skip
+    try:
+        plain = open_sealed((folder / SEALED).read_bytes(), private)
+        return _parse_keys(plain.decode("utf-8")), [], []
+    except (OSError, ValueError, NotSealedToThisKey):
+        return [], [Finding("bundle", None, SEALED, Label(
+            f"{SEALED} does not open with the key it is sealed to, or holds no case keys: it "
+            "was altered or replaced",
+            f"{SEALED} は封をした鍵で開けないか、案件の鍵を含んでいません: 改変されたか置き換え"
+            "られています"))], []  # fmt: skip
+
+
+def _parse_keys(text: str) -> list[dict[str, str]]:
+    """Return the rows of case keys in ``text`` (JSON Lines); refuse anything else with
+    ValueError (anyone can seal to a public key: what is opened is checked like the rest)."""
+    rows: dict[str, str] = {}
+    for line in text.splitlines():
+        row = json.loads(line)
+        if not isinstance(row, dict):
+            raise ValueError("not a row of case keys")
+        originator, key = row.get("originator_id"), row.get("data_key")
+        if not isinstance(originator, str) or not isinstance(key, str):
+            raise ValueError("not a row of case keys")
+        originator = str(UUID(originator))
+        if originator in rows or len(bytes.fromhex(key)) != 32:
+            raise ValueError("not a row of case keys")
+        rows[originator] = key.lower()
+    return [{"originator_id": o, "data_key": k} for o, k in rows.items()]
+
+
+def _case_keys(manifest: dict[str, Any]) -> dict[str, Any]:
+    """Return what the manifest says of the case keys (nothing, for a manifest not readable)."""
+    entry = manifest.get("case_keys")
+    return entry if isinstance(entry, dict) else {}
+
+
+def verify_bundle(
+    folder: Path,
+    keys: Sequence[Ed25519PublicKey] = (),
+    checkpoints: Sequence[Checkpoint] = (),
+    private: Ed25519PrivateKey | None = None,
+) -> Report:
+    """Verify a bundle with no database: manifest, events, ledger, rules, and the checkpoints
+    given and those of the bundle signed by one of ``keys`` (the bundle's own keys are not
+    trusted); ``private`` opens the case keys sealed to the auditor, for the cases' replay."""
     manifest, findings = _manifest_findings(folder)
+    key_rows, key_findings, notes = _key_rows(folder, manifest, private)
+    findings.extend(key_findings)
     # The cases run on the definitions kept in the log itself; the files are for people.
     app = open_approvals("sqlite://", workflows={})
     try:
         try:
-            _load(app, folder)
+            _load(app, folder, key_rows)
         except (OSError, ValueError, KeyError, TypeError) as error:
             findings.append(Finding("bundle", None, "events.jsonl", Label(
                 f"events.jsonl cannot be read ({error})", f"events.jsonl を読めません({error})")))  # fmt: skip
-            return Report(0, b"", "", tuple(findings))
+            return Report(0, b"", "", tuple(findings), notes=tuple(notes))
         findings.extend(_definition_findings(app, folder))
-        keys = [load_public_key(p) for p in sorted((folder / "keys").glob("*.pub"))]
-        checkpoints = _checkpoints(folder, findings)
-        report = verify_with_keys(app, checkpoints, keys)
+        report = pinned_report(app, checkpoints, _checkpoints(folder, findings), keys)
+        if not key_rows and manifest.get("format") == FORMAT:
+            held = {str(o) for o in _case_keys(manifest).get("cases") or ()}
+            ledger = app.recorder.ledger  # type: ignore[attr-defined]
+            with app.engine.connect() as connection:
+                positions = {
+                    int(row.position): str(row.originator_id)
+                    for row in connection.execute(select(ledger.c.position, ledger.c.originator_id))
+                }
+            report = without_case_keys(report, held, positions)
     finally:
         app.close()
     if manifest and manifest.get("events") != report.events:
         findings.append(Finding("bundle", None, "MANIFEST.json", Label(
             f"the manifest lists {manifest.get('events')} events and the bundle holds {report.events}",
             f"マニフェストのイベント数 {manifest.get('events')} とバンドルの {report.events} が異なります")))  # fmt: skip
-    return replace(report, findings=(*findings, *report.findings))
+    return replace(report, findings=(*findings, *report.findings), notes=(*report.notes, *notes))

@@ -4,6 +4,15 @@ A checkpoint is a JSON file holding a statement (log identity, tree size, root, 
 the previous checkpoint and the proof that this log extends it) and an Ed25519 signature over
 the statement's RFC 8785 form. An auditor who keeps the files and the public key can later
 prove that the log was not rewritten or cut short since.
+
+Format ``approvals-checkpoint/2`` carries the RFC 9162 §2.1.4 consistency proof from the
+previous checkpoint as a list of hex hashes (empty when the sizes are equal), which any RFC 9162
+verifier checks. Format ``approvals-checkpoint/1``, written before, carried a pymerkle proof of
+another layout: such a checkpoint still loads, and its signature and root are checked, but its
+old proof is kept only because the signature covers it and is never checked
+(:attr:`Checkpoint.consistency` is ``None``). ``audit verify`` recomputes the root at every
+checkpoint's size from the log itself and compares it with the signed root: given the earlier
+checkpoint as well, that is stronger than any proof between the two signed roots.
 """
 
 from __future__ import annotations
@@ -26,6 +35,7 @@ from approvals.errors import InvalidValue, Label
 
 __all__ = [
     "FORMAT",
+    "FORMAT_1",
     "Checkpoint",
     "generate_keys",
     "key_id",
@@ -35,7 +45,11 @@ __all__ = [
     "sign",
 ]
 
-FORMAT = "approvals-checkpoint/1"
+FORMAT = "approvals-checkpoint/2"
+"""The format written: the consistency proof is RFC 9162's, a list of hex hashes."""
+
+FORMAT_1 = "approvals-checkpoint/1"
+"""The format written before: read, its signature and root checked, its proof not checked."""
 
 
 def key_id(public: Ed25519PublicKey) -> str:
@@ -99,7 +113,12 @@ def load_public_key(path: Path) -> Ed25519PublicKey:
 
 @dataclass(frozen=True, slots=True)
 class Checkpoint:
-    """A signed statement of the log's size and root."""
+    """A signed statement of the log's size and root.
+
+    ``consistency`` is the RFC 9162 consistency proof from ``previous`` (hex hashes), ``None``
+    when there is no previous checkpoint or the checkpoint is of format /1, whose pymerkle
+    proof is kept in ``legacy_consistency`` for the signature only.
+    """
 
     log: str
     tree_size: int
@@ -108,14 +127,21 @@ class Checkpoint:
     key_id: str
     public_key: bytes
     previous: tuple[int, bytes] | None
-    consistency: dict[str, Any] | None
+    consistency: tuple[str, ...] | None
     signature: bytes
     path: str = ""
+    format: str = FORMAT
+    legacy_consistency: dict[str, Any] | None = None
 
     def statement(self) -> dict[str, Any]:
         """Return what is signed."""
+        proof: list[str] | dict[str, Any] | None
+        if self.format == FORMAT_1:
+            proof = self.legacy_consistency  # pymerkle's, signed as it was written
+        else:
+            proof = None if self.consistency is None else list(self.consistency)
         return {
-            "format": FORMAT,
+            "format": self.format,
             "log": self.log,
             "tree_size": self.tree_size,
             "root": self.root.hex(),
@@ -125,7 +151,7 @@ class Checkpoint:
             "previous": None
             if self.previous is None
             else {"tree_size": self.previous[0], "root": self.previous[1].hex()},
-            "consistency": self.consistency,
+            "consistency": proof,
         }
 
     def signature_is_valid(self) -> bool:
@@ -156,9 +182,9 @@ def sign(
     root: bytes,
     time: datetime,
     previous: tuple[int, bytes] | None = None,
-    consistency: dict[str, Any] | None = None,
+    consistency: tuple[str, ...] | None = None,
 ) -> Checkpoint:
-    """Return a checkpoint of the log, signed with ``private``."""
+    """Return a checkpoint of the log (format /2), signed with ``private``."""
     public = private.public_key()
     unsigned = Checkpoint(
         log=log,
@@ -180,9 +206,14 @@ def load_checkpoint(path: Path) -> Checkpoint:
     by whoever verifies)."""
     try:
         document = json.loads(path.read_text(encoding="utf-8"))
-        if document.get("format") != FORMAT:
-            raise ValueError(document.get("format"))
+        kind = document.get("format")
+        if kind not in (FORMAT, FORMAT_1):
+            raise ValueError(kind)
         previous = document["previous"]
+        proof = document["consistency"]
+        legacy = proof if kind == FORMAT_1 else None
+        if legacy is not None and not isinstance(legacy, dict):
+            raise TypeError(legacy)
         return Checkpoint(
             log=str(document["log"]),
             tree_size=int(document["tree_size"]),
@@ -193,11 +224,24 @@ def load_checkpoint(path: Path) -> Checkpoint:
             previous=None
             if previous is None
             else (int(previous["tree_size"]), bytes.fromhex(previous["root"])),
-            consistency=document["consistency"],
+            consistency=None if kind == FORMAT_1 else _hex_hashes(proof),
             signature=base64.b64decode(document["signature"]),
             path=str(path),
+            format=kind,
+            legacy_consistency=legacy,
         )
-    except (OSError, ValueError, KeyError, TypeError):
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):  # JSON, but no object
+        formats = f"{FORMAT} or {FORMAT_1}"
         raise _refuse(
-            path, f"a checkpoint file ({FORMAT})", f"チェックポイントファイル({FORMAT})"
+            path, f"a checkpoint file ({formats})", f"チェックポイントファイル({formats})"
         ) from None
+
+
+def _hex_hashes(proof: object) -> tuple[str, ...] | None:
+    """Return a format /2 proof as read: nothing, or a list of hex strings (kept as written,
+    so that the signed statement reads back the same; a bad hex digit fails the proof)."""
+    if proof is None:
+        return None
+    if not isinstance(proof, list) or not all(isinstance(item, str) for item in proof):
+        raise TypeError(proof)
+    return tuple(proof)

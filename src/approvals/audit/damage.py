@@ -13,6 +13,9 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
+from eventsourcing.persistence import PersistenceError
+from sqlalchemy.exc import SQLAlchemyError
+
 from approvals.audit.findings import Finding
 from approvals.audit.keys import CaseDataErased, CaseEventUnreadable
 from approvals.domain.case import Case, case_id
@@ -25,6 +28,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "KEY_MISSING",
+    "STORAGE_ERRORS",
     "UNCOMPUTABLE",
     "UNDECRYPTABLE",
     "UNREADABLE",
@@ -43,6 +47,8 @@ UNCOMPUTABLE = "case.uncomputable"
 """The case reads, but the read models cannot compute its rows (a value no check foresaw)."""
 UNREADABLE = (CaseDataErased, CaseEventUnreadable)
 """What reading a case's event raises when it cannot be read (CaseKeyMapper.to_domain_event)."""
+STORAGE_ERRORS = (SQLAlchemyError, PersistenceError)
+"""What reading an event raises when the database fails (not the event): never taken as damage."""
 
 
 def problem_of(error: BaseException) -> str:
@@ -53,41 +59,59 @@ def problem_of(error: BaseException) -> str:
 
 def issued_references(app: ApprovalsApplication) -> dict[UUID, str]:
     """Return the reference of every case id the numbering issued: read from the counters,
-    which are not encrypted, it names a case whose own events cannot be read."""
+    which are not encrypted, it names a case whose own events cannot be read.  A counter that
+    does not replay (changed behind the engine's back: ``audit verify`` names its event) names
+    nothing."""
     found: dict[UUID, str] = {}
     for notification in app.notifications((ReferenceCounter.Started.TOPIC,)):
-        started: Any = app.mapper.to_domain_event(notification)
-        counter: ReferenceCounter = app.repository.get(started.originator_id)
-        for number in range(1, counter.issued + 1):
-            reference = f"{counter.series}-{number:04d}"  # as ReferenceCounter.reference
+        try:
+            counter: ReferenceCounter = app.repository.get(notification.originator_id)
+            issued, series = int(counter.issued), str(counter.series)
+        except STORAGE_ERRORS:
+            raise
+        except Exception:  # noqa: BLE001 - one counter altered; the others still name cases
+            continue
+        for number in range(1, issued + 1):
+            reference = f"{series}-{number:04d}"  # as ReferenceCounter.reference
             found[case_id(reference)] = reference
     return found
 
 
 def disposed_cases(app: ApprovalsApplication) -> set[UUID]:
     """Return the ids of the cases whose disposal is recorded (their keys were destroyed on
-    purpose): read from the retention records, which are not encrypted."""
+    purpose): read from the retention records, which are not encrypted.  A record whose
+    opening does not decode (changed behind the engine's back: ``audit verify`` names its
+    event) proves no disposal."""
     records = {n.originator_id for n in app.notifications((RetentionRecord.Disposed.TOPIC,))}
     if not records:
         return set()
     found: set[UUID] = set()
     for notification in app.notifications((RetentionRecord.Opened.TOPIC,)):
         if notification.originator_id in records:
-            opened: Any = app.mapper.to_domain_event(notification)
-            found.add(case_id(opened.reference))
+            try:
+                opened: Any = app.mapper.to_domain_event(notification)
+                found.add(case_id(str(opened.reference)))
+            except STORAGE_ERRORS:
+                raise
+            except Exception:  # noqa: BLE001 - one record altered; the others still count
+                continue
     return found
 
 
 def filings(app: ApprovalsApplication) -> list[tuple[str, CaseUnreadable | None]]:
     """Return each case not disposed of, in the order filed: its reference, and why it cannot
-    be read (None when its notice can)."""
+    be read (None when its notice can).  A notice that decrypts but does not decode (written
+    behind the engine's back with the case's key) is damage like one that does not decrypt."""
     found: list[tuple[str, CaseUnreadable | None]] = []
     disposed: set[UUID] | None = None
     names: dict[UUID, str] | None = None
     for notification in app.notifications((Case.Filed.TOPIC,)):
         try:
             event: Any = app.mapper.to_domain_event(notification)
-        except UNREADABLE as error:
+            reference = str(event.reference)
+        except STORAGE_ERRORS:
+            raise
+        except Exception as error:  # noqa: BLE001 - UNREADABLE, or a notice forged by hand
             originator = notification.originator_id
             if disposed is None:  # read once, and only when a case cannot be read
                 disposed = disposed_cases(app)
@@ -98,7 +122,7 @@ def filings(app: ApprovalsApplication) -> list[tuple[str, CaseUnreadable | None]
             reference = names.get(originator, str(originator))
             found.append((reference, CaseUnreadable(problem_of(error), reference=reference)))
             continue
-        found.append((event.reference, None))
+        found.append((reference, None))
     return found
 
 

@@ -1,8 +1,12 @@
 """What is hashed: each stored event as RFC 8785 JSON, chained globally and per case.
 
-A leaf is ``SHA-256(0x00 || JCS(record))`` where the record holds exactly what was stored:
-the originator id and version, the topic, and the state bytes (base64). Nodes of the Merkle
-tree are ``SHA-256(0x01 || left || right)`` (RFC 6962). The chains are
+leaf hash = SHA-256(0x00 || RFC 8785 form of {originator_id, originator_version, topic,
+state(base64)}), node = SHA-256(0x01 || left || right) (RFC 6962 §2.1 / RFC 9162 §2.1.1).
+
+The record holds exactly what was stored: ``originator_id`` (the UUID as text),
+``originator_version`` (an integer), ``topic`` and ``state`` (the stored bytes, base64).
+The Merkle tree over the leaves in log order is RFC 9162's, so its roots and proofs check
+with any RFC 9162 implementation (see :mod:`approvals.audit.merkle`). The chains are
 ``SHA-256(0x02 || previous || leaf)``, starting from 32 zero bytes.
 """
 
@@ -34,12 +38,12 @@ def leaf_data(
 
 
 def leaf_hash(data: bytes) -> bytes:
-    """Return the Merkle leaf hash of ``data`` (RFC 6962: 0x00 prefix)."""
+    """Return the Merkle leaf hash of ``data`` (RFC 9162 §2.1.1: 0x00 prefix)."""
     return hashlib.sha256(b"\x00" + data).digest()
 
 
 def node_hash(left: bytes, right: bytes) -> bytes:
-    """Return the Merkle node hash of two children (RFC 6962: 0x01 prefix)."""
+    """Return the Merkle node hash of two children (RFC 9162 §2.1.1: 0x01 prefix)."""
     return hashlib.sha256(b"\x01" + left + right).digest()
 
 

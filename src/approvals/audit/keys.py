@@ -17,20 +17,36 @@ from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from eventsourcing.domain import DomainEventProtocol
 from eventsourcing.persistence import Mapper, StoredEvent, Transcoder
-from sqlalchemy import Column, Connection, Engine, MetaData, String, Table, delete, insert, select
+from sqlalchemy import (
+    Column,
+    Connection,
+    Engine,
+    MetaData,
+    String,
+    Table,
+    delete,
+    insert,
+    inspect,
+    select,
+)
 
 from approvals.joined import HostTransactions
 
 __all__ = [
     "CASE_KEYS_TABLE",
+    "DISPOSALS_TABLE",
     "CaseDataErased",
     "CaseEventUnreadable",
     "CaseKeyMapper",
     "CaseKeys",
     "case_keys_table",
+    "disposals_table",
 ]
 
 CASE_KEYS_TABLE = "approvals_case_keys"
+DISPOSALS_TABLE = "approvals_disposals"
+"""The cases whose key was destroyed at disposal: append-only, and the database lets a case key
+be deleted only once its case is named here (see :func:`approvals.store.ensure_schema`)."""
 CASE_TOPICS = "approvals:Case."
 _MAGIC = b"AK1"
 
@@ -62,6 +78,15 @@ def case_keys_table(metadata: MetaData | None = None) -> Table:
     )
 
 
+def disposals_table(metadata: MetaData | None = None) -> Table:
+    """Return the definition of the table of disposals (one row per case disposed of)."""
+    return Table(
+        DISPOSALS_TABLE,
+        metadata or MetaData(),
+        Column("originator_id", String(36), primary_key=True),
+    )
+
+
 class CaseKeys:
     """Finds, makes and destroys case keys; a new case's key is written with its first event.
 
@@ -77,6 +102,7 @@ class CaseKeys:
         self.engine = engine
         self.host = host or HostTransactions()
         self.table = case_keys_table()
+        self.disposals = disposals_table()
         self._known: dict[str, bytes] = {}
         self._lock = threading.Lock()
         self._local = threading.local()
@@ -165,8 +191,13 @@ class CaseKeys:
         pending.clear()
 
     def destroy(self, connection: Connection, originator_id: UUID | str) -> None:
-        """Destroy a case's key, in the caller's transaction."""
+        """Destroy a case's key, in the caller's transaction (the one that records its
+        disposal): the disposal is named in the disposals table first, without which the
+        database refuses to delete a key.  (A store made before that table has neither it nor
+        the trigger until ``approvals init`` is run on it again.)"""
         originator = str(originator_id)
+        if inspect(connection).has_table(DISPOSALS_TABLE):
+            connection.execute(insert(self.disposals), [{"originator_id": originator}])
         connection.execute(delete(self.table).where(self.table.c.originator_id == originator))
         with self._lock:
             self._known.pop(originator, None)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import hashlib
 import threading
 from collections import OrderedDict
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any, cast
@@ -40,6 +40,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Session
 
 from approvals.audit.hashing import GENESIS, chain_hash, leaf_data, leaf_hash
+from approvals.audit.signing import WriterKey, signatures_table
 from approvals.joined import HostTransactions
 
 try:
@@ -140,7 +141,11 @@ class IntegrityRecorder(SQLAlchemyApplicationRecorder):
     def __init__(self, datastore: Any, *, events_table_name: str, schema_name: str | None = None):
         super().__init__(datastore, events_table_name=events_table_name, schema_name=schema_name)
         self.ledger = ledger_table()
-        self.tables.append(self.ledger)
+        self.signatures = signatures_table()
+        self.tables.extend([self.ledger, self.signatures])
+        # Set by the application: who signs the events this thread writes now, and as whom
+        # (None: unsigned, before signing began).
+        self.signer: Callable[[], tuple[WriterKey, str] | None] | None = None
         self.case_keys: Any = None  # set by the application: new case keys go in with events
         self.host: HostTransactions | None = None  # set by the application: joined units
         # The chain value of each case's last event, as committed: a row of the ledger never
@@ -290,6 +295,23 @@ class IntegrityRecorder(SQLAlchemyApplicationRecorder):
             )
             position += 1
         connection.execute(insert(self.ledger), rows)
+        signing = self.signer() if self.signer is not None else None
+        if signing is not None:
+            key, writer = signing
+            connection.execute(
+                insert(self.signatures),
+                [
+                    {
+                        "position": row["position"],
+                        "writer": writer,
+                        "key_id": key.key_id,
+                        "signature": key.sign(
+                            int(row["position"]), bytes.fromhex(str(row["leaf_hash"])), writer
+                        ),
+                    }
+                    for row in rows
+                ],
+            )
         if self.case_keys is not None:
             self.case_keys.write_new(connection, [str(e.originator_id) for e in stored_events])
             # Disposal: the case's key goes in the same transaction as the disposal record.

@@ -239,23 +239,29 @@ def check_rules(app: ApprovalsApplication) -> list[Finding]:
         try:
             case: Case = app.repository.get(case_id(reference))
             workflow = app.workflow_of(reference)
+            newest = app.workflows.get(workflow.id, workflow)
+            violations = [
+                *case_violations(case.history, workflow, roster, case.department),
+                *approval_violations(case.history, workflow, newest),
+                *date_violations(case.history, workflow, newest),
+                *requirement_violations(case.history, workflow, newest),
+            ]
         except CaseDataErased:
             continue  # disposed of: its events can no longer be read, by design
-        except Exception:  # noqa: BLE001 - a tampered log may not replay; that is the finding
+        except Exception:  # noqa: BLE001 - a tampered case may not replay; that is the finding
             findings.append(_unreadable(reference))
             continue
         loaded[reference] = (case, workflow)
-        newest = app.workflows.get(workflow.id, workflow)
-        for version, message in [
-            *case_violations(case.history, workflow, roster, case.department),
-            *approval_violations(case.history, workflow, newest),
-            *date_violations(case.history, workflow, newest),
-            *requirement_violations(case.history, workflow, newest),
-        ]:
+        for version, message in violations:
             findings.append(
                 Finding("rule", app.position_of(case_id(reference), version), reference, message)
             )
-    for reference, version, message in link_violations(app, loaded):
+    try:
+        links = list(link_violations(app, loaded))
+    except Exception:  # noqa: BLE001 - a tampered case may not replay; that is the finding
+        links = []
+        findings.append(_unreadable("the links between cases"))
+    for reference, version, message in links:
         findings.append(
             Finding("rule", app.position_of(case_id(reference), version), reference, message)
         )

@@ -1,11 +1,12 @@
-"""The auditor's operations: sign a checkpoint of a verified log, find checkpoints to verify by."""
+"""The auditor's operations: sign a checkpoint of a verified log, find checkpoints to verify by,
+prove that events are in the log."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 from sqlalchemy import select
@@ -13,18 +14,21 @@ from sqlalchemy import select
 from approvals.audit.checkpoint import Checkpoint, key_id, load_checkpoint, sign
 from approvals.audit.findings import Finding
 from approvals.audit.hashing import leaf_data, leaf_hash
-from approvals.audit.merkle import LeafTree, prove_consistency
+from approvals.audit.merkle import Read, consistency_proof, inclusion_proofs, range_hash
 from approvals.audit.verify import Report, verify_log
 from approvals.domain.case import case_id
-from approvals.errors import Label, LogNotSound
+from approvals.errors import CaseNotFound, Label, LogNotSound, NotFound, Refused
 from approvals.results import HistoryEntry
 
 if TYPE_CHECKING:
     from approvals.application import ApprovalsApplication
 
 __all__ = [
+    "Inclusion",
+    "InclusionProof",
     "TimelineEntry",
     "create_checkpoint",
+    "prove_inclusion",
     "read_checkpoints",
     "timeline",
     "verify_with_keys",
@@ -40,7 +44,9 @@ def read_checkpoints(paths: Iterable[Path]) -> list[Checkpoint]:
     return sorted(found, key=lambda c: (c.tree_size, c.time))
 
 
-def _leaf_reader(app: ApprovalsApplication) -> LeafTree:
+def _leaf_reader(app: ApprovalsApplication) -> tuple[int, Read]:
+    """Return the ledger's size and a reader of its leaf hashes by position; a row missing or
+    not a hash is refused in one sentence rather than proved over."""
     ledger = app.recorder.ledger  # type: ignore[attr-defined]
     with app.engine.connect() as connection:
         size = connection.execute(
@@ -51,13 +57,23 @@ def _leaf_reader(app: ApprovalsApplication) -> LeafTree:
     def read(offset: int, width: int) -> list[bytes]:
         with app.engine.connect() as connection:
             rows = connection.execute(
-                select(ledger.c.leaf_hash)
+                select(ledger.c.position, ledger.c.leaf_hash)
                 .where(ledger.c.position >= offset, ledger.c.position < offset + width)
                 .order_by(ledger.c.position)
-            ).scalars()
-            return [bytes.fromhex(value) for value in rows]
+            ).all()
+        return [_leaf(rows[i] if i < len(rows) else None, offset + i) for i in range(width)]
 
-    return LeafTree(total, read)
+    return total, read
+
+
+def _leaf(row: Any, position: int) -> bytes:
+    """The leaf hash of the ledger row read for ``position``; refuse a row missing or damaged."""
+    try:
+        if row is not None and row.position == position:
+            return bytes.fromhex(row.leaf_hash)
+    except (TypeError, ValueError):
+        pass  # not a hash: refused below, like a missing row
+    raise LogNotSound("audit.ledger_damaged", position=position)
 
 
 def create_checkpoint(
@@ -83,8 +99,10 @@ def create_checkpoint(
         (c for c in reversed(earlier) if c.signature_is_valid() and c.log == report.log), None
     )
     consistency = None
-    if previous is not None and previous.tree_size < report.events:
-        consistency = prove_consistency(_leaf_reader(app), previous.tree_size, report.events)
+    if previous is not None and previous.tree_size <= report.events:
+        _, read = _leaf_reader(app)  # the ledger as just verified: RFC 9162 §2.1.4.1
+        proof = consistency_proof(previous.tree_size, report.events, read)
+        consistency = tuple(item.hex() for item in proof)
     checkpoint = sign(
         private,
         log=report.log,
@@ -171,3 +189,114 @@ def timeline(app: ApprovalsApplication, reference: str) -> list[TimelineEntry]:
             TimelineEntry(entry, row.position, row.leaf_hash, recomputed.hex() == row.leaf_hash)
         )
     return entries
+
+
+@dataclass(frozen=True, slots=True)
+class Inclusion:
+    """One event's leaf and the path that proves it is in the tree (RFC 9162 §2.1.3)."""
+
+    leaf_index: int
+    leaf_hash: bytes
+    inclusion_path: tuple[bytes, ...]
+    originator_id: str
+    originator_version: int
+
+
+@dataclass(frozen=True, slots=True)
+class InclusionProof:
+    """Inclusion proofs of events in the tree of ``tree_size`` leaves whose root is
+    ``root_hash``: the whole log, or a checkpoint's (its ``checkpoint`` path)."""
+
+    tree_size: int
+    root_hash: bytes
+    checkpoint: str | None
+    reference: str | None
+    inclusions: tuple[Inclusion, ...]
+
+
+def prove_inclusion(
+    app: ApprovalsApplication, target: int | str, checkpoint: Checkpoint | None = None
+) -> InclusionProof:
+    """Prove that the event at position ``target`` (an int), or every event of case
+    ``target`` (a reference), is in the log, or in the tree ``checkpoint`` signed.
+
+    The proof is over the ledger's leaf hashes; each event proved is first checked to be
+    what its ledger row recorded, and a checkpoint's root to be the log's root at its size,
+    else the proof is refused in one sentence (``audit verify`` tells what is wrong).
+    """
+    size, read = _leaf_reader(app)
+    if checkpoint is not None:
+        if not checkpoint.signature_is_valid():
+            raise Refused("audit.checkpoint_unsigned", path=checkpoint.path)
+        if checkpoint.tree_size > size:
+            raise LogNotSound("audit.checkpoint_beyond", path=checkpoint.path,
+                              size=checkpoint.tree_size, events=size)  # fmt: skip
+        size = checkpoint.tree_size
+    root = range_hash(read, 0, size)
+    if checkpoint is not None and root != checkpoint.root:
+        raise LogNotSound("audit.checkpoint_mismatch", path=checkpoint.path, size=size)
+    reference = None
+    if isinstance(target, int):
+        if not 0 <= target < size:
+            raise NotFound("audit.no_position", position=target, size=size)
+        rows = _proved_rows(app, position=target)
+    else:
+        reference = target.strip().upper()
+        rows = _proved_rows(app, originator=str(case_id(reference)))
+        if not rows:
+            raise CaseNotFound(reference=reference)
+        rows = [row for row in rows if row.position < size]
+        if not rows:
+            raise NotFound("audit.case_outside", reference=reference, size=size,
+                           path=checkpoint.path if checkpoint else "")  # fmt: skip
+    for row in rows:
+        _check_recorded(row)
+    paths = inclusion_proofs([row.position for row in rows], size, read)
+    inclusions = tuple(
+        Inclusion(
+            leaf_index=row.position,
+            leaf_hash=bytes.fromhex(row.leaf_hash),
+            inclusion_path=tuple(path),
+            originator_id=row.originator_id,
+            originator_version=row.originator_version,
+        )
+        for row, path in zip(rows, paths, strict=True)
+    )
+    return InclusionProof(
+        size, root, None if checkpoint is None else checkpoint.path, reference, inclusions
+    )
+
+
+def _proved_rows(
+    app: ApprovalsApplication, *, position: int | None = None, originator: str | None = None
+) -> list[Any]:
+    """The ledger rows to prove, each with its stored event (none if the event is gone)."""
+    ledger = app.recorder.ledger  # type: ignore[attr-defined]
+    events = app.recorder.events_record_cls.__table__  # type: ignore[attr-defined]
+    query = select(
+        ledger,
+        events.c.originator_id.label("event_originator"),
+        events.c.originator_version.label("event_version"),
+        events.c.topic,
+        events.c.state,
+    ).outerjoin(events, events.c.id == ledger.c.event_id)
+    if position is not None:
+        query = query.where(ledger.c.position == position)
+    else:
+        query = query.where(ledger.c.originator_id == originator)
+    with app.engine.connect() as connection:
+        return list(connection.execute(query.order_by(ledger.c.position)))
+
+
+def _check_recorded(row: Any) -> None:
+    """Refuse to prove an event that is not what its ledger row recorded."""
+    if row.event_originator is not None:
+        # Bytes as written; a value changed behind the engine may come back as text.
+        raw = row.state
+        state = bytes(raw) if isinstance(raw, bytes | memoryview) else str(raw).encode("utf-8")
+        originator = str(row.event_originator)
+        data = leaf_data(originator, row.event_version, row.topic, state)
+        recorded = (originator, row.event_version) == (row.originator_id, row.originator_version)
+        if recorded and leaf_hash(data).hex() == row.leaf_hash:
+            return
+    raise LogNotSound("audit.not_recorded", position=row.position)

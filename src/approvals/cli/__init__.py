@@ -68,6 +68,23 @@ class ApprovalsGroup(click.Group):
             raise Refusal(message, code, bool(session and session.as_json)) from None
 
 
+def _key_folder(value: str | None) -> str | None:
+    """Refuse a key folder no file system should be asked about: control characters, text that
+    is not UTF-8, a file where the folder goes."""
+    from pathlib import Path
+
+    if value is None:
+        return None
+    if any(ord(c) < 32 or ord(c) == 127 or 0xD800 <= ord(c) <= 0xDFFF for c in value):
+        raise click.BadParameter("may not hold control characters or bytes that are not UTF-8.")
+    try:
+        if Path(value).exists() and not Path(value).is_dir():
+            raise click.BadParameter("must be a folder, not a file.")
+    except OSError as error:
+        raise click.BadParameter(f"cannot be used ({error.strerror}).") from None
+    return value
+
+
 def _stopped(error: OSError | UnicodeError | OverflowError, lang: str) -> tuple[str, str]:
     """The code and the sentence for an error of the system, not of a rule."""
     if isinstance(error, OSError):
@@ -120,6 +137,13 @@ def _stopped(error: OSError | UnicodeError | OverflowError, lang: str) -> tuple[
     help="The company's closing days and what 'immediately' means (TOML); default: Japan's "
     "national holidays.",
 )
+@click.option(
+    "--keys",
+    envvar="APPROVALS_KEYS",
+    metavar="DIR",
+    callback=lambda _ctx, _param, value: _key_folder(value),
+    help="The folder of your signing key (default: ~/.config/approvals/keys).",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print JSON (commands that read or decide).")
 @click.option(
     "-v", "--verbose", is_flag=True, help="Log one structured line per command to stderr."
@@ -132,6 +156,7 @@ def cli(
     user: str | None,
     lang: str,
     calendar: str | None,
+    keys: str | None,
     as_json: bool,
     verbose: bool,
 ) -> None:
@@ -143,7 +168,7 @@ def cli(
     from approvals.logging import configure
 
     configure(verbose=verbose)
-    session = Session(db=db, user=user, lang=lang, as_json=as_json, calendar=calendar)
+    session = Session(db=db, user=user, lang=lang, as_json=as_json, calendar=calendar, keys=keys)
     ctx.obj = session
     ctx.call_on_close(session.close)
 
@@ -158,6 +183,7 @@ def _register() -> None:
         admin,
         audit,
         cases,
+        keys,
         registers,
         remind,
         retention,
@@ -168,6 +194,7 @@ def _register() -> None:
     cli.add_command(admin.init)
     cli.add_command(admin.demo)
     cli.add_command(roster.roster)
+    cli.add_command(keys.keys)
     cli.add_command(workflows.workflows)
     cli.add_command(audit.audit)
     cli.add_command(retention.retention)

@@ -7,12 +7,18 @@ import os
 import sys
 from datetime import datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from approvals.cli.output import emit_json, name_left_out
 from approvals.cli.session import Session, pass_session
 from approvals.cli.text import say
+from approvals.errors import Label
+from approvals.messages import MESSAGES
+
+if TYPE_CHECKING:
+    from approvals.audit.verify import Report
 
 __all__ = ["audit"]
 
@@ -102,46 +108,120 @@ def checkpoint(session: Session, key_path: Path, folder: Path) -> None:
     "--bundle", metavar="DIR", type=click.Path(exists=True, file_okay=False, path_type=Path),
     help="Verify an exported bundle instead of the database (no database needed).",
 )  # fmt: skip
+@click.option(
+    "--open-with", "opener", metavar="FILE",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="With --bundle: the auditor's private key, to open the case keys sealed to it and "
+    "replay the cases against their rules.",
+)  # fmt: skip
+@click.option(
+    "--limit", type=click.IntRange(min=0), default=20, show_default=True,
+    help="Show at most this many findings (0: all); --json always holds them all.",
+)  # fmt: skip
 @pass_session
 def verify(
-    session: Session, checkpoints: tuple[Path, ...], keys: tuple[Path, ...], bundle: Path | None
+    session: Session,
+    checkpoints: tuple[Path, ...],
+    keys: tuple[Path, ...],
+    bundle: Path | None,
+    opener: Path | None,
+    limit: int,
 ) -> None:
     """Verify every event against what the engine recorded, the log against checkpoints held
-    outside the database, and every case against its rules. Exit 1 when anything is wrong."""
+    outside the database, and every case against its rules: integrity first, then decoding,
+    then the rules; whatever was altered is reported, never a crash.
+
+    Open to anyone who can read the database, on the roster or not: it writes nothing and
+    shows nothing a reader of the tables does not hold already, and it must run on a log whose
+    roster was altered or wiped (--user is not checked).
+
+    Prints the first bad event, the findings by kind and at most --limit of them.
+    Exit codes: 0 sound, and checked against at least one checkpoint signed by a key given
+    with --key; 1 findings; 3 no finding, but no checkpoint signed by a given key was checked
+    (no --key, or none of the checkpoints signed by it): internal consistency only.
+    """
     from approvals.audit.checkpoint import load_public_key
     from approvals.audit.service import read_checkpoints, verify_with_keys
 
     if bundle is not None:
         from approvals.audit.bundle import verify_bundle
+        from approvals.audit.checkpoint import load_private_key
 
-        report = verify_bundle(bundle)
+        report = verify_bundle(
+            bundle, [load_public_key(k) for k in keys], read_checkpoints(checkpoints),
+            None if opener is None else load_private_key(opener),
+        )  # fmt: skip
     else:
         report = verify_with_keys(
-            session.reader(), read_checkpoints(checkpoints), [load_public_key(k) for k in keys]
+            session.app(), read_checkpoints(checkpoints), [load_public_key(k) for k in keys]
         )
     lang = session.lang
+    pinned = _pinned(report, checkpoints, keys)
+    notes = list(report.notes)
+    if report.ok and not pinned:
+        notes.append(Label(MESSAGES["audit.unpinned"]["en"], MESSAGES["audit.unpinned"]["ja"]))
     if session.as_json:
-        emit_json({"ok": report.ok, "events": report.events, "root": report.root.hex(),
-                   "log": report.log, "first": report.first, "findings": report.findings,
-                   "checkpoints": report.checkpoints, "notes": report.notes}, lang)  # fmt: skip
+        emit_json({"ok": report.ok, "pinned": pinned, "events": report.events,
+                   "root": report.root.hex(), "log": report.log, "first": report.first,
+                   "counts": report.counts, "findings": report.findings,
+                   "checkpoints": report.checkpoints, "notes": notes}, lang)  # fmt: skip
     else:
-        click.echo(say("audit.walked", lang, events=report.events, root=report.root.hex()[:16],
-                       checkpoints=len(report.checkpoints)))  # fmt: skip
-        if report.ok:
-            click.echo(say("audit.ok", lang))
-        else:
-            first = report.findings[0] if report.first is None else report.first
-            where = "" if first.position is None else f" @{first.position}"
-            click.echo(say("audit.failed", lang, count=len(report.findings), subject=first.subject,
-                           where=where, message=first.message.get(lang)))  # fmt: skip
-            for finding in report.findings:
-                position = "" if finding.position is None else str(finding.position)
-                click.echo(f"  {finding.code:<22} {position:>8}  {finding.subject}: "
-                           f"{finding.message.get(lang)}")  # fmt: skip
-        for note in report.notes:
+        _summary(report, lang, limit)
+        for note in notes:
             click.echo(f"{say('audit.note', lang)}: {note.get(lang)}")
     if not report.ok:
         raise click.exceptions.Exit(1)
+    if not pinned:
+        raise click.exceptions.Exit(3)
+
+
+def _summary(report: Report, lang: str, limit: int) -> None:
+    """Print the first bad event, the findings by kind, then at most ``limit`` (0: all)."""
+    click.echo(say("audit.walked", lang, events=report.events, root=report.root.hex()[:16],
+                   checkpoints=len(report.checkpoints)))  # fmt: skip
+    if report.ok:
+        click.echo(say("audit.ok", lang))
+        return
+    first = report.findings[0] if report.first is None else report.first
+    where = "" if first.position is None else f" @{first.position}"
+    click.echo(say("audit.failed", lang, count=len(report.findings), subject=first.subject,
+                   where=where, message=first.message.get(lang)))  # fmt: skip
+    counts = ", ".join(f"{code} {count}" for code, count in report.counts.items())
+    click.echo(MESSAGES["audit.counts"][lang].format(counts=counts))
+    shown = report.findings if limit == 0 else report.findings[:limit]
+    for finding in shown:
+        position = "" if finding.position is None else str(finding.position)
+        click.echo(f"  {finding.code:<22} {position:>8}  {finding.subject}: "
+                   f"{finding.message.get(lang)}")  # fmt: skip
+    if len(shown) < len(report.findings):
+        left = len(report.findings) - len(shown)
+        click.echo(MESSAGES["audit.left_out"][lang].format(
+            shown=len(shown), count=len(report.findings), left=left))  # fmt: skip
+
+
+def _pinned(report: Report, checkpoints: tuple[Path, ...], keys: tuple[Path, ...]) -> int:
+    """How many of the checkpoints ``report`` was checked against (those given, and in a bundle
+    its own) are validly signed by a key given with --key: a checkpoint's own key is no proof
+    of who signed it."""
+    if not keys:
+        return 0
+    from cryptography.hazmat.primitives import serialization
+
+    from approvals.audit.checkpoint import load_checkpoint, load_public_key
+    from approvals.errors import InvalidValue
+
+    raw = serialization.Encoding.Raw, serialization.PublicFormat.Raw
+    given = {load_public_key(k).public_bytes(*raw) for k in keys}
+    count = 0
+    del checkpoints  # those given are among the report's when they were checked
+    for path in set(report.checkpoints):
+        try:
+            checkpoint = load_checkpoint(Path(path))
+        except (InvalidValue, OSError):
+            continue
+        if checkpoint.public_key in given and checkpoint.signature_is_valid():
+            count += 1
+    return count
 
 
 def _moment(_ctx: click.Context, _param: click.Parameter, value: str | None) -> datetime | None:
@@ -174,6 +254,11 @@ def _moment(_ctx: click.Context, _param: click.Parameter, value: str | None) -> 
     type=click.Path(exists=True, dir_okay=False, path_type=Path),
     help="Public keys to put in the bundle.",
 )  # fmt: skip
+@click.option(
+    "--seal-to", metavar="FILE", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="The auditor's public key: seal the case keys to it, for a replay of the cases "
+    "(without it the bundle holds no case key).",
+)  # fmt: skip
 @pass_session
 def export(
     session: Session,
@@ -183,14 +268,16 @@ def export(
     end: datetime | None,
     checkpoints: tuple[Path, ...],
     keys: tuple[Path, ...],
+    seal_to: Path | None,
 ) -> None:
     """Export every case and roster event (JSON Lines or CSV on stdout, --from/--to), or a
-    whole bundle for offline verification."""
+    whole bundle for offline verification: integrity-only, with no case key, unless
+    --seal-to seals the case keys to the auditor's public key."""
     app = session.reader()
     if bundle is not None:
         from approvals.audit.bundle import export_bundle
 
-        manifest = export_bundle(app, in_existing_folder(bundle), checkpoints, keys)
+        manifest = export_bundle(app, in_existing_folder(bundle), checkpoints, keys, seal_to)
         if session.as_json:
             emit_json({"bundle": str(bundle), **manifest}, session.lang)
         else:
@@ -259,3 +346,47 @@ def report(session: Session, year: int, kind: str, out: Path | None) -> None:
     else:
         out.write_text(text, encoding="utf-8")
         click.echo(say("audit.report", session.lang, path=out))
+
+
+@audit.command("prove", short_help="Prove events are in the log: RFC 9162 inclusion proofs.")
+@click.argument("target", metavar="CASE|POSITION")
+@click.option(
+    "--checkpoint", "checkpoint_path", metavar="FILE",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="Prove against this checkpoint's tree size and root (refused when the log's root at "
+    "that size is not the one it signed).",
+)  # fmt: skip
+@pass_session
+def prove(session: Session, target: str, checkpoint_path: Path | None) -> None:
+    """Print, as JSON in the terms of RFC 9162 §2.1.3, the inclusion proof of the event at
+    POSITION (0, 1, 2… as `audit timeline` shows), or of every event of CASE, oldest first:
+    each leaf_index, leaf_hash and inclusion_path (hex), with the tree_size and root_hash they
+    verify against — the whole log now, or the checkpoint given (a case's events after it are
+    left out). Any RFC 9162 verifier checks them. Open to anyone who can read the database,
+    like `audit verify`: it writes nothing and shows only hashes."""
+    from approvals.audit.checkpoint import load_checkpoint
+    from approvals.audit.service import prove_inclusion
+
+    signed = None if checkpoint_path is None else load_checkpoint(checkpoint_path)
+    what: int | str = int(target) if target.isascii() and target.isdigit() else target
+    made = prove_inclusion(session.app(), what, signed)
+    emit_json(
+        {
+            "hash_algorithm": "SHA-256",
+            "tree_size": made.tree_size,
+            "root_hash": made.root_hash.hex(),
+            "checkpoint": made.checkpoint,
+            "case": made.reference,
+            "inclusions": [
+                {
+                    "leaf_index": item.leaf_index,
+                    "leaf_hash": item.leaf_hash.hex(),
+                    "inclusion_path": [node.hex() for node in item.inclusion_path],
+                    "originator_id": item.originator_id,
+                    "originator_version": item.originator_version,
+                }
+                for item in made.inclusions
+            ],
+        },
+        session.lang,
+    )

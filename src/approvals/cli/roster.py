@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import click
@@ -90,3 +91,59 @@ def list_roster(session: Session, as_of: datetime | None) -> None:
         for t in terms
     ]
     table([say(f"h.{key}", lang) for key in ("user", "role", "department", "from", "end")], rows)
+
+
+@roster.command("register-key", short_help="Register a person's (or a host's) public key.")
+@click.argument("holder")
+@click.argument(
+    "public", metavar="FILE", type=click.Path(exists=True, dir_okay=False, path_type=Path)
+)
+@click.option("--service", is_flag=True, help="HOLDER is a host application (its service key).")
+@pass_session
+def register_key(session: Session, holder: str, public: Path, service: bool) -> None:
+    """Register HOLDER's public key FILE (from `approvals keys new`): a person's by whoever may
+    appoint them, a host's service key by the representative or the chief.  The
+    representative's own first key begins signing: from then on every event is signed."""
+    from approvals.audit.signing import public_key_hex
+
+    record = session.app().register_key(
+        actor=session.actor, holder=holder, public_key=public_key_hex(public), service=service
+    )
+    if session.as_json:
+        emit_json(record, session.lang)
+    else:
+        click.echo(say("key.registered", session.lang, holder=holder, key_id=record.key_id))
+
+
+@roster.command("revoke-key", short_help="Revoke a registered key (a lost or leaked key).")
+@click.argument("key_id", metavar="KEY_ID")
+@pass_session
+def revoke_key(session: Session, key_id: str) -> None:
+    """Revoke KEY_ID: its holder may, and whoever may register it."""
+    session.app().revoke_key(actor=session.actor, key_id=key_id.strip().lower())
+    if session.as_json:
+        emit_json({"key_id": key_id, "revoked": True}, session.lang)
+    else:
+        click.echo(say("key.revoked", session.lang, key_id=key_id))
+
+
+@roster.command("keys", short_help="The writers' keys the roster registered.")
+@pass_session
+def list_keys(session: Session) -> None:
+    """List every registered key: holder, id, by whom, since when, revoked when."""
+    app = session.reader()
+    records = app.writer_keys()
+    if session.as_json:
+        emit_json(list(records), session.lang)
+        return
+    lang = session.lang
+    rows = [
+        [r.holder + (" (service)" if r.service else ""), r.key_id, r.registered_by,
+         moment(r.start), moment(r.end)]
+        for r in records
+    ]  # fmt: skip
+    headers = {
+        "en": ["holder", "key", "registered by", "since", "revoked"],
+        "ja": ["保持者", "鍵", "登録者", "登録日時", "失効日時"],
+    }[lang]
+    table(headers, rows)

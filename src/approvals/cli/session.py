@@ -5,12 +5,14 @@ from __future__ import annotations
 import getpass
 from dataclasses import dataclass, field
 from datetime import datetime
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import click
 
 if TYPE_CHECKING:
     from approvals.application import ApprovalsApplication
+    from approvals.audit.signing import WriterKey
     from approvals.calendar import JapaneseCalendar
 
 __all__ = ["Session", "as_of_option", "parse_moment", "pass_session"]
@@ -25,6 +27,7 @@ class Session:
     lang: str
     as_json: bool
     calendar: str | None = None
+    keys: str | None = None
     _app: ApprovalsApplication | None = field(default=None, repr=False)
 
     @property
@@ -41,8 +44,28 @@ class Session:
         if self._app is None:
             from approvals.factory import open_approvals
 
-            self._app = open_approvals(self.url, create=create, holiday=self.holiday())
+            self._app = open_approvals(
+                self.url, create=create, holiday=self.holiday(), signer=self.signer()
+            )
         return self._app
+
+    @property
+    def key_folder(self) -> Path:
+        """Where the user's signing key is kept: --keys, else APPROVALS_KEYS, else
+        $XDG_CONFIG_HOME/approvals/keys (~/.config/approvals/keys)."""
+        import os
+
+        if self.keys:
+            return Path(self.keys)
+        config = os.environ.get("XDG_CONFIG_HOME") or str(Path.home() / ".config")
+        return Path(config) / "approvals" / "keys"
+
+    def signer(self) -> WriterKey | None:
+        """The acting user's own key, when its file is in the key folder."""
+        from approvals.audit.signing import key_file, load_writer_key
+
+        path = key_file(self.key_folder, self.actor)
+        return load_writer_key(path, self.actor) if path.is_file() else None
 
     def holiday(self) -> JapaneseCalendar:
         """The calendar: --calendar, else APPROVALS_CALENDAR, else Japan's national holidays."""

@@ -14,6 +14,33 @@ TEXT: dict[str, Label] = {
         "{reference}: {step} recorded; now '{state}'.",
         "{reference}: {step}を記録しました。現在「{state}」です。",
     ),
+    "keys.made": Label(
+        "Made key {key_id} for {holder}: {path} (keep it; 0600). Have {public} registered by "
+        "whoever may appoint {holder}: approvals roster register-key {holder} {public}",
+        "{holder} の鍵 {key_id} を作成しました: {path}(0600 で保管してください)。{holder} を"
+        "選任できる者に {public} を登録してもらってください: approvals roster register-key "
+        "{holder} {public}",
+    ),
+    "keys.none": Label(
+        "You have no signing key in {folder}: make one with `approvals keys new`.",
+        "{folder} に署名鍵がありません。`approvals keys new` で作成してください。",
+    ),
+    "keys.registered": Label(
+        "{holder} signs with key {key_id}, registered on the roster.",
+        "{holder} は鍵 {key_id} で署名します(名簿に登録済み)。",
+    ),
+    "keys.unregistered": Label(
+        "{holder}'s key {key_id} is not registered on the roster yet.",
+        "{holder} の鍵 {key_id} はまだ名簿に登録されていません。",
+    ),
+    "keys.revoked": Label(
+        "{holder}'s key {key_id} was revoked: make a new one and have it registered.",
+        "{holder} の鍵 {key_id} は失効しています。新しい鍵を作成して登録を受けてください。",
+    ),
+    "key.registered": Label(
+        "Registered key {key_id} for {holder}.", "{holder} の鍵 {key_id} を登録しました。"
+    ),
+    "key.revoked": Label("Revoked key {key_id}.", "鍵 {key_id} を失効させました。"),
     "appointed": Label(
         "Appointed {user} as {role}{department}.", "{user} を{department}{role}に選任しました。"
     ),

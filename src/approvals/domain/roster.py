@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import math
 import unicodedata
 from dataclasses import dataclass
@@ -20,13 +21,17 @@ __all__ = [
     "NAME_LIMIT",
     "PERSON",
     "ROSTER_ID",
+    "KeyRecord",
     "Roster",
     "Term",
     "appointment_conflict",
     "bad_character",
     "check_appointment",
     "check_dismissal",
+    "check_key_registration",
+    "check_key_revocation",
     "check_name",
+    "key_id_of",
     "shown_value",
 ]
 
@@ -50,13 +55,35 @@ class Term:
         return self.start <= at and (self.end is None or at < self.end)
 
 
+def key_id_of(public_key: str) -> str:
+    """Return the short id of an Ed25519 public key given as 64 hex digits: the first 16 hex
+    digits of the SHA-256 of its 32 bytes (the id checkpoints use for the auditor's key)."""
+    return hashlib.sha256(bytes.fromhex(public_key)).hexdigest()[:16]
+
+
+@dataclass(frozen=True, slots=True)
+class KeyRecord:
+    """A writer's public key as the roster registered it: a person's own key, or the service
+    key of a host application (which signs for the people its sign-on authenticated)."""
+
+    key_id: str
+    public_key: str
+    holder: str
+    service: bool
+    registered_by: str
+    start: datetime
+    end: datetime | None = None
+    revoked_by: str = ""
+
+
 class Roster(Aggregate):
-    """The company's one roster; appointments and dismissals are its events."""
+    """The company's one roster; appointments, dismissals and writers' keys are its events."""
 
     TOPIC = "approvals:Roster"
 
     if TYPE_CHECKING:
         terms: list[Term]
+        keys: dict[str, KeyRecord]
 
     class Created(Aggregate.Created):
         """Never triggered: eventsourcing defines it for every aggregate, so it gets a topic."""
@@ -72,6 +99,7 @@ class Roster(Aggregate):
 
         def apply(self, aggregate: Roster) -> None:
             aggregate.terms = [Term(self.representative, "representative", "", self.timestamp)]
+            aggregate.keys = {}
 
     class Appointed(Aggregate.Event):
         """Someone was appointed to a role (選任)."""
@@ -106,6 +134,38 @@ class Roster(Aggregate):
                     aggregate.terms[index] = Term(
                         term.user, term.role, term.department, term.start, self.timestamp
                     )
+
+    class KeyRegistered(Aggregate.Event):
+        """A writer's public key was registered: from here on, events it signs are theirs."""
+
+        TOPIC = "approvals:Roster.KeyRegistered"
+        key_id: str
+        public_key: str
+        holder: str
+        service: bool
+        actor: str
+        actor_role: str
+
+        def apply(self, aggregate: Roster) -> None:
+            aggregate.keys[self.key_id] = KeyRecord(
+                self.key_id, self.public_key, self.holder, self.service, self.actor,
+                self.timestamp,
+            )  # fmt: skip
+
+    class KeyRevoked(Aggregate.Event):
+        """A writer's key was revoked: nothing it signs from here on is accepted."""
+
+        TOPIC = "approvals:Roster.KeyRevoked"
+        key_id: str
+        actor: str
+        actor_role: str
+
+        def apply(self, aggregate: Roster) -> None:
+            record = aggregate.keys[self.key_id]
+            aggregate.keys[self.key_id] = KeyRecord(
+                record.key_id, record.public_key, record.holder, record.service,
+                record.registered_by, record.start, self.timestamp, self.actor,
+            )  # fmt: skip
 
     @classmethod
     def establish(cls, *, representative: str, actor: str, at: datetime) -> Roster:
@@ -142,7 +202,33 @@ class Roster(Aggregate):
             actor_role=actor_role,
         )
 
+    def register_key(
+        self, *, public_key: str, holder: str, service: bool, actor: str, actor_role: str,
+        at: datetime,
+    ) -> None:  # fmt: skip
+        """Record a key the caller has checked with :func:`check_key_registration`."""
+        self.trigger_event(
+            self.KeyRegistered, timestamp=at, key_id=key_id_of(public_key), public_key=public_key,
+            holder=holder, service=service, actor=actor, actor_role=actor_role,
+        )  # fmt: skip
+
+    def revoke_key(self, *, key_id: str, actor: str, actor_role: str, at: datetime) -> None:
+        """Record a revocation the caller has checked with :func:`check_key_revocation`."""
+        self.trigger_event(
+            self.KeyRevoked, timestamp=at, key_id=key_id, actor=actor, actor_role=actor_role
+        )
+
     # -- questions -------------------------------------------------------------------------
+
+    def key(self, key_id: str) -> KeyRecord | None:
+        """Return the key registered under ``key_id`` and not revoked, or None."""
+        record = getattr(self, "keys", {}).get(key_id)
+        return record if record is not None and record.end is None else None
+
+    @property
+    def signing(self) -> bool:
+        """Whether a key was ever registered: from then on every event must be signed."""
+        return bool(getattr(self, "keys", None))
 
     def terms_at(self, at: datetime | None = None) -> list[Term]:
         """Return the terms running at ``at`` (now when None)."""
@@ -353,3 +439,74 @@ def check_dismissal(roster: Roster, *, actor: str, user: str, role: str, departm
     if role == "representative" and roster.holders("representative") == [user]:
         raise RosterRefused("roster.last_representative", person=user)
     return actor_role
+
+
+SERVICE_REGISTRARS = ("representative", "chief")
+"""Who registers a host application's service key: it signs for anyone its sign-on admits."""
+
+
+def check_key_registration(
+    roster: Roster, *, actor: str, holder: str, service: bool, public_key: str
+) -> str:
+    """Refuse a key registration that breaks a roster rule; return the role the actor acts as.
+
+    A person's key is registered by someone who may appoint that person to a role they hold
+    now (whoever vouches for the person vouches for their key); a service key by the
+    representative or the chief.  Nobody registers their own key — except the representative's
+    first key, which begins signing on a roster where no key was ever registered.
+    """
+    check_name(holder, PERSON)
+    try:
+        raw = bytes.fromhex(public_key)
+    except ValueError:
+        raw = b""
+    if len(raw) != 32:
+        raise RosterRefused("roster.key_invalid", holder=holder)
+    key = roster.keys.get(key_id_of(public_key)) if roster.signing else None
+    if key is not None:
+        raise RosterRefused("roster.key_known", key_id=key.key_id, holder=key.holder)
+    if service:
+        for role in SERVICE_REGISTRARS:
+            if roster.holds(actor, role):
+                return role
+        raise RosterRefused(
+            "roster.key_not_authorized", person=actor, holder=holder,
+            allowed=tuple(ROLES[r] for r in SERVICE_REGISTRARS),
+        )  # fmt: skip
+    if actor == holder:
+        if not roster.signing and roster.holds(actor, "representative"):
+            return "representative"
+        raise RosterRefused("roster.key_self", person=actor)
+    terms = roster.roles_of(holder)
+    if not terms:
+        raise RosterRefused("roster.key_no_role", holder=holder)
+    for term in terms:
+        actor_role = _authority(roster, actor, term.role, term.department)
+        if actor_role is not None:
+            return actor_role
+    raise RosterRefused(
+        "roster.key_not_authorized", person=actor, holder=holder,
+        allowed=_allowed_appointers(terms[0].role),
+    )  # fmt: skip
+
+
+def check_key_revocation(roster: Roster, *, actor: str, key_id: str) -> str:
+    """Refuse a revocation that breaks a roster rule; return the role the actor acts as: the
+    key's holder may revoke it (a lost key), and so may whoever may register it."""
+    key = roster.key(key_id)
+    if key is None:
+        raise RosterRefused("roster.key_unknown", key_id=key_id)
+    if not key.service and actor == key.holder:
+        return "holder"
+    if key.service:
+        for role in SERVICE_REGISTRARS:
+            if roster.holds(actor, role):
+                return role
+    else:
+        for term in roster.roles_of(key.holder):
+            actor_role = _authority(roster, actor, term.role, term.department)
+            if actor_role is not None:
+                return actor_role
+        if roster.holds(actor, "representative"):  # a former holder's key
+            return "representative"
+    raise RosterRefused("roster.key_revoke_refused", person=actor, key_id=key_id, holder=key.holder)
