@@ -284,6 +284,9 @@ class ApprovalsApplication(StoredApplication):
             roster = self._roster_or_none()
         keys = dict(getattr(roster, "keys", None) or {})
         pending = [e for a in aggregates for e in a.pending_events]
+        if roster is not None:  # the writer checks, in its turn, that no key event came since
+            mine = sum(1 for e in pending if e.originator_id == ROSTER_ID)
+            self._local.roster_seen = roster.version - mine
         for event in reversed(pending):  # undo this commit's own key events
             if isinstance(event, Roster.KeyRegistered):
                 keys.pop(event.key_id, None)

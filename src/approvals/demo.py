@@ -28,8 +28,10 @@ HANDLER = "yamamoto"  # sales
 
 
 def appoint_sample_roster(app: ApprovalsApplication) -> None:
-    """Appoint the sample roster, each by who may appoint them."""
-    app.establish_roster(REPRESENTATIVE)
+    """Appoint the sample roster, each by who may appoint them (the roster is established
+    first, unless it already is)."""
+    if not app.roster():
+        app.establish_roster(REPRESENTATIVE)
     app.appoint(actor=REPRESENTATIVE, user=CHIEF, role="chief")
     app.appoint(actor=REPRESENTATIVE, user=AUDITOR, role="auditor")
     app.appoint(actor=CHIEF, user=MANAGER, role="manager", department="sales")
@@ -253,6 +255,33 @@ def _dated(app: ApprovalsApplication, workflow: str, move: Move, clock: Simulate
     today = clock.now.astimezone(JST).date().isoformat()
     fields = {k: today if kinds[k].kind == "date" else v for k, v in move.fields.items()}
     return Move(move.trigger, move.actor, fields, move.checklist, move.comment)
+
+
+APPOINTED_BY = {
+    CHIEF: REPRESENTATIVE, AUDITOR: REPRESENTATIVE, MANAGER: CHIEF, OTHER_MANAGER: CHIEF,
+    STAFF: MANAGER, OTHER_STAFF: MANAGER, HANDLER: MANAGER, HR_STAFF: OTHER_MANAGER,
+}  # fmt: skip
+"""Who appointed whom on the sample roster: who registers each person's key."""
+DEMO_SERVICE = "approvals-demo"
+"""The demo's own service key: it signs for the sample people, as a host signs for its users."""
+
+
+def begin_signing(app: ApprovalsApplication, service_key: str) -> None:
+    """On a new sample store opened with the representative's own key: establish the roster,
+    register that key (signing begins) and the demo's service key (64 hex digits)."""
+    app.establish_roster(REPRESENTATIVE)
+    if app.signer is None:
+        raise ValueError("begin_signing needs the store opened with the representative's key")
+    app.register_key(actor=REPRESENTATIVE, holder=REPRESENTATIVE, public_key=app.signer.public_key)
+    app.register_key(
+        actor=REPRESENTATIVE, holder=DEMO_SERVICE, public_key=service_key, service=True
+    )
+
+
+def register_sample_keys(app: ApprovalsApplication, public_keys: dict[str, str]) -> None:
+    """Register each sample person's public key, by whoever appointed them."""
+    for person, public_key in public_keys.items():
+        app.register_key(actor=APPOINTED_BY[person], holder=person, public_key=public_key)
 
 
 def run_demo(app: ApprovalsApplication, clock: SimulatedClock) -> DemoRun:

@@ -105,6 +105,7 @@ class StoredApplication(Application[UUID]):
         recorder.host = self.host  # type: ignore[attr-defined]
         recorder.tables.append(self.case_keys.table)  # type: ignore[attr-defined]
         recorder.signer = lambda: getattr(self._local, "signing", None)  # type: ignore[attr-defined]
+        recorder.roster_seen = lambda: getattr(self._local, "roster_seen", None)  # type: ignore[attr-defined]
         return recorder
 
     def signing_for(self, aggregates: Sequence[Any], writer: str | None) -> Any:
@@ -309,6 +310,7 @@ class StoredApplication(Application[UUID]):
         """Save the aggregates' new events in one transaction; a lost race is a conflict."""
         self.case_keys.settle(committed=False)  # nothing of an earlier attempt is left over
         try:
+            self._local.roster_seen = None  # set by signing_for: the roster it decided on
             self._local.signing = self.signing_for(
                 [a for a in aggregates if a is not None], getattr(self._local, "writer", None)
             )
@@ -321,7 +323,7 @@ class StoredApplication(Application[UUID]):
             self.forget_aggregates()
             raise
         finally:
-            self._local.signing = None
+            self._local.signing = self._local.roster_seen = None
         cache = self._aggregates()
         for aggregate in aggregates:
             if aggregate is not None:

@@ -22,7 +22,7 @@ import pytest
 from click.testing import CliRunner, Result
 
 import approvals.factory
-from approvals import JST
+from approvals import JST, open_approvals
 from approvals.cli import cli
 from approvals.cli.cases import complete_case, complete_trigger
 from approvals.definitions import builtin_workflows_dir, load_directory
@@ -1448,7 +1448,17 @@ def test_demo_fills_a_fresh_file_and_shows_the_inbox_and_a_history(
     assert "== History of ENT-2026-0001" in shown
     assert re.search(r"^JU-2026-0002\s+approve\s", shown, re.MULTILINE)
     assert "returned and resubmitted" in shown
-    assert "approvals --db approvals-demo.db --user sato inbox" in shown
+    assert "approvals --db approvals-demo.db --keys approvals-demo.keys --user sato inbox" in shown
+    # Every event is signed, and each sample person acts with the key the demo made for them.
+    from approvals.audit.writers import signature_findings
+
+    app = open_approvals("sqlite:///approvals-demo.db", create=False)
+    signed = signature_findings(app)
+    app.close()
+    assert (signed.findings, signed.signed_from) == ((), 1)
+    approved = run("--keys", "approvals-demo.keys", "approve", "JU-2026-0002", "--comment",
+                   "ok", user=CHIEF, db="approvals-demo.db")  # fmt: skip
+    assert approved.exit_code == 0, describe(approved)
 
     def references() -> list[str]:
         listed = data(run("--json", "list", user=CHIEF, db="approvals-demo.db"))

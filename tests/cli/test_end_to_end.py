@@ -28,7 +28,9 @@ def approvals(tmp_path: Path) -> Run:
     script = Path(sys.executable).parent / "approvals"
     if not script.exists():
         pytest.fail(f"the console script is not installed next to {sys.executable}")
-    env = {**os.environ, "APPROVALS_DB": str(tmp_path / "store.db"), "APPROVALS_LANG": "en"}
+    env = {**os.environ, "APPROVALS_DB": str(tmp_path / "store.db"), "APPROVALS_LANG": "en",
+           "XDG_CONFIG_HOME": str(tmp_path / "config")}  # fmt: skip
+    env.pop("APPROVALS_KEYS", None)
 
     def run(user: str, *args: str, expect: int = 0) -> subprocess.CompletedProcess[str]:
         done = subprocess.run(
@@ -50,10 +52,20 @@ def test_an_entrustment_from_notice_to_the_end_of_the_contract(
     approvals: Run, tmp_path: Path
 ) -> None:
     run = approvals
-    run("daihyo", "init", "--representative", "daihyo")
-    run("daihyo", "roster", "appoint", "sato", "chief")
-    run("sato", "roster", "appoint", "suzuki", "manager", "--department", "sales")
-    run("suzuki", "roster", "appoint", "tanaka", "staff", "--department", "sales")
+    keys = tmp_path / "config" / "approvals" / "keys"
+    began = run("daihyo", "init", "--representative", "daihyo")  # signing begins
+    assert "Signing began" in began.stdout
+    # Each approver makes a key once; whoever appointed them registers its public half.
+    for appointer, person, *role in (
+        ("daihyo", "sato", "chief"),
+        ("sato", "suzuki", "manager", "--department", "sales"),
+        ("suzuki", "tanaka", "staff", "--department", "sales"),
+    ):
+        run(appointer, "roster", "appoint", person, *role)
+        unsigned = run(person, "roster", "list")  # reading needs no key
+        assert person in unsigned.stdout
+        run(person, "keys", "new")
+        run(appointer, "roster", "register-key", person, str(keys / f"{person}.pub"))
 
     contract = tmp_path / "basic-contract.pdf"
     contract.write_bytes(b"%PDF-1.7 basic contract")
@@ -109,3 +121,7 @@ def test_an_entrustment_from_notice_to_the_end_of_the_contract(
     assert document["name"] == "basic-contract.pdf"
     shown = run("sato", "--lang", "ja", "show", reference).stdout
     assert "個別契約終了" in shown
+
+    # Every event after the establishment of the roster is signed by its writer's own key.
+    verified = run("kansa", "audit", "verify", expect=3)  # sound; no checkpoint pinned
+    assert "Events are signed from position 1 on" in verified.stdout

@@ -29,21 +29,18 @@ def count(path: Path, table: str) -> int:
 
 def test_approvers_sign_with_their_own_registered_keys(run: Run, empty: Path) -> None:
     db = str(empty)
-    assert run("init", "--representative", "daihyo", db=db, user="daihyo").exit_code == 0
-    made = run("keys", "new", db=db, user="daihyo")
+    made = run("init", "--representative", "daihyo", db=db, user="daihyo")
     assert made.exit_code == 0, made.output
+    assert "Signing began with your key" in made.output
     private = empty.parent / "config" / "approvals" / "keys" / "daihyo.key"
     assert stat.S_IMODE(private.stat().st_mode) == 0o600
     assert stat.S_IMODE(private.parent.stat().st_mode) == 0o700
-    assert "approvals roster register-key daihyo" in made.output
-    public = str(private.with_suffix(".pub"))
 
     again = run("keys", "new", db=db, user="daihyo")
     assert again.exit_code != 0  # never over a key
     assert "Traceback" not in again.output
+    assert "registered on the roster" in run("keys", "show", db=db, user="daihyo").output
 
-    began = run("roster", "register-key", "daihyo", public, db=db, user="daihyo")
-    assert began.exit_code == 0, began.output
     assert run("roster", "appoint", "sato", "chief", db=db, user="daihyo").exit_code == 0
 
     assert run("keys", "new", db=db, user="sato").exit_code == 0
@@ -82,9 +79,7 @@ def test_approvers_sign_with_their_own_registered_keys(run: Run, empty: Path) ->
 def test_a_lost_key_is_revoked_by_its_holder(run: Run, empty: Path) -> None:
     db = str(empty)
     run("init", "--representative", "daihyo", db=db, user="daihyo")
-    run("keys", "new", db=db, user="daihyo")
     keys = empty.parent / "config" / "approvals" / "keys"
-    run("roster", "register-key", "daihyo", str(keys / "daihyo.pub"), db=db, user="daihyo")
     run("roster", "appoint", "sato", "chief", db=db, user="daihyo")
     run("keys", "new", db=db, user="sato")
     registered = run("--json", "roster", "register-key", "sato", str(keys / "sato.pub"),
@@ -96,3 +91,36 @@ def test_a_lost_key_is_revoked_by_its_holder(run: Run, empty: Path) -> None:
     refused = run("roster", "appoint", "suzuki", "manager", "-d", "sales", db=db, user="sato")
     assert refused.exit_code == 1
     assert "not registered" in refused.output
+
+
+def test_init_by_someone_else_says_how_signing_begins(run: Run, empty: Path) -> None:
+    db = str(empty)
+    done = run("init", "--representative", "daihyo", db=db, user="admin")
+    assert done.exit_code == 0, done.output
+    assert "Events are not signed yet: daihyo begins signing" in done.output
+    assert not (empty.parent / "config" / "approvals" / "keys").exists()
+    assert count(empty, "approvals_signatures") == 0
+    began = run("init", "--representative", "daihyo", db=db, user="daihyo")
+    assert "Signing began" in began.output
+    assert count(empty, "approvals_signatures") == 1  # the registration of the first key
+
+
+def test_a_key_others_may_read_is_refused(run: Run, empty: Path) -> None:
+    db = str(empty)
+    run("init", "--representative", "daihyo", db=db, user="daihyo")
+    private = empty.parent / "config" / "approvals" / "keys" / "daihyo.key"
+    private.chmod(0o644)
+    before = count(empty, "approvals_events")
+    refused = run("roster", "appoint", "sato", "chief", db=db, user="daihyo")
+    assert refused.exit_code == 1
+    assert "chmod 600" in refused.output
+    assert "Traceback" not in refused.output
+    assert count(empty, "approvals_events") == before
+
+
+def test_open_with_needs_a_bundle(run: Run, tmp_path: Path) -> None:
+    private = tmp_path / "auditor.key"
+    private.write_text("not used", encoding="utf-8")
+    refused = run("audit", "verify", "--open-with", str(private))
+    assert refused.exit_code == 2
+    assert "give --bundle DIR too" in refused.output

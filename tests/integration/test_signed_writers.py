@@ -43,8 +43,12 @@ REP = key(REPRESENTATIVE)
 HOST = key("intranet", service=True)
 
 
+CLOCKS: dict[str, FakeClock] = {}
+
+
 def opened(url: str, signer: WriterKey | None, **kwargs: Any) -> ApprovalsApplication:
-    clock = FakeClock(datetime(2026, 4, 1, 9, 0, tzinfo=JST))
+    """The store at ``url`` with its own clock, which goes on where it stood (never back)."""
+    clock = CLOCKS.setdefault(url, FakeClock(datetime(2026, 4, 1, 9, 0, tzinfo=JST)))
     return open_approvals(url, clock=clock, signer=signer, **kwargs)
 
 
@@ -353,3 +357,54 @@ def test_verify_and_a_bundle_carry_the_signatures(signed: str, tmp_path: Path) -
     app.close()
     forged = verify_bundle(tmp_path / "forged")
     assert [(f.code, f.position) for f in forged.findings] == [("unsigned", position)]
+
+
+def test_an_approval_written_under_the_chiefs_name_with_another_persons_key_is_named(
+    signed: str,
+) -> None:
+    """tanaka holds his own key and the database's credentials: he appends "sato approved"."""
+    tanaka = key(STAFF)
+    host = opened(signed, HOST)
+    host.register_key(actor=MANAGER, holder=STAFF, public_key=tanaka.public_key)
+    (reference,) = host.references()
+    host.act(reference, "consult", actor=MANAGER)
+    host.close()
+    app = opened(signed, tanaka)
+    app.signing_for = lambda aggregates, writer: (tanaka, STAFF)  # type: ignore[method-assign]
+    app.act(reference, "approve", actor=CHIEF)
+    position = event_count(app) - 1
+    from approvals.audit.verify import verify_log
+
+    assert signature_findings(app).findings == ()  # the key is tanaka's, signing for tanaka
+    assert [(f.code, f.position) for f in verify_log(app).findings] == [
+        ("signature_writer", position)
+    ]
+    app.close()
+
+
+def test_a_key_revoked_while_a_write_waits_for_its_turn_does_not_sign_it(signed: str) -> None:
+    """The signing key is chosen before the writers' turn; a revocation landing in between
+    makes the write decide again (and be refused), never land signed by a revoked key — also
+    for a write that does not touch the roster itself (a filing)."""
+    tanaka = key(STAFF)
+    host = opened(signed, HOST)
+    record = host.register_key(actor=MANAGER, holder=STAFF, public_key=tanaka.public_key)
+    app = opened(signed, tanaka)
+    decide = app.signing_for
+    revoked: list[bool] = []
+
+    def racing(aggregates: Any, writer: str | None) -> Any:
+        chosen = decide(aggregates, writer)
+        if not revoked:  # another writer revokes the key between the choice and the write
+            host.revoke_key(actor=MANAGER, key_id=record.key_id)
+            revoked.append(True)
+        return chosen
+
+    app.signing_for = racing  # type: ignore[method-assign]
+    before = event_count(app)
+    with pytest.raises(SigningRefused, match="not registered"):
+        file_case(app, "purpose")
+    assert event_count(app) == before + 1  # the revocation only
+    assert signature_findings(app).findings == ()
+    app.close()
+    host.close()

@@ -22,31 +22,37 @@ from pathlib import Path
 from typing import Any
 
 import sqlalchemy
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 from sqlalchemy import Engine, text
 
 from approvals import JST, ApprovalsApplication, open_approvals
 from approvals.audit.checkpoint import Checkpoint, generate_keys, load_private_key
 from approvals.audit.checkpoint import load_public_key as read_public_key
 from approvals.audit.service import create_checkpoint, read_checkpoints, verify_with_keys
+from approvals.audit.signing import WriterKey
 from approvals.definitions import load_directory
 from approvals.demo import (
     CHIEF,
     FILINGS,
     MANAGER,
     OTHER_STAFF,
+    REPRESENTATIVE,
     STAFF,
     TITLES,
     SimulatedClock,
     appoint_sample_roster,
+    begin_signing,
 )
 from approvals.errors import ApprovalsError
 
-ALTERATIONS = {"sqlite": 1000, "postgresql": 250}
+ALTERATIONS = {"sqlite": 500, "postgresql": 120}
 """How many alterations are counted per backend: bounded for CI (a fresh application and a whole
 verification each)."""
 SEED = 20261130
-TABLES = ("approvals_events", "approvals_integrity", "approvals_case_keys", "approvals_disposals")
+TABLES = (
+    "approvals_events", "approvals_integrity", "approvals_case_keys", "approvals_disposals",
+    "approvals_signatures",
+)  # fmt: skip
 HASHES = ("leaf_hash", "chain_hash", "case_chain_hash")
 
 
@@ -63,10 +69,16 @@ class Store:
 
 
 def build(url: str, tmp_path: Path) -> Store:
-    """The small store, its two checkpoints, and the triggers off."""
+    """The small store, signed from its first key on, its two checkpoints, and the triggers
+    off."""
     workflows = dict(load_directory())
     clock = SimulatedClock(datetime(2026, 4, 1, 9, tzinfo=JST))
-    app = open_approvals(url, clock=clock, workflows=workflows)
+    representative = WriterKey(REPRESENTATIVE, Ed25519PrivateKey.generate())
+    service = WriterKey("intranet", Ed25519PrivateKey.generate(), service=True)
+    app = open_approvals(url, clock=clock, workflows=workflows, signer=representative)
+    begin_signing(app, service.public_key)
+    app.close()
+    app = open_approvals(url, clock=clock, workflows=workflows, signer=service)
     private_path, public_path, _ = generate_keys(tmp_path / "keys")
     private = load_private_key(private_path)
     folder = tmp_path / "checkpoints"
@@ -222,6 +234,26 @@ def alter_key(store: Store, rng: random.Random) -> tuple[str, Undo | None]:
     return "key replaced", undo
 
 
+def alter_signature(store: Store, rng: random.Random) -> tuple[str, Undo | None]:
+    signatures = rows(store, "approvals_signatures")
+    row = rng.choice(signatures)
+    what = rng.choice(["writer", "key_id", "signature", "position", "delete"])
+    if what == "delete":
+        return "signature delete", delete(store, "approvals_signatures", "position", row)
+    if what == "position":
+        taken = {r["position"] for r in signatures}
+        free = [p for p in range(0, len(signatures) + 3) if p not in taken]
+        value: Any = rng.choice(free)
+    elif what == "writer":
+        value = rng.choice([CHIEF, MANAGER, STAFF, REPRESENTATIVE, "intranet", "mallory"])
+    else:
+        text_value: str = row[what]
+        index = rng.randrange(len(text_value))
+        value = text_value[:index] + rng.choice("0123456789abcdef") + text_value[index + 1 :]
+    undo = update(store, "approvals_signatures", "position", row, what, value=value)
+    return f"signature {what}", undo
+
+
 def verify(store: Store, checkpoints: list[Checkpoint]) -> bool:
     """Whether a fresh application's verification reports something (it must not raise)."""
     app = open_approvals(store.url, create=False, workflows=store.workflows)
@@ -259,7 +291,7 @@ def test_every_single_alteration_is_reported_and_none_raises(
     assert not verify(store, store.checkpoints), "the untouched store verifies"
     counted: dict[str, int] = {}
     wanted = ALTERATIONS[store.engine.dialect.name]
-    alterations = [alter_event] * 4 + [alter_ledger] * 3 + [alter_key]
+    alterations = [alter_event] * 4 + [alter_ledger] * 3 + [alter_key] + [alter_signature] * 2
     try:
         while sum(counted.values()) < wanted and len(store.failures) < 5:
             if rng.random() < 0.08:
@@ -291,4 +323,4 @@ def test_every_single_alteration_is_reported_and_none_raises(
         store.engine.dispose()
     assert store.failures == [], store.failures
     assert sum(counted.values()) == wanted
-    assert len(counted) == 14, counted  # every kind of alteration was made
+    assert len(counted) == 19, counted  # every kind of alteration was made

@@ -33,6 +33,7 @@ from sqlalchemy import (
     MetaData,
     String,
     Table,
+    func,
     insert,
     select,
     text,
@@ -41,6 +42,7 @@ from sqlalchemy.orm import Session
 
 from approvals.audit.hashing import GENESIS, chain_hash, leaf_data, leaf_hash
 from approvals.audit.signing import WriterKey, signatures_table
+from approvals.domain.roster import ROSTER_ID, Roster
 from approvals.joined import HostTransactions
 
 try:
@@ -56,6 +58,8 @@ _CHAINS_LOCK = threading.Lock()
 WRITER_LOCK = int.from_bytes(hashlib.sha256(b"approvals writer").digest()[:4], "big")
 """The PostgreSQL advisory lock every writer of the log holds until its transaction ends."""
 _ID = BigInteger().with_variant(Integer(), "sqlite")
+_KEY_TOPICS = (Roster.KeyRegistered.TOPIC, Roster.KeyRevoked.TOPIC)
+"""The roster's events that change who may sign: a write decided before one is decided again."""
 
 
 def ledger_table(metadata: MetaData | None = None) -> Table:
@@ -146,6 +150,9 @@ class IntegrityRecorder(SQLAlchemyApplicationRecorder):
         # Set by the application: who signs the events this thread writes now, and as whom
         # (None: unsigned, before signing began).
         self.signer: Callable[[], tuple[WriterKey, str] | None] | None = None
+        # The roster's version the signing was decided on (None: not checked): a roster that
+        # changed before our turn to write (a key registered or revoked) means deciding again.
+        self.roster_seen: Callable[[], int | None] | None = None
         self.case_keys: Any = None  # set by the application: new case keys go in with events
         self.host: HostTransactions | None = None  # set by the application: joined units
         # The chain value of each case's last event, as committed: a row of the ledger never
@@ -261,6 +268,16 @@ class IntegrityRecorder(SQLAlchemyApplicationRecorder):
         # The writers' lock is held (PostgreSQL) or the write transaction is open (SQLite)
         # by now, so the ledger's last row cannot move under us.
         ledger = self.ledger.c
+        seen = self.roster_seen() if self.roster_seen is not None else None
+        if seen is not None:
+            events = self.events_record_cls.__table__
+            now = connection.execute(
+                select(func.max(ledger.originator_version))
+                .join(events, events.c.id == ledger.event_id)
+                .where(ledger.originator_id == str(ROSTER_ID), events.c.topic.in_(_KEY_TOPICS))
+            ).scalar()
+            if (now or 0) > seen:
+                raise IntegrityError("the roster changed since the signing key was chosen")
         last = connection.execute(
             select(ledger.position, ledger.chain_hash).order_by(ledger.position.desc()).limit(1)
         ).first()

@@ -143,7 +143,18 @@ def new_writer_key(folder: Path, holder: str, *, service: bool = False) -> tuple
 
 
 def load_writer_key(path: Path, holder: str, *, service: bool = False) -> WriterKey:
-    """Read ``holder``'s private key (PEM, as :func:`new_writer_key` writes it)."""
+    """Read ``holder``'s private key (PEM, as :func:`new_writer_key` writes it); refuse a key
+    others may read (as ssh does): whoever reads it signs as its holder."""
+    if os.name == "posix" and path.is_file() and path.stat().st_mode & 0o077:
+        raise InvalidValue(
+            "value.invalid",
+            field=Label(f"The key file {path}", f"鍵ファイル {path}"),
+            kind=Label(
+                f"a file only its owner may read (chmod 600 {path})",
+                f"所有者だけが読めるファイル(chmod 600 {path})",
+            ),
+            value="",
+        )
     try:
         private = serialization.load_pem_private_key(path.read_bytes(), password=None)
     except (OSError, ValueError, TypeError):

@@ -34,7 +34,7 @@ from approvals.audit.keys import CaseDataErased, CaseEventUnreadable
 from approvals.audit.ledger import LedgerRow
 from approvals.audit.merkle import RootBuilder, proof_is_valid
 from approvals.audit.rules import check_rules
-from approvals.audit.writers import signature_findings
+from approvals.audit.writers import actor_findings, signature_findings
 from approvals.domain.case import Case, case_id
 from approvals.domain.registry import PublishedDefinition, ReferenceCounter
 from approvals.domain.retention import RetentionRecord
@@ -442,6 +442,7 @@ def verify_log(
     notes.append(signed.note)
     walk.findings += walk.undecodable
     walk.findings += damage_findings(app)
+    walk.findings += actor_findings(app, signed.signed_from)
     if rules:
         walk.findings += check_rules(app)
     return Report(

@@ -22,7 +22,7 @@ from approvals.errors import ApprovalsError, Label
 if TYPE_CHECKING:
     from approvals.application import ApprovalsApplication
 
-__all__ = ["Signatures", "signature_findings"]
+__all__ = ["Signatures", "actor_findings", "signature_findings"]
 
 _PAGE = 5000
 
@@ -263,3 +263,49 @@ def signature_findings(app: ApprovalsApplication) -> Signatures:
                 f"位置 {position} の署名に対応するイベントが台帳にありません",
             )  # fmt: skip
     return Signatures(tuple(walk.findings), walk.signed_from, count)
+
+
+def actor_findings(app: ApprovalsApplication, signed_from: int | None) -> list[Finding]:
+    """Compare the actor inside each signed event (decrypted: a case's events are encrypted)
+    with the writer its signature names: someone holding their own key and the database's
+    credentials cannot append "the chief approved" under the chief's name.  An event that does
+    not decode is left to the decoding layer, which names it."""
+    if signed_from is None:
+        return []
+    ledger = app.recorder.ledger  # type: ignore[attr-defined]
+    signatures = app.recorder.signatures  # type: ignore[attr-defined]
+    events = app.recorder.events_record_cls.__table__  # type: ignore[attr-defined]
+    findings: list[Finding] = []
+    start = signed_from - 1
+    with app.engine.connect() as connection:
+        while True:
+            page = connection.execute(
+                select(ledger.c.position, events.c.originator_id, events.c.originator_version,
+                       events.c.topic, events.c.state, signatures.c.writer)
+                .join(events, events.c.id == ledger.c.event_id)
+                .join(signatures, signatures.c.position == ledger.c.position)
+                .where(ledger.c.position > start, ledger.c.originator_id != str(ROSTER_ID))
+                .order_by(ledger.c.position)
+                .limit(_PAGE)
+            ).all()  # fmt: skip
+            for row in page:
+                try:
+                    event: Any = app.mapper.to_domain_event(
+                        StoredEvent(
+                            row.originator_id, row.originator_version, row.topic, bytes(row.state)
+                        )
+                    )
+                except Exception:  # noqa: BLE001 - named by the decoding layer
+                    continue
+                actor = getattr(event, "actor", None)
+                if isinstance(actor, str) and actor != row.writer:
+                    findings.append(Finding(
+                        "signature_writer", row.position, f"event {row.position}", Label(
+                            f"event {row.position} says {actor} acted, but it was signed for "
+                            f"{row.writer}: it was written under someone else's name",
+                            f"イベント {row.position} の行為者は {actor} ですが、{row.writer} として"
+                            "署名されています: 他人の名で書き込まれています",
+                        )))  # fmt: skip
+            if len(page) < _PAGE:
+                return findings
+            start = page[-1].position

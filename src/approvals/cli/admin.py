@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import click
@@ -13,6 +14,7 @@ from approvals.cli.text import say
 __all__ = ["demo", "init"]
 
 DEMO_FILE = "approvals-demo.db"
+DEMO_KEYS = "approvals-demo.keys"
 
 
 @click.command()
@@ -29,8 +31,10 @@ DEMO_FILE = "approvals-demo.db"
 @pass_session
 def init(session: Session, representative: str | None, roles: tuple[str, ...]) -> None:
     """Create the store (safe to repeat); optionally start the roster and grant roles."""
+    from approvals.audit.signing import key_file, new_writer_key
     from approvals.store import grant_least_privilege, shown_url
 
+    signs = representative is not None and session.actor == representative
     app = session.app(create=True)
     projector = app.registers().projector
     projector.ensure()  # the read-model tables, before several users start
@@ -42,14 +46,32 @@ def init(session: Session, representative: str | None, roles: tuple[str, ...]) -
     if representative is not None and representative not in holders:
         app.establish_roster(representative)
         holders = [representative]
+    began = None
+    if signs and representative in holders and not app.writer_keys():
+        # The representative sets the store up: their own first key begins signing.
+        if app.signer is None:
+            new_writer_key(session.key_folder, session.actor)
+            session.close()
+            app = session.app()
+        if app.signer is not None:
+            began = app.register_key(
+                actor=session.actor, holder=session.actor, public_key=app.signer.public_key
+            )
     if session.as_json:
-        emit_json({"url": url, "representatives": holders, "granted": list(roles)}, session.lang)
+        signing = None if began is None else began.key_id
+        emit_json({"url": url, "representatives": holders, "granted": list(roles),
+                   "signing_key": signing}, session.lang)  # fmt: skip
         return
     click.echo(say("init.done", session.lang, url=url))
     for role in roles:
         click.echo(say("init.granted", session.lang, role=role))
     if representative is not None:
         click.echo(say("init.roster", session.lang, user=representative))
+    if began is not None:
+        path = key_file(session.key_folder, session.actor)
+        click.echo(say("init.signing", session.lang, key_id=began.key_id, path=path))
+    elif representative is not None and not app.writer_keys():
+        click.echo(say("init.unsigned", session.lang, user=representative))
 
 
 @click.command(short_help="Run the quickstart on a fresh SQLite file.")
@@ -59,20 +81,43 @@ def demo(session: Session) -> None:
     each of the five workflows run to its end, then a chief's inbox and a case history."""
     from datetime import datetime
 
+    from approvals.audit.signing import new_writer_key
     from approvals.cli.cases import print_cases, print_history, print_inbox
-    from approvals.demo import CHIEF, SimulatedClock, run_demo
+    from approvals.demo import (
+        APPOINTED_BY,
+        CHIEF,
+        DEMO_SERVICE,
+        REPRESENTATIVE,
+        SimulatedClock,
+        begin_signing,
+        register_sample_keys,
+        run_demo,
+    )
     from approvals.domain.clocks import JST
     from approvals.factory import open_approvals
     from approvals.store import sqlite_url
 
-    path = Path(DEMO_FILE)
+    path, keys = Path(DEMO_FILE), Path(DEMO_KEYS)
     for leftover in (path, *(Path(f"{DEMO_FILE}-{end}") for end in ("wal", "shm", "writer"))):
         leftover.unlink(missing_ok=True)
+    if keys.is_dir() and not keys.is_symlink():
+        shutil.rmtree(keys)
     url = sqlite_url(path)
     clock = SimulatedClock(datetime(2026, 4, 1, 9, 0, tzinfo=JST))
-    app = open_approvals(url, clock=clock)
+    # Every event is signed: the representative's own key begins signing, the demo's service
+    # key signs the rest, and each sample person gets a key of their own for the command line.
+    representative, _ = new_writer_key(keys, REPRESENTATIVE)
+    service, _ = new_writer_key(keys, DEMO_SERVICE, service=True)
+    people = {person: new_writer_key(keys, person)[0].public_key for person in APPOINTED_BY}
+    app = open_approvals(url, clock=clock, signer=representative)
+    try:
+        begin_signing(app, service.public_key)
+    finally:
+        app.close()
+    app = open_approvals(url, clock=clock, signer=service)
     try:
         run = run_demo(app, clock)
+        register_sample_keys(app, people)
     finally:
         app.close()
 
@@ -95,6 +140,6 @@ def demo(session: Session) -> None:
         print_history(shown, app.history(reference))
         click.echo()
         click.echo(say("demo.done", lang, returned=run.returned_and_resubmitted,
-                       rejected=run.rejected, url=path))  # fmt: skip
+                       rejected=run.rejected, url=path, keys=keys))  # fmt: skip
     finally:
         shown.close()

@@ -151,6 +151,8 @@ def verify(
             bundle, [load_public_key(k) for k in keys], read_checkpoints(checkpoints),
             None if opener is None else load_private_key(opener),
         )  # fmt: skip
+    elif opener is not None:
+        raise click.UsageError(say("audit.open_without_bundle", session.lang))
     else:
         report = verify_with_keys(
             session.app(), read_checkpoints(checkpoints), [load_public_key(k) for k in keys]

@@ -14,6 +14,21 @@ TEXT: dict[str, Label] = {
         "{reference}: {step} recorded; now '{state}'.",
         "{reference}: {step}を記録しました。現在「{state}」です。",
     ),
+    "init.signing": Label(
+        "Signing began with your key {key_id} ({path}, keep it; 0600): every event from now on "
+        "is signed. Each approver makes a key with `approvals keys new`; whoever appoints them "
+        "registers it with `approvals roster register-key`.",
+        "あなたの鍵 {key_id}({path}、0600 で保管)で署名を開始しました: 以後すべてのイベントが"
+        "署名されます。各承認者は `approvals keys new` で鍵を作成し、選任した者が "
+        "`approvals roster register-key` で登録します。",
+    ),
+    "init.unsigned": Label(
+        "Events are not signed yet: {user} begins signing with `approvals --user {user} init "
+        "--representative {user}` (or `keys new`, then `roster register-key {user} FILE`).",
+        "イベントはまだ署名されていません: {user} が `approvals --user {user} init "
+        "--representative {user}`(または `keys new` の後 `roster register-key {user} FILE`)で"
+        "署名を開始します。",
+    ),
     "keys.made": Label(
         "Made key {key_id} for {holder}: {path} (keep it; 0600). Have {public} registered by "
         "whoever may appoint {holder}: approvals roster register-key {holder} {public}",
@@ -139,9 +154,17 @@ TEXT: dict[str, Label] = {
     "demo.cases": Label("Cases", "案件一覧"),
     "demo.done": Label(
         "Five workflows ran to their end ({returned} was returned and resubmitted, {rejected} "
-        "was rejected); two cases wait. Try: approvals --db {url} --user sato inbox",
+        "was rejected); two cases wait. Every event is signed; each sample person's key is in "
+        "{keys}. Try: approvals --db {url} --keys {keys} --user sato inbox",
         "5 つのワークフローを最後まで実行しました({returned} は差し戻し後に再提出、{rejected} は"
-        "却下)。2 件が対応待ちです。例: approvals --db {url} --user sato inbox",
+        "却下)。2 件が対応待ちです。すべてのイベントは署名済みで、各人の鍵は {keys} にあります。"
+        "例: approvals --db {url} --keys {keys} --user sato inbox",
+    ),
+    "audit.open_without_bundle": Label(
+        "--open-with opens the case keys sealed in a bundle: give --bundle DIR too (the "
+        "database's own cases are read with the keys it holds).",
+        "--open-with はバンドルに封入されたケース鍵を開くためのものです。--bundle DIR も指定して"
+        "ください(データベースの案件はそこにある鍵で読みます)。",
     ),
     "audit.keys": Label(
         "Key {key_id}: private key {private} (keep it with the auditor), public key {public}.",
