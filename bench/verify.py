@@ -1,111 +1,219 @@
 """How fast `audit verify` walks the log, next to merely reading the rows and hashing them.
 
-Builds a SQLite store (or uses --db URL) holding about --events events of entrustment cases
-walked through the engine, then times, on the same store:
+For each size given (default 30,000 and 150,000 events) builds a signed SQLite store of
+entrustment cases walked through the engine (or reuses the one already in --dir; building is
+slow), or takes --db URL (any backend, built there if short), then times, on the same store,
+each measurement in a process of its own so that its peak resident memory (VmHWM) is its own:
 
-* read + hash: every event row read in pages and its RFC 8785 leaf hashed — the floor;
-* verify (integrity): events against the ledger, the chains and the Merkle root;
-* verify (full): the same plus every case replayed against its rules;
+* floor: every event row and its ledger row read in pages with the driver (sqlite3 or
+  psycopg) and SHA-256 (hashlib, in C) of the stored bytes: what no verification can beat;
+* integrity: events against the ledger (each leaf recomputed), the chains and the Merkle root;
+* verify, signatures: ``verify_log(rules=False)``: integrity, decoding, every writer's
+  signature (in parallel processes over the cores) and actor, damaged cases;
+* verify, full: the same plus every case replayed against its rules;
 
-and prints events/s for each and their ratio to the floor. Run from the repository root::
+and prints events/s for each, its ratio to the floor, and the peak memory. Run from the
+repository root::
 
-    python bench/verify.py [--events N] [--db URL]
+    python bench/verify.py [--events 30000,150000] [--dir DIR] [--db URL]
 """
 
 from __future__ import annotations
 
 import argparse
+import hashlib
+import json
+import os
 import platform
 import sqlite3
-import tempfile
+import subprocess
+import sys
 import time
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 import structlog
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from approvals import JST, open_approvals
-from approvals.audit.hashing import leaf_data, leaf_hash
-from approvals.audit.verify import verify_log
-from approvals.demo import FILINGS, PATHS, STAFF, SimulatedClock, appoint_sample_roster
+from approvals.audit.signing import WriterKey
+from approvals.audit.verify import integrity_walk, verify_log
+from approvals.demo import (
+    DEMO_SERVICE,
+    FILINGS,
+    PATHS,
+    REPRESENTATIVE,
+    STAFF,
+    SimulatedClock,
+    _dated,
+    appoint_sample_roster,
+    begin_signing,
+    take,
+)
+
+
+def _key(holder: str, *, service: bool = False) -> WriterKey:
+    """A fixed key per holder, so that a store built earlier can be extended later."""
+    seed = hashlib.sha256(f"bench/verify {holder}".encode()).digest()
+    return WriterKey(holder, Ed25519PrivateKey.from_private_bytes(seed), service)
+
+
+REP = _key(REPRESENTATIVE)
+SERVICE = _key(DEMO_SERVICE, service=True)
 
 
 def build(url: str, events: int) -> int:
-    clock = SimulatedClock(datetime(2026, 4, 1, 9, tzinfo=JST))
-    app = open_approvals(url, clock=clock)
+    """Fill the store at ``url`` up to ``events``, signed; return the rate it was built at."""
+    clock = SimulatedClock(datetime(2026, 6, 1, 9, tzinfo=JST))  # after the filings' dates
+    app = open_approvals(url, clock=clock, signer=REP)
     try:
         if not app.roster():
+            begin_signing(app, SERVICE.public_key)
+    finally:
+        app.close()
+    app = open_approvals(url, clock=clock, signer=SERVICE)
+    try:
+        if len(app.roster()) < 2:
             appoint_sample_roster(app)
         written = app.recorder.max_notification_id() or 0
-        started = time.perf_counter()
+        first, started = written, time.perf_counter()
         while written < events:
             ref = app.file("entrustment", actor=STAFF, title="bench", department="sales",
                            fields=FILINGS["entrustment"]).reference  # fmt: skip
             for move in PATHS["entrustment"]:
-                app.act(ref, move.trigger, actor=move.actor, fields=move.fields,
-                        checklist=move.checklist, comment=move.comment)  # fmt: skip
+                take(app, ref, _dated(app, "entrustment", move, clock))
             written = app.recorder.max_notification_id() or 0
         took = time.perf_counter() - started
-        return int(written / took) if took else 0
+        return int((written - first) / took) if took and written > first else 0
     finally:
         app.close()
 
 
-def read_and_hash(url: str) -> tuple[int, float]:
+def _peak_kb() -> int:
+    """This process's peak resident memory (VmHWM), in kB."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1])
+    import resource
+
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+
+
+def _floor(url: str) -> tuple[int, bool, float]:
+    """Read every event beside its ledger row with the driver, and SHA-256 the stored bytes."""
+    app = open_approvals(url, create=False)
+    try:
+        events = app.recorder.events_record_cls.__table__.name
+        ledger = app.recorder.ledger.name
+        query = (
+            f"SELECT e.id, e.originator_id, e.originator_version, e.topic, e.state, "
+            f"l.leaf_hash, l.chain_hash, l.case_chain_hash FROM {ledger} l "
+            f"JOIN {events} e ON e.id = l.event_id ORDER BY l.position"
+        )
+        count = 0
+        sha256 = hashlib.sha256
+        started = time.perf_counter()
+        with app.engine.connect() as connection:
+            raw: Any = connection.connection.driver_connection
+            cursor = raw.cursor()
+            cursor.arraysize = 10_000
+            cursor.execute(query)
+            while page := cursor.fetchmany():
+                for row in page:
+                    sha256(bytes(row[4])).digest()
+                count += len(page)
+            cursor.close()
+        return count, True, time.perf_counter() - started
+    finally:
+        app.close()
+
+
+def _integrity(url: str) -> tuple[int, bool, float]:
     app = open_approvals(url, create=False)
     try:
         started = time.perf_counter()
-        count, start = 0, 1
-        while True:
-            page = app.recorder.select_notifications(start, 5000)
-            for n in page:
-                leaf_hash(leaf_data(str(n.originator_id), n.originator_version, n.topic, n.state))
-            count += len(page)
-            if len(page) < 5000:
-                break
-            start = page[-1].id + 1
-        return count, time.perf_counter() - started
+        walk = integrity_walk(app, ())
+        return walk.roots.size, not walk.findings, time.perf_counter() - started
     finally:
         app.close()
 
 
-def timed_verify(url: str, *, rules: bool) -> tuple[int, float, bool]:
+def _verify(url: str, *, rules: bool) -> tuple[int, bool, float]:
     app = open_approvals(url, create=False)
     try:
         started = time.perf_counter()
         report = verify_log(app, rules=rules)
-        return report.events, time.perf_counter() - started, report.ok
+        return report.events, report.ok, time.perf_counter() - started
     finally:
         app.close()
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument(
-        "--events", type=int, default=5000, help="events in the store (default 5000)"
-    )
-    parser.add_argument("--db", help="a store URL to use instead of a fresh SQLite file")
-    args = parser.parse_args()
+MEASURES = {
+    "floor": ("read + SHA-256 (floor)", _floor),
+    "integrity": ("verify, integrity", _integrity),
+    "signatures": ("verify, signatures", lambda url: _verify(url, rules=False)),
+    "full": ("verify, full (rules)", lambda url: _verify(url, rules=True)),
+}
+
+
+def measure(kind: str, url: str) -> None:
+    """Run one measurement in this process and print it as JSON (the parent reads it)."""
     structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(30))
+    events, ok, took = MEASURES[kind][1](url)
+    print(json.dumps({"events": events, "seconds": took, "ok": ok, "peak_kb": _peak_kb()}))
 
-    url = args.db or f"sqlite:///{Path(tempfile.mkdtemp()) / 'bench.db'}"
+
+def _child(kind: str, url: str) -> dict[str, Any]:
+    out = subprocess.run(
+        [sys.executable, __file__, "--measure", kind, "--db", url],
+        check=True, capture_output=True, text=True,
+    )  # fmt: skip
+    return dict(json.loads(out.stdout.strip().splitlines()[-1]))
+
+
+def report(url: str) -> None:
+    """Measure everything on the store at ``url`` and print one table."""
+    rows = [(MEASURES[kind][0], _child(kind, url)) for kind in MEASURES]
+    base = rows[0][1]["events"] / rows[0][1]["seconds"]
+    print(f"{'':<24}{'events':>9}{'seconds':>9}{'events/s':>11}{'of floor':>10}{'peak MB':>9}")
+    for label, got in rows:
+        speed = got["events"] / got["seconds"]
+        flag = "" if got["ok"] else "  (NOT OK: the bench store does not verify)"
+        print(
+            f"{label:<24}{got['events']:>9}{got['seconds']:>9.2f}{speed:>11,.0f}"
+            f"{speed / base:>10.2f}{got['peak_kb'] / 1024:>9.0f}{flag}"
+        )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n\n")[0])
+    parser.add_argument("--events", default="30000,150000",
+                        help="sizes, comma-separated (default 30000,150000)")  # fmt: skip
+    parser.add_argument("--dir", default=os.path.join(os.path.expanduser("~"), ".approvals-bench"),
+                        help="where the SQLite stores are kept and reused")  # fmt: skip
+    parser.add_argument("--db", help="a store URL to use (built there up to the first size)")
+    parser.add_argument("--measure", choices=sorted(MEASURES), help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.measure:
+        measure(args.measure, args.db)
+        return
+    structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(30))
     print(
-        f"Python {platform.python_version()}, SQLite {sqlite3.sqlite_version}, {platform.machine()}"
+        f"Python {platform.python_version()}, SQLite {sqlite3.sqlite_version}, "
+        f"{platform.machine()}, {os.cpu_count()} cores"
     )
-    rate = build(url, args.events)
-    print(f"store: {url} (built at {rate} events/s through the engine)\n")
-
-    count, floor = read_and_hash(url)
-    rows = [("read + hash (floor)", count, floor)]
-    for label, rules in (("verify, integrity only", False), ("verify, with rules", True)):
-        events, took, ok = timed_verify(url, rules=rules)
-        assert ok, "the bench store does not verify"
-        rows.append((label, events, took))
-    base = count / floor
-    print(f"{'':<26}{'events':>10}{'seconds':>10}{'events/s':>12}{'of floor':>10}")
-    for label, events, took in rows:
-        speed = events / took
-        print(f"{label:<26}{events:>10}{took:>10.2f}{speed:>12,.0f}{speed / base:>10.2f}")
+    sizes = [int(s) for s in args.events.split(",") if s.strip()]
+    for size in sizes[:1] if args.db else sizes:
+        if args.db:
+            url = args.db
+        else:
+            Path(args.dir).mkdir(parents=True, exist_ok=True)
+            url = f"sqlite:///{Path(args.dir) / f'verify-{size}.db'}"
+        rate = build(url, size)
+        built = f"built at {rate:,} events/s through the engine" if rate else "reused"
+        print(f"\nstore: {url} ({built})")
+        report(url)
 
 
 if __name__ == "__main__":

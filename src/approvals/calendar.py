@@ -32,8 +32,6 @@ from importlib.metadata import version
 from pathlib import Path
 from typing import Any
 
-import holidays
-
 from approvals.domain.workflow import DURATION_UNITS, MEANINGS, TERMS, Duration
 from approvals.errors import DefinitionError, Label
 
@@ -45,6 +43,9 @@ COMPANY = Label("a company holiday", "会社の休日")
 
 @lru_cache(maxsize=256)
 def _national(year: int) -> dict[date, Label]:
+    # Imported when a date is first counted: a command that counts none starts faster.
+    import holidays  # noqa: PLC0415
+
     english = holidays.country_holidays("JP", years=year, language="en_US")
     japanese = holidays.country_holidays("JP", years=year, language="ja")
     return {day: Label(str(name), str(japanese.get(day, name))) for day, name in english.items()}

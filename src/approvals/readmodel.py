@@ -386,15 +386,21 @@ class Projector:
 
     # -- catching up ---------------------------------------------------------------------------
 
-    def catch_up(self, *, until: int | None = None) -> int:
+    def catch_up(
+        self, *, until: int | None = None, progress: Callable[[int, int], None] | None = None
+    ) -> int:
         """Take in every event past the models' positions (up to ``until``); return how many
-        events were read."""
+        events were read. ``progress(done, total)`` is called after each batch: positions
+        taken in out of those the models were behind when it began."""
         with self._lock:
-            return self._catch_up(until)
+            return self._catch_up(until, progress)
 
-    def _catch_up(self, until: int | None) -> int:
+    def _catch_up(
+        self, until: int | None, progress: Callable[[int, int], None] | None = None
+    ) -> int:
         self.ensure()
         read = 0
+        began: tuple[int, int] | None = None  # (start, head) of the first batch
         with self.app._storage():
             while True:
                 positions = {name: pos for name, (_, pos, _) in self._stored().items()}
@@ -403,6 +409,8 @@ class Projector:
                     self._written.clear()  # another process wrote rows: forget what ours were
                 start = min(behind.values(), default=0)
                 head = self.head() if until is None else until
+                if began is None:
+                    began = (start, head)
                 if start >= head:
                     return read
                 notifications = self._read(start, head)
@@ -424,19 +432,32 @@ class Projector:
                     self._written.popitem(last=False)
                 self._pending.clear()
                 read += len(notifications)
+                if progress is not None:
+                    progress(min(end, began[1]) - began[0], began[1] - began[0])
 
-    def follow(self, *, stop: Callable[[], bool], interval: float = 0.5) -> int:
-        """Catch up, then keep catching up every ``interval`` seconds until ``stop()``."""
+    def follow(
+        self,
+        *,
+        stop: Callable[[], bool],
+        interval: float = 0.5,
+        progress: Callable[[int, int], None] | None = None,
+    ) -> int:
+        """Catch up, then keep catching up every ``interval`` seconds until ``stop()``;
+        ``progress`` is told how the first catch-up goes."""
         total = 0
         while not stop():
-            caught = self.catch_up()
+            caught = self.catch_up(progress=progress)
+            progress = None
             total += caught
             if not caught:
                 time.sleep(interval)
         return total
 
-    def rebuild(self, names: Iterable[str] = ()) -> int:
-        """Drop the models called ``names`` (all when none), build them again from the log."""
+    def rebuild(
+        self, names: Iterable[str] = (), *, progress: Callable[[int, int], None] | None = None
+    ) -> int:
+        """Drop the models called ``names`` (all when none), build them again from the log;
+        ``progress(done, total)`` is called after each batch."""
         with self._lock:
             self.ensure()
             chosen = [self.model(name) for name in names] or list(self.models)
@@ -446,7 +467,7 @@ class Projector:
             self._cache.clear()
             self._written.clear()
             self._committed.clear()
-            return self._catch_up(None)
+            return self._catch_up(None, progress)
 
     def _read(self, start: int, head: int) -> list[Any]:
         events = self._events

@@ -33,7 +33,7 @@ import hashlib
 import json
 import os
 import shutil
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import replace
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
@@ -127,11 +127,14 @@ def export_bundle(
     checkpoints: Iterable[Path] = (),
     keys: Iterable[Path] = (),
     seal_to: Path | None = None,
+    *,
+    progress: Callable[[int, int], None] | None = None,
 ) -> dict[str, Any]:
     """Write the bundle into ``folder`` (which must be new or empty); return its manifest.
 
     No case key is written in clear: with ``seal_to`` (the auditor's public key file) the keys
-    of the cases not disposed of are sealed to it, else the bundle holds none."""
+    of the cases not disposed of are sealed to it, else the bundle holds none.
+    ``progress(done, total)`` is told how many of the log's events were written."""
     if folder.exists() and any(folder.iterdir()):
         raise InvalidValue(
             "value.invalid",
@@ -149,7 +152,7 @@ def export_bundle(
         if made:
             folder.parent.mkdir(parents=True, exist_ok=True)
         _make_folder(folder)
-        count, held = _write(app, folder, pinned, public, recipient)
+        count, held = _write(app, folder, pinned, public, recipient, progress=progress)
         files = sorted(p for p in folder.rglob("*") if p.is_file())
         manifest = {
             "format": FORMAT,
@@ -182,16 +185,23 @@ def _write(
     pinned: list[Checkpoint],
     keys: list[Path],
     recipient: Ed25519PublicKey | None,
+    *,
+    progress: Callable[[int, int], None] | None = None,
 ) -> tuple[int, list[str]]:
     """Write the bundle's files but the manifest into ``folder``; return how many events, and
     the cases whose keys were held (sealed to ``recipient``, or left out)."""
     for name in ("definitions", "checkpoints", "keys"):
         _make_folder(folder / name)
     count = 0
+    total = (app.recorder.max_notification_id() or 0) if progress is not None else 0
     with _create(folder / "events.jsonl") as stream:
         for line in _event_lines(app):
             stream.write((json.dumps(line, sort_keys=True) + "\n").encode("utf-8"))
             count += 1
+            if progress is not None and count % 500 == 0:
+                progress(count, max(total, count))
+    if progress is not None:  # done: the last event written, whatever gaps the ids had
+        progress(max(total, count), max(total, count))
     key_table = app.case_keys.table
     with app.engine.connect() as connection:
         rows = connection.execute(select(key_table).order_by(key_table.c.originator_id)).all()

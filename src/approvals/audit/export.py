@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import csv
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import datetime
 from typing import IO, TYPE_CHECKING, Any
 
@@ -25,13 +25,20 @@ COLUMNS = [
 
 
 def export_rows(
-    app: ApprovalsApplication, start: datetime | None = None, end: datetime | None = None
+    app: ApprovalsApplication,
+    start: datetime | None = None,
+    end: datetime | None = None,
+    *,
+    progress: Callable[[int, int], None] | None = None,
 ) -> Iterator[dict[str, Any]]:
     """Yield one row per case or roster event, in the order recorded, within [start, end);
-    the events of a case that cannot be read (see ``app.unreadable()``) are left out."""
+    the events of a case that cannot be read (see ``app.unreadable()``) are left out.
+    ``progress(done, total)`` is called after each page: the log's positions read so far, out
+    of the last one when the export began."""
     references: dict[str, str] = {}
     position = -1
     first = 1
+    total = (app.recorder.max_notification_id() or 0) if progress is not None else 0
     while True:
         page = app.recorder.select_notifications(first, 2000)
         for notification in page:
@@ -50,6 +57,9 @@ def export_rows(
             row = _row(event, references)
             if row is not None:
                 yield {"position": position, "at": at.astimezone(JST).isoformat(), **row}
+        if progress is not None:
+            done = total if len(page) < 2000 else min(page[-1].id, total)
+            progress(done, max(total, done))
         if len(page) < 2000:
             return
         first = page[-1].id + 1

@@ -3,7 +3,7 @@ prove that events are in the log."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -77,15 +77,20 @@ def _leaf(row: Any, position: int) -> bytes:
 
 
 def create_checkpoint(
-    app: ApprovalsApplication, private: Ed25519PrivateKey, folder: Path
+    app: ApprovalsApplication,
+    private: Ed25519PrivateKey,
+    folder: Path,
+    *,
+    progress: Callable[[int, int], None] | None = None,
 ) -> tuple[Checkpoint, Path, Report]:
     """Verify the log, then sign its size and root into a new file in ``folder``.
 
     The newest earlier checkpoint in ``folder`` (validly signed, of this log) becomes the
-    previous one, with the proof that the log still extends it.
+    previous one, with the proof that the log still extends it. ``progress`` is
+    :func:`~approvals.audit.verify.verify_log`'s.
     """
     earlier = read_checkpoints([folder]) if folder.is_dir() else []
-    report = verify_log(app, earlier)
+    report = verify_log(app, earlier, progress=progress)
     if not report.ok:
         first = report.first
         raise LogNotSound(
@@ -119,11 +124,16 @@ def create_checkpoint(
 
 
 def verify_with_keys(
-    app: ApprovalsApplication, checkpoints: Sequence[Checkpoint], keys: Sequence[Ed25519PublicKey]
+    app: ApprovalsApplication,
+    checkpoints: Sequence[Checkpoint],
+    keys: Sequence[Ed25519PublicKey],
+    *,
+    progress: Callable[[int, int], None] | None = None,
 ) -> Report:
     """Verify the log against checkpoints, accepting only checkpoints signed by ``keys``
-    (any validly signed checkpoint when no key is pinned, which the report notes)."""
-    report = verify_log(app, checkpoints)
+    (any validly signed checkpoint when no key is pinned, which the report notes);
+    ``progress`` is :func:`~approvals.audit.verify.verify_log`'s."""
+    report = verify_log(app, checkpoints, progress=progress)
     if not keys:
         if checkpoints:
             note = Label(

@@ -18,23 +18,34 @@ from it is trusted to decode or replay):
 
 from __future__ import annotations
 
-import re
 from collections import Counter
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from hashlib import sha256 as _sha256
 from typing import TYPE_CHECKING, Any
 
 from eventsourcing.persistence import StoredEvent
-from sqlalchemy import Connection, Table, select
+from sqlalchemy import Connection
 
 from approvals.audit.damage import STORAGE_ERRORS, damage_findings, issued_references
 from approvals.audit.findings import Finding
-from approvals.audit.hashing import GENESIS, chain_hash, leaf_data, leaf_hash
+from approvals.audit.hashing import GENESIS, leaf_data
+from approvals.audit.integrity import Tree, sound_log
 from approvals.audit.keys import CaseDataErased, CaseEventUnreadable
-from approvals.audit.ledger import LedgerRow
-from approvals.audit.merkle import RootBuilder, proof_is_valid
+from approvals.audit.merkle import proof_is_valid
+from approvals.audit.pages import (
+    PAGE,
+    as_bytes,
+    as_uuid,
+    event_rows,
+    ledger_hash,
+    ledger_rows,
+    paired,
+    signed_ledger_rows,
+    text_id,
+)
 from approvals.audit.rules import check_rules
-from approvals.audit.writers import actor_findings, signature_findings
+from approvals.audit.writers import actor_finding, signature_findings
 from approvals.domain.case import Case, case_id
 from approvals.domain.registry import PublishedDefinition, ReferenceCounter
 from approvals.domain.retention import RetentionRecord
@@ -76,64 +87,6 @@ class Report:
         if placed:
             return min(placed, key=lambda f: f.position or 0)
         return self.findings[0] if self.findings else None
-
-
-@dataclass(frozen=True, slots=True)
-class _Row:
-    id: int
-    originator_id: str
-    originator_version: int
-    topic: str
-    state: bytes
-    stored: StoredEvent
-
-
-def _events(app: ApprovalsApplication) -> Iterator[_Row]:
-    start = 1
-    while True:
-        page = app.recorder.select_notifications(start, 5000)
-        for n in page:
-            # Bytes as written; a value changed behind the engine may come back as text.
-            state = n.state if isinstance(n.state, bytes) else str(n.state).encode("utf-8")
-            stored = StoredEvent(n.originator_id, n.originator_version, n.topic, state)
-            yield _Row(n.id, str(n.originator_id), n.originator_version, n.topic, state, stored)
-        if len(page) < 5000:
-            return
-        start = page[-1].id + 1
-
-
-_HASH = re.compile(r"[0-9a-f]{64}")
-
-
-def _hex(value: object) -> bytes:
-    """A ledger hash as bytes; one that is not what the engine writes (64 lowercase hex digits)
-    reads as nothing, which matches no hash (the row is then named as altered or forged)."""
-    text = str(value)
-    return bytes.fromhex(text) if _HASH.fullmatch(text) else b""
-
-
-def _ledger_rows(connection: Connection, table: Table, page: int = 5000) -> Iterator[LedgerRow]:
-    """Read the whole ledger in position order, as :func:`~approvals.audit.ledger.ledger_rows`
-    does, but taking nothing in it for granted: it may have been edited by hand."""
-    start: int | None = None
-    while True:
-        query = select(table).order_by(table.c.position).limit(page)
-        if start is not None:
-            query = query.where(table.c.position > start)
-        result = connection.execute(query).all()
-        for row in result:
-            yield LedgerRow(
-                position=int(row.position),
-                event_id=int(row.event_id),
-                originator_id=str(row.originator_id),
-                originator_version=int(row.originator_version),
-                leaf_hash=_hex(row.leaf_hash),
-                chain_hash=_hex(row.chain_hash),
-                case_chain_hash=_hex(row.case_chain_hash),
-            )
-        if len(result) < page:
-            return
-        start = int(result[-1].position)
 
 
 def _named(event: Any) -> dict[str, str]:
@@ -180,57 +133,65 @@ def _subjects(app: ApprovalsApplication) -> dict[str, str]:
 
 
 class _Walk:
-    """The state of one pass over events and ledger side by side."""
+    """The state of the passes over events and ledger side by side."""
 
-    def __init__(self, subjects: dict[str, str], mapper: Any) -> None:
-        self.subjects = subjects
-        self.mapper = mapper
+    def __init__(self, app: ApprovalsApplication) -> None:
+        self.app = app
+        self._subjects: dict[str, str] | None = None  # read when a finding first needs a name
         self.findings: list[Finding] = []
         self.undecodable: list[Finding] = []  # the second layer's: reported after integrity
+        self.actors: list[Finding] = []  # signed events whose actor is not their writer
         self.unreadable_cases: set[str] = set()  # whose notice does not decrypt: damage.py's
         self.shift = 0  # how far the ledger's positions are off, once a jump was named
         self.chain = GENESIS
         self.cases: dict[str, tuple[int, bytes]] = {}
-        self.roots = RootBuilder()
+        self.roots = Tree()
         self.first_leaf = b""
         self.sizes: dict[int, bytes] = {}
         self.wanted: set[int] = set()
 
     def name(self, originator: str) -> str:
-        return self.subjects.get(originator, f"aggregate {originator}")
+        if self._subjects is None:
+            self._subjects = _subjects(self.app)
+        return self._subjects.get(originator, f"aggregate {originator}")
 
     def add(self, code: str, position: int | None, subject: str, en: str, ja: str) -> None:
         self.findings.append(Finding(code, position, subject, Label(en, ja)))
 
-    def decode(self, event: _Row, position: int | None) -> None:
-        """Decode one event; one that does not is a finding (and the walk goes on)."""
+    def decode(self, event: tuple[Any, ...], position: int | None) -> Any:
+        """Decode one event; one that does not is a finding (and the walk goes on). Return
+        the domain event, or None."""
+        _, originator, version, topic, state = event
         try:
-            self.mapper.to_domain_event(event.stored)
+            return self.app.mapper.to_domain_event(
+                StoredEvent(as_uuid(originator), version, topic, as_bytes(state))
+            )
         except STORAGE_ERRORS:
             raise
         except CaseDataErased:
-            return  # its key was destroyed: disposal, or damage that damage.py names
+            return None  # its key was destroyed: disposal, or damage that damage.py names
         except CaseEventUnreadable:
-            if event.originator_version == 1:  # the case cannot be read: damage.py names it
-                self.unreadable_cases.add(event.originator_id)
-                return
-            if event.originator_id in self.unreadable_cases:
-                return
-            self._undecodable(event, position)
+            text = text_id(originator)
+            if version == 1:  # the case cannot be read: damage.py names it
+                self.unreadable_cases.add(text)
+                return None
+            if text not in self.unreadable_cases:
+                self._undecodable(text, version, position)
         except Exception:  # noqa: BLE001 - an event changed behind the engine; it is reported
-            self._undecodable(event, position)
+            self._undecodable(text_id(originator), version, position)
+        return None
 
-    def _undecodable(self, event: _Row, position: int | None) -> None:
-        subject = self.name(event.originator_id)
+    def _undecodable(self, originator: str, version: Any, position: int | None) -> None:
+        subject = self.name(originator)
         where = "" if position is None else f"event {position} "
         where_ja = "" if position is None else f"イベント {position} "
         self.undecodable.append(
             Finding(
                 "undecodable", position, subject,
                 Label(
-                    f"{where}({subject}, #{event.originator_version}) cannot be decoded: it is "
+                    f"{where}({subject}, #{version}) cannot be decoded: it is "
                     "not an event the engine wrote",
-                    f"{where_ja}({subject} #{event.originator_version})を復元できません: "
+                    f"{where_ja}({subject} #{version})を復元できません: "
                     "エンジンが書いたイベントではありません",
                 ),
             )
@@ -241,102 +202,167 @@ class _Walk:
         if self.roots.size in self.wanted:
             self.sizes[self.roots.size] = self.roots.root()
 
-    def pair(self, event: _Row, row: LedgerRow) -> None:
-        """Check one event against the ledger row recorded for it."""
-        subject = self.name(event.originator_id)
-        leaf = leaf_hash(
-            leaf_data(event.originator_id, event.originator_version, event.topic, event.state)
-        )
-        if leaf != row.leaf_hash or (event.originator_id, event.originator_version) != (
-            row.originator_id,
-            row.originator_version,
-        ):
-            self.add(
-                "altered", row.position, subject,
-                f"event {row.position} ({subject}, #{event.originator_version}) is not what was "
-                "recorded: it was changed after it was written",
-                f"イベント {row.position}({subject} #{event.originator_version})は記録時の内容と"
-                "異なります: 書き込み後に変更されています",
-            )  # fmt: skip
-        self.ledger(row)
-        self.leaf(leaf)
-        self.decode(event, row.position)
+    def altered(self, position: int, originator: str, version: Any) -> None:
+        subject = self.name(originator)
+        self.add(
+            "altered", position, subject,
+            f"event {position} ({subject}, #{version}) is not what was "
+            "recorded: it was changed after it was written",
+            f"イベント {position}({subject} #{version})は記録時の内容と"
+            "異なります: 書き込み後に変更されています",
+        )  # fmt: skip
 
-    def ledger(self, row: LedgerRow) -> None:
-        """Check the position and the chains of one ledger row."""
+    def deleted(self, row: tuple[Any, ...]) -> None:
+        position, _, originator, version = int(row[0]), row[1], str(row[2]), row[3]
+        subject = self.name(originator)
+        self.add(
+            "deleted", position, subject,
+            f"event {position} ({subject}, #{version}) was recorded but "
+            "is gone: it was deleted",
+            f"イベント {position}({subject} #{version})は記録されていますが"
+            "存在しません: 削除されています",
+        )  # fmt: skip
+
+    def unrecorded(self, event: tuple[Any, ...]) -> None:
+        subject = self.name(text_id(event[1]))
+        self.add(
+            "unrecorded", self.roots.size, subject,
+            f"an event of {subject} (#{event[2]}, database id {event[0]}) "
+            "was never recorded by the engine: it was inserted behind its back",
+            f"{subject} のイベント(#{event[2]}、ID {event[0]})はエンジンが"
+            "記録していません: 外部から挿入されています",
+        )  # fmt: skip
+
+    def ledger(self, row: tuple[Any, ...], leaf: bytes) -> None:
+        """Check the position and the chains of one ledger row, whose leaf hash is ``leaf``.
+
+        A value computed here is compared with the row's text (what the engine writes:
+        64 lowercase hex digits) before anything is decoded: only a row that differs is
+        looked at closely."""
+        position, originator, version = int(row[0]), str(row[2]), int(row[3])
         if not self.first_leaf:
-            self.first_leaf = row.leaf_hash  # the log's identity, as recorded
-        subject = self.name(row.originator_id)
+            self.first_leaf = leaf  # the log's identity, as recorded
         expected = self.roots.size + self.shift
-        if row.position != expected:
+        if position != expected:
+            subject = self.name(originator)
             self.add(
-                "position", row.position, subject,
-                f"the ledger's positions jump from {expected} to {row.position} ({subject}): "
+                "position", position, subject,
+                f"the ledger's positions jump from {expected} to {position} ({subject}): "
                 "ledger rows were removed or renumbered",
-                f"台帳の位置が {expected} から {row.position} に飛んでいます({subject}): 台帳の"
+                f"台帳の位置が {expected} から {position} に飛んでいます({subject}): 台帳の"
                 "行が削除されたか番号が付け替えられています",
             )  # fmt: skip
-            self.shift = row.position - self.roots.size  # one finding per jump
-        self.chain = chain_hash(self.chain, row.leaf_hash)
-        if self.chain != row.chain_hash:
+            self.shift = position - self.roots.size  # one finding per jump
+        chain = _sha256(b"\x02" + self.chain + leaf).digest()
+        if chain.hex() != row[5]:
+            subject = self.name(originator)
             self.add(
-                "chain", row.position, subject,
-                f"the ledger's chain breaks at event {row.position} ({subject}): ledger rows were "
+                "chain", position, subject,
+                f"the ledger's chain breaks at event {position} ({subject}): ledger rows were "
                 "removed, reordered or forged",
-                f"イベント {row.position}({subject})で台帳の連鎖が切れています: 台帳の行が削除・"
+                f"イベント {position}({subject})で台帳の連鎖が切れています: 台帳の行が削除・"
                 "並べ替え・偽造されています",
             )  # fmt: skip
-            self.chain = row.chain_hash  # go on from what is there, to find further damage
-        version, previous = self.cases.get(row.originator_id, (0, GENESIS))
-        if row.originator_version != version + 1:
+            chain = ledger_hash(row[5])  # go on from what is there, to find further damage
+        self.chain = chain
+        last, previous = self.cases.get(originator, (0, GENESIS))
+        case_chain = _sha256(b"\x02" + previous + leaf).digest()
+        if case_chain.hex() != row[6]:
+            if version == last + 1:
+                subject = self.name(originator)
+                self.add(
+                    "case_chain", position, subject,
+                    f"the chain of {subject} breaks at #{version} (position {position})",
+                    f"{subject} の連鎖が #{version}(位置 {position})で切れています",
+                )  # fmt: skip
+            case_chain = ledger_hash(row[6])
+        if version != last + 1:
+            subject = self.name(originator)
             self.add(
-                "case_gap", row.position, subject,
-                f"{subject} jumps from event #{version} to #{row.originator_version} at "
-                f"position {row.position}: an event of it is missing",
-                f"{subject} は #{version} から #{row.originator_version} に飛んでいます"
-                f"(位置 {row.position}): イベントが欠けています",
+                "case_gap", position, subject,
+                f"{subject} jumps from event #{last} to #{version} at "
+                f"position {position}: an event of it is missing",
+                f"{subject} は #{last} から #{version} に飛んでいます"
+                f"(位置 {position}): イベントが欠けています",
             )  # fmt: skip
-        case_chain = chain_hash(previous, row.leaf_hash)
-        if case_chain != row.case_chain_hash and row.originator_version == version + 1:
-            self.add(
-                "case_chain", row.position, subject,
-                f"the chain of {subject} breaks at #{row.originator_version} (position "
-                f"{row.position})",
-                f"{subject} の連鎖が #{row.originator_version}(位置 {row.position})で切れています",
-            )  # fmt: skip
-        self.cases[row.originator_id] = (row.originator_version, row.case_chain_hash)
+        self.cases[originator] = (version, case_chain)
 
 
-def _zip(events: Iterator[_Row], rows: Iterator[LedgerRow], walk: _Walk) -> None:
-    event = next(events, None)
-    row = next(rows, None)
-    while event is not None or row is not None:
-        if row is not None and (event is None or row.event_id < event.id):
-            subject = walk.name(row.originator_id)
-            walk.add(
-                "deleted", row.position, subject,
-                f"event {row.position} ({subject}, #{row.originator_version}) was recorded but "
-                "is gone: it was deleted",
-                f"イベント {row.position}({subject} #{row.originator_version})は記録されていますが"
-                "存在しません: 削除されています",
-            )  # fmt: skip
-            walk.ledger(row)
-            walk.leaf(row.leaf_hash)
-            row = next(rows, None)
-        elif event is not None and (row is None or event.id < row.event_id):
-            subject = walk.name(event.originator_id)
-            walk.add(
-                "unrecorded", walk.roots.size, subject,
-                f"an event of {subject} (#{event.originator_version}, database id {event.id}) "
-                "was never recorded by the engine: it was inserted behind its back",
-                f"{subject} のイベント(#{event.originator_version}、ID {event.id})はエンジンが"
-                "記録していません: 外部から挿入されています",
-            )  # fmt: skip
-            walk.decode(event, None)
-            event = next(events, None)
-        elif event is not None and row is not None:
-            walk.pair(event, row)
-            event, row = next(events, None), next(rows, None)
+def _integrity(walk: _Walk, connection: Connection) -> None:
+    """The first layer: every event against its ledger row, the chains and the Merkle root."""
+    sha256 = _sha256
+    for event, row in paired(event_rows(connection, walk.app), ledger_rows(connection, walk.app)):
+        if row is None:
+            if event is not None:  # always: paired never yields (None, None)
+                walk.unrecorded(event)
+            continue
+        if event is None:
+            walk.deleted(row)
+            recorded = ledger_hash(row[4])
+            walk.ledger(row, recorded)
+            walk.leaf(recorded)
+            continue
+        originator, version = text_id(event[1]), event[2]
+        try:
+            leaf = sha256(b"\x00" + leaf_data(originator, version, event[3], as_bytes(event[4])))
+            computed, text = leaf.digest(), leaf.hexdigest()
+        except ValueError:  # a topic or version rfc8785 refuses: not what the engine wrote
+            computed, text = b"", None
+        if text == row[4] and originator == row[2] and version == row[3]:
+            walk.ledger(row, computed)
+        else:
+            walk.altered(int(row[0]), originator, version)
+            walk.ledger(row, ledger_hash(row[4]))
+        walk.leaf(computed)
+
+
+def _decoding(
+    walk: _Walk,
+    connection: Connection,
+    signed_from: int | None,
+    progress: Callable[[int, int], None] | None,
+) -> None:
+    """The second layer: every event decodes; a signed event's actor is its signature's writer
+    (someone holding their own key and the database's credentials cannot append "the chief
+    approved" under the chief's name)."""
+    total = (walk.app.recorder.max_notification_id() or 0) if progress is not None else 0
+    done = 0
+    roster = str(ROSTER_ID)
+    pairs = paired(event_rows(connection, walk.app), signed_ledger_rows(connection, walk.app))
+    for event, row in pairs:
+        if event is None:
+            continue
+        done += 1
+        if progress is not None and done % PAGE == 0:
+            progress(min(done, total), max(done, total))
+        decoded = walk.decode(event, None if row is None else int(row[0]))
+        if decoded is None or row is None or row[3] is None or signed_from is None:
+            continue
+        if int(row[0]) >= signed_from and str(row[2]) != roster:
+            found = actor_finding(int(row[0]), decoded, row[3])
+            if found is not None:
+                walk.actors.append(found)
+    if progress is not None:
+        progress(max(done, total), max(done, total))
+
+
+def integrity_walk(app: ApprovalsApplication, checkpoints: Sequence[Checkpoint]) -> _Walk:
+    """Walk the first layer alone (events, ledger, chains, root); what the bench times."""
+    walk = _Walk(app)
+    walk.wanted = {c.tree_size for c in checkpoints}
+    _first_layer(walk)
+    return walk
+
+
+def _first_layer(walk: _Walk) -> None:
+    """Integrity: over every core when the log is long and sound, else the sequential walk
+    (which names what is wrong)."""
+    sound = sound_log(walk.app, walk.wanted)
+    if sound is not None:
+        walk.roots, walk.first_leaf, walk.sizes = sound.tree, sound.first_leaf, sound.sizes
+        return
+    with walk.app.engine.connect() as connection:
+        _integrity(walk, connection)
 
 
 def _check_points(walk: _Walk, checkpoints: Sequence[Checkpoint], log: str) -> list[Label]:
@@ -422,27 +448,34 @@ def _extends(checkpoint: Checkpoint) -> bool:
 
 
 def verify_log(
-    app: ApprovalsApplication, checkpoints: Iterable[Checkpoint] = (), *, rules: bool = True
+    app: ApprovalsApplication,
+    checkpoints: Iterable[Checkpoint] = (),
+    *,
+    rules: bool = True,
+    progress: Callable[[int, int], None] | None = None,
 ) -> Report:
     """Verify the whole log of ``app`` (and against ``checkpoints``); return the report.
 
-    Integrity first (events, ledger, chains, root, checkpoints), then decoding, then rule
-    replay (unless not ``rules``); whatever the log holds, this reports and does not raise.
+    Integrity first (events, ledger, chains, root, checkpoints), then the writers'
+    signatures, then decoding, then rule replay (unless not ``rules``); whatever the log
+    holds, this reports and does not raise.  Each pass streams the log in pages of
+    :data:`~approvals.audit.pages.PAGE` rows; ``progress`` is told (events done, events in
+    all) every page of the decoding pass, the longest, and once at its end.
     """
     pinned = list(checkpoints)
-    walk = _Walk(_subjects(app), app.mapper)
+    walk = _Walk(app)
     walk.wanted = {c.tree_size for c in pinned}
-    ledger = app.recorder.ledger  # type: ignore[attr-defined]
-    with app.engine.connect() as connection:
-        _zip(_events(app), _ledger_rows(connection, ledger), walk)
+    _first_layer(walk)
     log = walk.first_leaf.hex()
     notes = _check_points(walk, pinned, log)
     signed = signature_findings(app)  # who wrote each event: keys as the roster held them
     walk.findings += signed.findings
     notes.append(signed.note)
+    with app.engine.connect() as connection:
+        _decoding(walk, connection, signed.signed_from, progress)
     walk.findings += walk.undecodable
     walk.findings += damage_findings(app)
-    walk.findings += actor_findings(app, signed.signed_from)
+    walk.findings += walk.actors
     if rules:
         walk.findings += check_rules(app)
     return Report(

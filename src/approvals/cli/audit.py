@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 import click
 
 from approvals.cli.output import emit_json, name_left_out
+from approvals.cli.progress import progress
 from approvals.cli.session import Session, pass_session
 from approvals.cli.text import say
 from approvals.errors import Label
@@ -83,7 +84,10 @@ def checkpoint(session: Session, key_path: Path, folder: Path) -> None:
 
     app = session.reader()
     in_existing_folder(folder)
-    made, path, _report = create_checkpoint(app, load_private_key(key_path), folder)
+    with progress(session, "progress.verify") as shown:
+        made, path, _report = create_checkpoint(
+            app, load_private_key(key_path), folder, progress=shown
+        )
     if session.as_json:
         made_json = {"path": str(path), "tree_size": made.tree_size, "root": made.root.hex(),
                      "key_id": made.key_id, "previous": made.previous is not None}  # fmt: skip
@@ -154,9 +158,11 @@ def verify(
     elif opener is not None:
         raise click.UsageError(say("audit.open_without_bundle", session.lang))
     else:
-        report = verify_with_keys(
-            session.app(), read_checkpoints(checkpoints), [load_public_key(k) for k in keys]
-        )
+        with progress(session, "progress.verify") as shown:
+            report = verify_with_keys(
+                session.app(), read_checkpoints(checkpoints), [load_public_key(k) for k in keys],
+                progress=shown,
+            )  # fmt: skip
     lang = session.lang
     pinned = _pinned(report, checkpoints, keys)
     notes = list(report.notes)
@@ -279,7 +285,10 @@ def export(
     if bundle is not None:
         from approvals.audit.bundle import export_bundle
 
-        manifest = export_bundle(app, in_existing_folder(bundle), checkpoints, keys, seal_to)
+        with progress(session, "progress.bundle") as shown:
+            manifest = export_bundle(
+                app, in_existing_folder(bundle), checkpoints, keys, seal_to, progress=shown
+            )
         if session.as_json:
             emit_json({"bundle": str(bundle), **manifest}, session.lang)
         else:
@@ -287,11 +296,12 @@ def export(
         return
     from approvals.audit.export import export_rows, write_csv, write_jsonl
 
-    rows = export_rows(app, start, end)
-    if kind == "csv":
-        write_csv(rows, sys.stdout)
-    else:
-        write_jsonl(rows, sys.stdout)
+    with progress(session, "progress.export") as shown:
+        rows = export_rows(app, start, end, progress=shown)
+        if kind == "csv":
+            write_csv(rows, sys.stdout)
+        else:
+            write_jsonl(rows, sys.stdout)
     name_left_out(app.unreadable(), session.lang)
 
 

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from approvals.cli.output import emit_json, name_left_out, plain, table, terminal_safe
+from approvals.cli.progress import progress
 from approvals.cli.session import Session, pass_session
 from approvals.cli.text import day, moment, say
 
@@ -349,7 +350,8 @@ def _names(_ctx: click.Context, _param: click.Parameter, values: Sequence[str]) 
 def rebuild(session: Session, names: list[str]) -> None:
     """Drop the read models NAME (all when none is given) and build them again from the log."""
     registers = session.reader().registers()
-    events = registers.projector.rebuild(names)
+    with progress(session, "progress.rebuild") as drawn:
+        events = registers.projector.rebuild(names, progress=drawn)
     shown = ", ".join(names or [m.name for m in registers.projector.models])
     if session.as_json:
         emit_json({"rebuilt": names or [m.name for m in registers.projector.models],
@@ -409,5 +411,8 @@ def follow(session: Session, interval: float, batch: int) -> None:
     from approvals.store import shown_url
 
     click.echo(say("projections.following", session.lang, url=shown_url(session.url)), err=True)
-    events = registers.projector.follow(stop=lambda: bool(stopping), interval=interval)
+    with progress(session, "progress.catch_up") as shown:
+        events = registers.projector.follow(
+            stop=lambda: bool(stopping), interval=interval, progress=shown
+        )
     click.echo(say("projections.stopped", session.lang, events=events), err=True)

@@ -273,6 +273,12 @@ TEXT: dict[str, Label] = {
     "h.model": Label("read model", "読み取りモデル"),
     "h.lag": Label("behind", "未反映"),
     "h.log": Label("log", "ログ"),
+    "progress.rate": Label("{rate} events/s", "{rate} 件/秒"),
+    "progress.verify": Label("Verifying the log", "ログを検証中"),
+    "progress.export": Label("Exporting the log", "ログを出力中"),
+    "progress.bundle": Label("Writing the bundle", "バンドルを作成中"),
+    "progress.rebuild": Label("Rebuilding the read models", "読み取りモデルを再構築中"),
+    "progress.catch_up": Label("Catching up", "未反映のイベントを取り込み中"),
 }
 
 

@@ -10,7 +10,6 @@ import click
 from approvals.cli.output import emit_json, table
 from approvals.cli.session import Session, pass_session
 from approvals.cli.text import say
-from approvals.domain.clocks import meaning
 
 if TYPE_CHECKING:
     from approvals.domain.workflow import Workflow
@@ -99,6 +98,8 @@ def show_workflow(session: Session, workflow_id: str) -> None:
     table([say("h.from", lang), say("h.step", lang), say("h.to", lang), say("h.role", lang),
            say("needs", lang)], rows)  # fmt: skip
     click.echo()
+    from approvals.domain.clocks import meaning
+
     calendar = session.holiday()
     for deadline in workflow.deadlines:
         span = meaning(deadline.within, calendar)

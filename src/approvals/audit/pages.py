@@ -1,0 +1,180 @@
+"""Read the log for verification: whole tables in key order, with the driver's own cursor.
+
+What verification walks is every row of the log: SQLAlchemy's result rows and type
+processing cost more than the hashing, so the walks read plain tuples from the DBAPI cursor
+(sqlite3, psycopg), a page of :data:`PAGE` rows at a time by keyset (``WHERE key > last``):
+memory stays bounded whatever the size of the log, on every backend.  Events and ledger rows
+are then put side by side (:func:`paired`) as the verifier compares them, nothing in them
+taken for granted: they may have been edited by hand.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from typing import TYPE_CHECKING, Any
+from uuid import UUID
+
+from sqlalchemy import Connection, Table, inspect
+
+from approvals.audit.signing import SIGNATURES_TABLE
+
+if TYPE_CHECKING:
+    from approvals.application import ApprovalsApplication
+
+__all__ = [
+    "PAGE",
+    "as_bytes",
+    "as_uuid",
+    "columns_of",
+    "event_rows",
+    "ledger_hash",
+    "ledger_rows",
+    "paged",
+    "paired",
+    "signed_ledger_rows",
+    "table_of",
+    "text_id",
+]
+
+PAGE = 10_000
+"""Rows read per query."""
+
+
+def columns_of(connection: Connection, table: Table, names: Sequence[str], alias: str = "") -> str:
+    """``names`` of ``table``, quoted for the connection's database (``alias.`` before each)."""
+    quote = connection.dialect.identifier_preparer.quote
+    prefix = f"{alias}." if alias else ""
+    return ", ".join(prefix + quote(table.c[name].name) for name in names)
+
+
+def table_of(connection: Connection, table: Table) -> str:
+    """``table``'s name (with its schema), quoted for the connection's database."""
+    return str(connection.dialect.identifier_preparer.format_table(table))
+
+
+def paged(
+    connection: Connection,
+    query: str,
+    key: str,
+    index: int,
+    *,
+    after: int | None = None,
+    page: int = PAGE,
+) -> Iterator[tuple[Any, ...]]:
+    """Yield every row of ``query`` (a SELECT … FROM … without WHERE or ORDER BY) in the
+    order of ``key`` (a column expression, unique), the ``index``-th of each row; from the
+    first row when ``after`` is None, else from those whose key is greater."""
+    mark = "?" if connection.dialect.paramstyle == "qmark" else "%s"
+    tail = f" ORDER BY {key} LIMIT {int(page)}"
+    cursor = connection.connection.driver_connection.cursor()  # type: ignore[union-attr]
+    try:
+        while True:
+            if after is None:
+                cursor.execute(query + tail)
+            else:
+                cursor.execute(f"{query} WHERE {key} > {mark}{tail}", (after,))
+            rows = cursor.fetchall()
+            yield from rows
+            if len(rows) < page:
+                return
+            after = rows[-1][index]
+    finally:
+        cursor.close()
+
+
+_EVENT_COLUMNS = ("id", "originator_id", "originator_version", "topic", "state")
+_LEDGER_COLUMNS = (
+    "position", "event_id", "originator_id", "originator_version", "leaf_hash", "chain_hash",
+    "case_chain_hash",
+)  # fmt: skip
+
+
+def event_rows(connection: Connection, app: ApprovalsApplication) -> Iterator[tuple[Any, ...]]:
+    """Every stored event as (id, originator_id, originator_version, topic, state), by id."""
+    table = app.recorder.events_record_cls.__table__  # type: ignore[attr-defined]
+    query = (
+        f"SELECT {columns_of(connection, table, _EVENT_COLUMNS)} FROM {table_of(connection, table)}"
+    )
+    return paged(connection, query, columns_of(connection, table, ["id"]), 0, after=0)
+
+
+def ledger_rows(connection: Connection, app: ApprovalsApplication) -> Iterator[tuple[Any, ...]]:
+    """The whole ledger in position order, taking nothing in it for granted (it may have
+    been edited by hand: negative positions are read too)."""
+    table = app.recorder.ledger  # type: ignore[attr-defined]
+    query = f"SELECT {columns_of(connection, table, _LEDGER_COLUMNS)} FROM {table_of(connection, table)}"
+    return paged(connection, query, columns_of(connection, table, ["position"]), 0)
+
+
+def signed_ledger_rows(
+    connection: Connection, app: ApprovalsApplication
+) -> Iterator[tuple[Any, ...]]:
+    """The ledger's (position, event_id, originator_id, writer of its signature or None)."""
+    ledger = app.recorder.ledger  # type: ignore[attr-defined]
+    signatures = app.recorder.signatures  # type: ignore[attr-defined]
+    position = columns_of(connection, ledger, ["position"], "l")
+    head = columns_of(connection, ledger, ["position", "event_id", "originator_id"], "l")
+    if not inspect(connection).has_table(SIGNATURES_TABLE, schema=signatures.schema):
+        query = f"SELECT {head}, NULL FROM {table_of(connection, ledger)} l"
+    else:
+        query = (
+            f"SELECT {head}, {columns_of(connection, signatures, ['writer'], 's')} "
+            f"FROM {table_of(connection, ledger)} l LEFT OUTER JOIN "
+            f"{table_of(connection, signatures)} s ON s.{signatures.c.position.name} = {position}"
+        )
+    return paged(connection, query, position, 0)
+
+
+def paired(
+    events: Iterator[tuple[Any, ...]], rows: Iterator[tuple[Any, ...]]
+) -> Iterator[tuple[tuple[Any, ...] | None, tuple[Any, ...] | None]]:
+    """Events (by id) beside ledger rows (by position): (event, row) when the row records the
+    event, (None, row) for a row whose event is gone, (event, None) for an unrecorded one."""
+    event = next(events, None)
+    row = next(rows, None)
+    while event is not None or row is not None:
+        if row is not None and (event is None or row[1] < event[0]):
+            yield None, row
+            row = next(rows, None)
+        elif event is not None and (row is None or event[0] < row[1]):
+            yield event, None
+            event = next(events, None)
+        else:
+            yield event, row
+            event, row = next(events, None), next(rows, None)
+
+
+def text_id(value: Any) -> str:
+    """An event's originator id as text, however the driver gives it (SQLite: 16 bytes)."""
+    if type(value) is bytes and len(value) == 16:
+        h = value.hex()
+        return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
+    return str(value)
+
+
+def as_bytes(state: Any) -> bytes:
+    """Bytes as written; a value changed behind the engine may come back as text."""
+    if type(state) is bytes:
+        return state
+    if isinstance(state, bytes | bytearray | memoryview):
+        return bytes(state)
+    return str(state).encode("utf-8")
+
+
+def ledger_hash(value: object) -> bytes:
+    """A ledger hash as bytes; one that is not what the engine writes (64 lowercase hex digits)
+    reads as nothing, which matches no hash (the row is then named as altered or forged)."""
+    try:
+        raw = bytes.fromhex(value)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return b""
+    return raw if len(raw) == 32 and raw.hex() == value else b""
+
+
+def as_uuid(value: Any) -> UUID:
+    """An event's originator id as a UUID (a value that is none fails decoding: reported)."""
+    if isinstance(value, UUID):
+        return value
+    if type(value) is bytes and len(value) == 16:
+        return UUID(bytes=value)
+    return UUID(str(value))
