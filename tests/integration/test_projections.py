@@ -71,7 +71,7 @@ def dispose(app: ApprovalsApplication, clock: FakeClock, index: int) -> None:
 
 
 @settings(
-    max_examples=40,
+    max_examples=25,
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
 )

@@ -654,7 +654,7 @@ def test_anything_typed_at_the_command_line_is_kept_and_readable_or_refused_with
     shell: Shell, backend_url: str
 ) -> None:
     @given(typed=CLI_TYPED)
-    @settings(HYPOTHESIS, max_examples=_examples(backend_url, sqlite=40, postgres=25))
+    @settings(HYPOTHESIS, max_examples=_examples(backend_url, sqlite=20, postgres=12))
     def example(typed: list[tuple[str, Any]]) -> None:
         for slot, value in typed:
             given_files: dict[Path, bytes] = {}

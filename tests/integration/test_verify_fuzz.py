@@ -45,7 +45,7 @@ from approvals.demo import (
 )
 from approvals.errors import ApprovalsError
 
-ALTERATIONS = {"sqlite": 500, "postgresql": 120}
+ALTERATIONS = {"sqlite": 300, "postgresql": 80}
 """How many alterations are counted per backend: bounded for CI (a fresh application and a whole
 verification each)."""
 SEED = 20261130
