@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from datetime import datetime
 from pathlib import Path
 
@@ -153,3 +153,20 @@ def fresh_store(
     yield make
     if server is not None:
         _drop_schemas(server, made)
+
+
+def drop_triggers(url: str, tables: Sequence[str]) -> None:
+    """Take the database's guards off, as an insider with the owner's rights would: every
+    trigger on SQLite, the user triggers of ``tables`` on PostgreSQL."""
+    engine = sqlalchemy.create_engine(url)
+    with engine.begin() as connection:
+        if engine.dialect.name == "sqlite":
+            names = connection.execute(
+                sqlalchemy.text("SELECT name FROM sqlite_master WHERE type = 'trigger'")
+            ).scalars()
+            for name in list(names):
+                connection.execute(sqlalchemy.text(f"DROP TRIGGER {name}"))
+        else:
+            for table in tables:
+                connection.execute(sqlalchemy.text(f"ALTER TABLE {table} DISABLE TRIGGER USER"))
+    engine.dispose()

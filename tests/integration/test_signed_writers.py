@@ -31,6 +31,7 @@ from tests.conftest import (
     REPRESENTATIVE,
     STAFF,
     FakeClock,
+    drop_triggers,
 )
 from tests.unit.test_cases import file_case
 
@@ -184,22 +185,8 @@ def test_an_event_signed_for_someone_else_by_a_persons_key_is_named(signed: str)
     app.close()
 
 
-def drop_triggers(url: str) -> None:
-    engine = sqlalchemy.create_engine(url)
-    with engine.begin() as connection:
-        if engine.dialect.name == "sqlite":
-            names = connection.execute(
-                text("SELECT name FROM sqlite_master WHERE type = 'trigger'")
-            ).scalars()
-            for name in list(names):
-                connection.execute(text(f"DROP TRIGGER {name}"))
-        else:
-            connection.execute(text("ALTER TABLE approvals_signatures DISABLE TRIGGER USER"))
-    engine.dispose()
-
-
 def test_a_forged_or_removed_signature_is_named(signed: str) -> None:
-    drop_triggers(signed)
+    drop_triggers(signed, ["approvals_signatures"])
     engine = sqlalchemy.create_engine(signed)
     with engine.begin() as connection:
         connection.execute(

@@ -44,6 +44,7 @@ from approvals.demo import (
     begin_signing,
 )
 from approvals.errors import ApprovalsError
+from tests.conftest import drop_triggers
 
 ALTERATIONS = {"sqlite": 300, "postgresql": 80}
 """How many alterations are counted per backend: bounded for CI (a fresh application and a whole
@@ -99,17 +100,8 @@ def build(url: str, tmp_path: Path) -> Store:
         _file(app, "joint_use")
     finally:
         app.close()
+    drop_triggers(url, TABLES)
     engine = sqlalchemy.create_engine(url)
-    with engine.begin() as connection:
-        if engine.dialect.name == "sqlite":
-            names = connection.execute(
-                text("SELECT name FROM sqlite_master WHERE type = 'trigger'")
-            ).scalars()
-            for name in list(names):
-                connection.execute(text(f"DROP TRIGGER {name}"))
-        else:
-            for table in TABLES:
-                connection.execute(text(f"ALTER TABLE {table} DISABLE TRIGGER USER"))
     files = sorted(folder.glob("*.json"))
     store = Store(url, engine, workflows, read_checkpoints([folder]), read_public_key(public_path),
                   files)  # fmt: skip
