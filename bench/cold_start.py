@@ -6,7 +6,11 @@ processes of each of
 * ``approvals --help`` (target: under 100 ms),
 * ``approvals --version``,
 * ``approvals inbox`` on the demo store, as the chief who has steps waiting (target: under
-  300 ms; the read models are current, so nothing is caught up),
+  300 ms; the read models are current, so the quick read path of ``approvals.reading``
+  answers from their tables without building the application),
+* ``approvals list`` (the case register, the same path; held to the same 300 ms),
+* the floor under both: a fresh interpreter importing click and SQLAlchemy, which any read
+  of the database pays (no target: the part of the 300 ms no change here can win back),
 
 and prints each median, its spread (fastest, slowest) and its ratio to the target, with
 ``python -X importtime`` leaders of the slowest command for where the time goes. Figures, not
@@ -28,7 +32,7 @@ import tempfile
 import time
 from pathlib import Path
 
-TARGETS = {"--help": 0.100, "--version": 0.100, "inbox": 0.300}
+TARGETS = {"--help": 0.100, "--version": 0.100, "inbox": 0.300, "list": 0.300, "floor": None}
 
 
 def approvals(*args: str) -> list[str]:
@@ -95,6 +99,8 @@ def main() -> None:
             "--help": approvals("--help"),
             "--version": approvals("--version"),
             "inbox": approvals(*store, "inbox"),
+            "list": approvals(*store, "list"),
+            "floor": [sys.executable, "-c", "import click, sqlalchemy"],
         }
         for argv in commands.values():  # compile the bytecode, warm the file cache
             for tree_env in trees.values():
@@ -111,9 +117,10 @@ def main() -> None:
                 median = statistics.median(measured)
                 target = TARGETS[name]
                 shown = name + tree
+                aim = "" if target is None else f"{target * 1000:5.0f}ms {median / target:6.2f}"
                 print(
                     f"{shown:<20} {median * 1000:6.0f}ms {min(measured) * 1000:6.0f}ms "
-                    f"{max(measured) * 1000:6.0f}ms {target * 1000:5.0f}ms {median / target:6.2f}"
+                    f"{max(measured) * 1000:6.0f}ms {aim}".rstrip()
                 )
         print("\nwhere `approvals inbox` spends its imports (cumulative, top levels):")
         for line in importtime(commands["inbox"], cwd, env):

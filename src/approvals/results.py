@@ -9,10 +9,14 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from approvals.domain.case import Attachment
 from approvals.errors import InvalidValue, Label
+
+if TYPE_CHECKING:
+    # Imported when first used (see __getattr__): the lists' quick read path builds these
+    # values without loading the event-sourced domain.
+    from approvals.domain.case import Attachment
 
 __all__ = [
     "Appointment",
@@ -94,6 +98,8 @@ class Document:
                 kind=Label("64 lower-case hexadecimal digits", "64 桁の16進数(小文字)"),
                 value=self.sha256,
             )
+        from approvals.domain.case import Attachment  # noqa: PLC0415 - see the imports
+
         return Attachment(self.name, self.sha256, self.size)
 
 
@@ -410,3 +416,12 @@ class Reminder:
     due_at: datetime
     overdue: bool
     steps: tuple[Label, ...]
+
+
+def __getattr__(name: str) -> Any:
+    """``Attachment``, re-exported here, is the domain's: loaded when first asked for."""
+    if name == "Attachment":
+        from approvals.domain.case import Attachment  # noqa: PLC0415 - see the imports
+
+        return Attachment
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -1,5 +1,7 @@
 """The command line starts without the database stack: `approvals --help` (and any command's
-help, and --version) imports no SQLAlchemy, eventsourcing, cryptography or application.
+help, and --version) imports no SQLAlchemy, eventsourcing, cryptography, structlog or
+application.  (tests/cli/test_quick_read.py checks that a read of current read models loads no
+eventsourcing either.)
 
 Each check runs in a fresh interpreter and looks at its ``sys.modules``; nothing is timed here
 (bench/cold_start.py measures).
@@ -60,8 +62,7 @@ def test_the_command_line_starts_without_the_database_stack(args: tuple[str, ...
     modules = loaded_by(*args)
     assert "approvals.cli" in modules
     assert heavy(modules) == []
-    if len(args) < 2:  # before any command runs, not even the logging set-up is loaded
-        assert "structlog" not in modules
+    assert "structlog" not in modules  # the logging set-up waits for the first logger
 
 
 def test_the_check_sees_the_database_stack_when_a_command_opens_the_store(

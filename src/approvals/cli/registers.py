@@ -122,14 +122,26 @@ def cases(
 ) -> None:  # fmt: skip
     """Every case: workflow, state, department, filer, and the dates of its notice, decision,
     effect and end, in the order filed."""
-    registers = _open(session)
-    if workflow is not None:
-        from approvals.definitions import find_workflow
-
-        find_workflow(registers.app.workflows, workflow)
-    entries = registers.cases(
-        workflow=workflow, state=state, department=department, limit=_fetch(limit)
+    quick = session.quick(
+        lambda models: (
+            models.cases(
+                workflow=workflow, state=state, department=department, limit=_fetch(limit)
+            ),
+            models.notices(),
+        )
     )
+    if quick is None:  # the read models are behind: the application catches them up
+        registers = _open(session)
+        if workflow is not None:
+            from approvals.definitions import find_workflow
+
+            find_workflow(registers.app.workflows, workflow)
+        entries = registers.cases(
+            workflow=workflow, state=state, department=department, limit=_fetch(limit)
+        )
+        notices = registers.notices(refresh=False)
+    else:
+        entries, notices = quick
     columns: list[Column] = [
         ("reference", _field("reference")), ("workflow", _field("workflow")),
         ("state", _label("state_label")), ("department", _field("department")),
@@ -137,7 +149,8 @@ def cases(
         ("decided", _field("decided_at")), ("effective", _field("effective_at")),
         ("ended", _field("ended_at")), ("retention", _field("retention_until")),
     ]  # fmt: skip
-    emit(session, entries, columns, as_csv=as_csv, limit=limit)
+    _print_entries(session, entries, columns, as_csv=as_csv, limit=limit)
+    name_left_out(notices, session.lang)
 
 
 @register.command("vendors", short_help="The vendor register: entrustments (Art.15).")

@@ -6,14 +6,19 @@ import getpass
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from approvals.application import ApprovalsApplication
     from approvals.audit.signing import WriterKey
     from approvals.calendar import JapaneseCalendar
+    from approvals.reading import ReadModels
+
+T = TypeVar("T")
 
 __all__ = ["Session", "as_of_option", "parse_moment", "pass_session"]
 
@@ -33,11 +38,19 @@ class Session:
     @property
     def url(self) -> str:
         """The store's SQLAlchemy URL; a plain path means a SQLite file."""
-        from approvals.store import default_url, sqlite_url
+        from approvals.reading import store_url
 
-        if not self.db:
-            return default_url()
-        return self.db if "://" in self.db else sqlite_url(self.db)
+        return store_url(self.db)
+
+    def quick(self, question: Callable[[ReadModels], T]) -> T | None:
+        """Answer ``question`` from the read-model tables alone when they are current (see
+        :mod:`approvals.reading`), without opening the application; None when the full path
+        must answer: the models are behind, or anything is unsure."""
+        if self._app is not None:
+            return None  # opened already: the full path costs nothing more
+        from approvals.reading import answer
+
+        return answer(self.url, self.holiday(), question)
 
     def app(self, *, create: bool = False) -> ApprovalsApplication:
         """Open the application on the store, once; only ``create`` makes a missing store."""

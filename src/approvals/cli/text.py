@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date, datetime, timedelta, timezone
 
 from approvals.errors import Label
 
 __all__ = ["TEXT", "day", "moment", "say"]
+
+# approvals.domain.clocks.JST, kept here too: printing a list loads no part of the domain.
+_JST = timezone(timedelta(hours=9), "JST")
 
 TEXT: dict[str, Label] = {
     "filed": Label("Filed {reference}: {title}.", "{reference} を届け出ました: {title}。"),
@@ -289,9 +292,7 @@ def say(key: str, lang: str, **values: object) -> str:
 
 def moment(value: datetime | None) -> str:
     """Return ``value`` as people read it: minutes, Japan Standard Time."""
-    from approvals.domain.clocks import JST
-
-    return "" if value is None else value.astimezone(JST).strftime("%Y-%m-%d %H:%M")
+    return "" if value is None else value.astimezone(_JST).strftime("%Y-%m-%d %H:%M")
 
 
 def day(value: date | None) -> str:
