@@ -1,8 +1,9 @@
 """How fast `audit verify` walks the log, next to merely reading the rows and hashing them.
 
-For each size given (default 30,000 and 150,000 events) builds a signed SQLite store of
-entrustment cases walked through the engine (or reuses the one already in --dir; building is
-slow), or takes --db URL (any backend, built there if short), then times, on the same store,
+For each size given (default 30,000 and 150,000 events) builds a signed SQLite store with
+bench/store.py (every reference workflow, each command through the engine's checks; or reuses
+the one already in --dir: building is slow), or takes --db URL (any backend, filled there if
+short), then times, on the same store,
 each measurement in a process of its own so that its peak resident memory (VmHWM) is its own:
 
 * floor: every event row and its ledger row read in pages with the driver (sqlite3 or
@@ -29,65 +30,20 @@ import sqlite3
 import subprocess
 import sys
 import time
-from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 import structlog
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from store import fill
 
-from approvals import JST, open_approvals
-from approvals.audit.signing import WriterKey
+from approvals import open_approvals
 from approvals.audit.verify import integrity_walk, verify_log
-from approvals.demo import (
-    DEMO_SERVICE,
-    FILINGS,
-    PATHS,
-    REPRESENTATIVE,
-    STAFF,
-    SimulatedClock,
-    _dated,
-    appoint_sample_roster,
-    begin_signing,
-    take,
-)
-
-
-def _key(holder: str, *, service: bool = False) -> WriterKey:
-    """A fixed key per holder, so that a store built earlier can be extended later."""
-    seed = hashlib.sha256(f"bench/verify {holder}".encode()).digest()
-    return WriterKey(holder, Ed25519PrivateKey.from_private_bytes(seed), service)
-
-
-REP = _key(REPRESENTATIVE)
-SERVICE = _key(DEMO_SERVICE, service=True)
 
 
 def build(url: str, events: int) -> int:
-    """Fill the store at ``url`` up to ``events``, signed; return the rate it was built at."""
-    clock = SimulatedClock(datetime(2026, 6, 1, 9, tzinfo=JST))  # after the filings' dates
-    app = open_approvals(url, clock=clock, signer=REP)
-    try:
-        if not app.roster():
-            begin_signing(app, SERVICE.public_key)
-    finally:
-        app.close()
-    app = open_approvals(url, clock=clock, signer=SERVICE)
-    try:
-        if len(app.roster()) < 2:
-            appoint_sample_roster(app)
-        written = app.recorder.max_notification_id() or 0
-        first, started = written, time.perf_counter()
-        while written < events:
-            ref = app.file("entrustment", actor=STAFF, title="bench", department="sales",
-                           fields=FILINGS["entrustment"]).reference  # fmt: skip
-            for move in PATHS["entrustment"]:
-                take(app, ref, _dated(app, "entrustment", move, clock))
-            written = app.recorder.max_notification_id() or 0
-        took = time.perf_counter() - started
-        return int((written - first) / took) if took and written > first else 0
-    finally:
-        app.close()
+    """Fill the store at ``url`` up to ``events`` with bench/store.py (every workflow, signed,
+    through the engine in batches); return the rate it was built at (0: reused as it was)."""
+    return int(fill(url, events).rate)
 
 
 def _peak_kb() -> int:
