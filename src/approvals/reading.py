@@ -17,7 +17,6 @@ and compares this path's answers with the full path's on the same store.
 
 from __future__ import annotations
 
-import os
 import tomllib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -35,7 +34,7 @@ from approvals.results import CaseEntry, InboxItem
 if TYPE_CHECKING:
     from approvals.domain.clocks import Holiday
 
-__all__ = ["CALENDAR_MODELS", "MODELS", "NotCurrent", "ReadModels", "store_url"]
+__all__ = ["CALENDAR_MODELS", "MODELS", "NotCurrent", "ReadModels"]
 
 T = TypeVar("T")
 
@@ -84,18 +83,6 @@ _WIDTHS = {"user": 200, "workflow": 64, "state": 64, "department": 200}
 
 class NotCurrent(Exception):
     """The read models cannot give the full path's answer as they stand: take the full path."""
-
-
-def store_url(db: str | None) -> str:
-    """Return the SQLAlchemy URL of the store ``db`` names: a URL as it is, a plain path as a
-    SQLite file, nothing as the default file in the user's data folder (as
-    :func:`approvals.store.default_url` and :func:`approvals.store.sqlite_url` say)."""
-    if not db:
-        base = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
-        return f"sqlite:///{Path(base) / 'approvals' / 'approvals.db'}"
-    if "://" in db:
-        return db
-    return f"sqlite:///{Path(db).expanduser().resolve()}"
 
 
 def _moment(value: Any) -> datetime | None:

@@ -11,7 +11,6 @@ which disposal does in the transaction that records it.
 from __future__ import annotations
 
 import hashlib
-import os
 import sqlite3
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import closing, contextmanager
@@ -32,6 +31,7 @@ from approvals.audit.keys import CASE_KEYS_TABLE, DISPOSALS_TABLE, disposals_tab
 from approvals.audit.ledger import INTEGRITY_TABLE, IntegrityRecorder
 from approvals.audit.signing import SIGNATURES_TABLE
 from approvals.errors import Label, StorageError
+from approvals.urls import default_url, sqlite_url
 
 __all__ = [
     "APPLICATION_NAME",
@@ -52,17 +52,6 @@ __all__ = [
 APPLICATION_NAME = "approvals"
 EVENTS_TABLE = f"{APPLICATION_NAME}_events"
 SQLITE_BUSY_TIMEOUT_MS = 30_000
-
-
-def default_url() -> str:
-    """Return the URL of the default store: a SQLite file in the user's data folder."""
-    base = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
-    return f"sqlite:///{Path(base) / 'approvals' / 'approvals.db'}"
-
-
-def sqlite_url(path: str | Path) -> str:
-    """Return the URL of the SQLite file at ``path``."""
-    return f"sqlite:///{Path(path).expanduser().resolve()}"
 
 
 def shown_url(url: str | URL) -> str:

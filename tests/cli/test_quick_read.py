@@ -29,9 +29,10 @@ from approvals.demo import (
     appoint_sample_roster,
 )
 from approvals.projections import all_models
-from approvals.reading import CALENDAR_MODELS, MODELS, ReadModels, answer, read_labels, store_url
+from approvals.reading import CALENDAR_MODELS, MODELS, ReadModels, answer, read_labels
 from approvals.readmodel import calendar_fingerprint
 from approvals.store import default_url, sqlite_url
+from approvals.urls import store_url
 from tests.cli.conftest import HERMETIC_ENV
 from tests.scenarios import FILINGS
 

@@ -38,7 +38,7 @@ class Session:
     @property
     def url(self) -> str:
         """The store's SQLAlchemy URL; a plain path means a SQLite file."""
-        from approvals.reading import store_url
+        from approvals.urls import store_url
 
         return store_url(self.db)
 
