@@ -33,12 +33,15 @@ from approvals.domain.disclosure import (
 from approvals.domain.guards import check_filing, check_step
 from approvals.domain.links import (
     IN_EFFECT_LINKS,
+    SUBJECTS_FIELD,
     StopRequest,
     link_refusal,
     linked_as_of,
     provision_checked,
     provision_refusal,
+    split_subjects,
     stop_requests,
+    subject_key,
 )
 from approvals.domain.registry import (
     PublishedDefinition,
@@ -716,7 +719,7 @@ class ApprovalsApplication(StoredApplication):
             if refusal is not None:
                 raise refusal
         if provision_checked(workflow, step_fields):
-            refusal = provision_refusal(workflow, fields, comment, self.stop_requests())
+            refusal = provision_refusal(workflow, fields, comment, self._stops_naming(fields))
             if refusal is not None:
                 raise refusal
 
@@ -731,8 +734,33 @@ class ApprovalsApplication(StoredApplication):
             for row in self.registers().provisions(kind="provision", subject=subject)
         )
 
+    def _stops_naming(self, fields: Mapping[str, Any]) -> tuple[StopRequest, ...]:
+        """The refusals of provision complied with (Art.19) that name a data subject of
+        ``fields``: found in the provision ledger's read model by each subject's key (one
+        query each, whatever the log's size), where refusals are rows of their own.  Inside
+        a host's unit of work, whose requests may not be committed yet, every request case is
+        read (:meth:`stop_requests`), and those the unit wrote."""
+        found: dict[str, StopRequest] = {}
+        if self.host.connection() is not None:
+            for stop in self.stop_requests():  # committed, and those the unit wrote:
+                found.setdefault(stop.reference, stop)
+            for aggregate in list(self._aggregates().values()):
+                if isinstance(aggregate, Case):
+                    for stop in stop_requests(aggregate):
+                        found.setdefault(stop.reference, stop)
+            return tuple(found.values())
+        for spelling, _ in split_subjects(str(fields.get(SUBJECTS_FIELD) or "")):
+            for row in self.registers().provisions(kind="refusal", subject=spelling):
+                subject = row.data_subjects
+                found.setdefault(
+                    row.reference,
+                    StopRequest(row.reference, subject, subject_key(subject), row.recorded_at),
+                )
+        return tuple(found.values())
+
     def stop_requests(self) -> tuple[StopRequest, ...]:
-        """Every refusal of provision the company complied with (Art.19), oldest first."""
+        """Every refusal of provision the company complied with (Art.19), oldest first (read
+        from every request case: the provision check asks the read model instead)."""
         request = self._workflows.get("request")
         if request is None:
             return ()

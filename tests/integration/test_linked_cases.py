@@ -278,6 +278,27 @@ def test_seen_a_provision_naming_a_subject_who_refused_provision_is_refused_and_
     assert app.registers().projector.check() == ()
 
 
+def test_a_refusal_complied_with_in_a_hosts_unit_refuses_a_provision_in_the_same_unit(
+    app: ApprovalsApplication,
+) -> None:
+    """The provision check asks the read models, which hold only what is committed; inside a
+    host's unit it reads the log as the unit sees it, so a refusal complied with earlier in the
+    same unit counts, and a provision naming someone else goes through."""
+    with app.engine.begin() as connection, app.joined(connection):
+        request = stopped_provision(app, "Sato Hanako")
+        with pytest.raises(InvalidValue) as caught:
+            app.file("provision", actor=STAFF, title="Claims data", department="sales",
+                     fields={**FILINGS["provision"],
+                             "data_subjects": "ｓａｔｏ　ｈａｎａｋｏ"})  # fmt: skip
+        assert caught.value.code == "link.provision_refused"
+        assert request in str(caught.value)
+        app.file("provision", actor=STAFF, title="Claims data", department="sales",
+                 fields={**FILINGS["provision"], "data_subjects": "Suzuki Ichiro"})  # fmt: skip
+    with refused(app, InvalidValue, "link.provision_refused"):  # committed: the read model's
+        app.file("provision", actor=STAFF, title="Claims data", department="sales",
+                 fields={**FILINGS["provision"], "data_subjects": "Sato Hanako"})  # fmt: skip
+
+
 # -- the same violations in a store written without the rules: audit verify flags them ---------
 
 
