@@ -19,7 +19,14 @@ from approvals.domain.links import ERASURE_DUTY
 from approvals.domain.registry import reference_key
 from approvals.domain.retention import kept_until
 from approvals.domain.workflow import ROLES
-from approvals.errors import ApprovalsError, CaseNotFound, CaseUnreadable, FlawedValue, Label
+from approvals.errors import (
+    ApprovalsError,
+    CaseNotFound,
+    CaseUnreadable,
+    FlawedValue,
+    Label,
+    StorageError,
+)
 from approvals.projections import all_models
 from approvals.readmodel import ModelStatus, Projector, chunks, storable
 from approvals.results import (
@@ -32,6 +39,7 @@ from approvals.results import (
     RetentionEntry,
     VendorEntry,
 )
+from approvals.store import shown_url
 from approvals.views import register_values
 
 if TYPE_CHECKING:
@@ -61,7 +69,29 @@ class Registers:
         self._labels: dict[tuple[str, int, str, str, str], tuple[Label, Label, Label, Label]] = {}
 
     def refresh(self) -> int:
-        """Let the read models take in the log's new events; return how many were read."""
+        """Let the read models take in the log's new events; return how many were read.
+
+        Inside a host's transaction on SQLite (``app.joined``), which holds the database's
+        only write lock, the models cannot write: they answer as they stand when they have
+        taken in everything committed, and a catch-up they would need is refused in one
+        sentence (call ``refresh()`` before the transaction begins) rather than waiting on
+        the lock the same thread holds."""
+        if self.app.host.connection() is not None and self.app.engine.dialect.name == "sqlite":
+            if not getattr(self.projector, "_ready", False) or any(
+                s.lag for s in self.projector.status()
+            ):
+                raise StorageError(
+                    url=shown_url(self.app.engine.url),
+                    reason=Label(
+                        "the read models are behind the log, and inside a host's transaction "
+                        "on SQLite (which holds the only write lock) they cannot catch up; "
+                        "call registers().refresh() before the transaction begins",
+                        "読み取りモデルが記録に追いついておらず、SQLite でのホストの"
+                        "トランザクション(唯一の書き込みロックを持つ)の中では追いつけません。"
+                        "トランザクションを始める前に registers().refresh() を呼んでください",
+                    ),
+                )
+            return 0
         return self.projector.catch_up()
 
     def status(self) -> tuple[ModelStatus, ...]:

@@ -323,3 +323,37 @@ def test_a_connection_outside_a_transaction_or_in_autocommit_is_not_joined(
             with host_app.joined(connection):
                 pass
     assert host_app.references() == ()
+
+
+def test_the_registers_read_inside_a_hosts_unit_never_wait_on_the_units_own_lock(
+    host_engine: Engine, host_app: ApprovalsApplication
+) -> None:
+    """On SQLite the unit holds the only write lock, so the read models cannot catch up inside
+    it: current, they answer at once; behind, they refuse in one sentence (the unit's rows roll
+    back with the host's) instead of waiting on the lock the same thread holds.  On PostgreSQL
+    they catch up on committed events as anywhere else."""
+    file_case(host_app, "purpose")  # committed; the read models have not taken it in yet
+    sqlite = host_engine.dialect.name == "sqlite"
+    began = time.monotonic()
+    if sqlite:
+
+        def read_in_a_unit() -> None:
+            with host_engine.begin() as connection, host_app.joined(connection):
+                connection.execute(insert(requests).values(reference="R-1"))
+                host_app.registers().cases()
+
+        with pytest.raises(StorageError) as caught:
+            read_in_a_unit()
+        assert "registers().refresh()" in str(caught.value)
+        assert "トランザクションを始める前に" in caught.value.render("ja")
+        assert _host_rows(host_engine) == []
+        host_app.registers().refresh()
+    # A generous bound: the busy timeout this replaced waited 30 s before failing.
+    assert time.monotonic() - began < 20
+    with host_engine.begin() as connection, host_app.joined(connection):
+        connection.execute(insert(requests).values(reference="R-2"))
+        assert len(host_app.registers().cases()) == 1
+        file_case(host_app, "purpose")
+    assert _host_rows(host_engine) == ["R-2"]
+    assert len(host_app.registers().cases()) == 2
+    _log_is_sound(host_engine)
