@@ -10,6 +10,7 @@ numbering keeps in the clear — so that everything else goes on.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
@@ -37,6 +38,7 @@ __all__ = [
     "filings",
     "issued_references",
     "problem_of",
+    "read_filings",
 ]
 
 KEY_MISSING = "case.key_missing"
@@ -140,11 +142,41 @@ _WHY = {
 }
 
 
-def damage_findings(app: ApprovalsApplication) -> list[Finding]:
-    """Return a finding for each case that cannot be read, at the position of its notice: the
-    ledger may well verify its events, yet nothing of them can be read."""
+def read_filings(
+    app: ApprovalsApplication, notices: Iterable[tuple[int, UUID, str | None, bool]]
+) -> list[tuple[str, CaseUnreadable | None]]:
+    """Return what :func:`filings` returns, from ``notices`` decoded already: (database id,
+    case id, its reference or None when it did not decode, whether it failed for want of its
+    key), in the order of the log."""
+    found: list[tuple[str, CaseUnreadable | None]] = []
+    disposed: set[UUID] | None = None
+    names: dict[UUID, str] | None = None
+    for _, originator, reference, erased in notices:
+        if reference is not None:
+            found.append((reference, None))
+            continue
+        if disposed is None:  # read once, and only when a case cannot be read
+            disposed = disposed_cases(app)
+        if originator in disposed:
+            continue  # only its retention record remains, by design
+        if names is None:
+            names = issued_references(app)
+        named = names.get(originator, str(originator))
+        code = KEY_MISSING if erased else UNDECRYPTABLE
+        found.append((named, CaseUnreadable(code, reference=named)))
+    return found
+
+
+def damage_findings(
+    app: ApprovalsApplication,
+    problems: Iterable[CaseUnreadable],
+    position_of: Callable[[UUID, int], int | None],
+) -> list[Finding]:
+    """Return a finding for each case that cannot be read (``problems``, in the order filed),
+    at the position of its notice: the ledger may well verify its events, yet nothing of them
+    can be read."""
     findings = []
-    for problem in app.unreadable():
+    for problem in problems:
         reference, why = problem.reference, _WHY[problem.code]
         message = Label(
             f"{reference} cannot be read: {why.en}. The ledger's hashes are over the stored "
@@ -154,6 +186,6 @@ def damage_findings(app: ApprovalsApplication) -> list[Finding]:
             "ものなので検証に合格することがありますが、それは記録時のままであることを示すだけで、"
             "内容は読めず、手順を規則に照らして確認することもできません",
         )
-        position = app.position_of(case_id(reference), 1)
+        position = position_of(case_id(reference), 1)
         findings.append(Finding("unreadable", position, reference, message))
     return findings

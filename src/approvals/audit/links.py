@@ -6,8 +6,9 @@ had been complied with, without its legal ground recorded."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from typing import TYPE_CHECKING, Any
+from uuid import UUID
 
 from approvals.domain.case import Case, case_id
 from approvals.domain.links import (
@@ -31,18 +32,21 @@ _NOT_IN_LOG = 2**62
 
 
 def link_violations(
-    app: ApprovalsApplication, loaded: Mapping[str, tuple[Case, Workflow]]
+    app: ApprovalsApplication,
+    loaded: Mapping[str, tuple[Case, Workflow]],
+    position_of: Callable[[UUID, int], int | None] | None = None,
 ) -> Iterator[tuple[str, int, Label]]:
     """Yield (reference, version, what is wrong) for every filing and step of the ``loaded``
     cases that breaks a rule across cases, judged on the cases it names as they stood then:
     with their events earlier in the log (positions, not timestamps: two events may share a
-    moment)."""
+    moment); ``position_of`` answers as ``app.position_of`` does (a ledger read once)."""
     positions: dict[tuple[str, int], int] = {}
+    find = app.position_of if position_of is None else position_of
 
     def position(reference: str, version: int) -> int:
         key = (reference, version)
         if key not in positions:
-            found = app.position_of(case_id(reference), version)
+            found = find(case_id(reference), version)
             positions[key] = found if found is not None else _NOT_IN_LOG
         return positions[key]
 

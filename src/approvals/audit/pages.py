@@ -23,6 +23,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "PAGE",
+    "Positions",
     "as_bytes",
     "as_uuid",
     "columns_of",
@@ -123,6 +124,48 @@ def signed_ledger_rows(
             f"{table_of(connection, signatures)} s ON s.{signatures.c.position.name} = {position}"
         )
     return paged(connection, query, position, 0)
+
+
+class Positions:
+    """Where each event of each aggregate is in the ledger, read once, in one pass: what
+    ``app.position_of`` answers for every (aggregate, version), without a query each.  An
+    (aggregate, version) the ledger holds twice (rows forged by hand) is asked of
+    ``app.position_of``, which says so as it always did."""
+
+    def __init__(self, app: ApprovalsApplication) -> None:
+        self.app = app
+        self._found: dict[tuple[str, Any], int] | None = None
+        self._twice: set[tuple[str, Any]] = set()
+
+    def __call__(self, originator_id: UUID, version: int) -> int | None:
+        if self._found is None:
+            self._found = self._read()
+        key = (str(originator_id), version)
+        if key in self._twice:
+            return self.app.position_of(originator_id, version)
+        return self._found.get(key)
+
+    def twice(self, originator_id: UUID, version: int) -> bool:
+        """Whether the ledger holds (``originator_id``, ``version``) more than once."""
+        if self._found is None:
+            self._found = self._read()
+        return (str(originator_id), version) in self._twice
+
+    def _read(self) -> dict[tuple[str, Any], int]:
+        found: dict[tuple[str, Any], int] = {}
+        table = self.app.recorder.ledger  # type: ignore[attr-defined]
+        with self.app.engine.connect() as connection:
+            names = ["originator_id", "originator_version", "position"]
+            query = (
+                f"SELECT {columns_of(connection, table, names)} FROM {table_of(connection, table)}"
+            )
+            key = columns_of(connection, table, ["position"])
+            for originator, version, position in paged(connection, query, key, 2):
+                at = (str(originator), version)
+                if at in found:
+                    self._twice.add(at)
+                found[at] = int(position)
+        return found
 
 
 def paired(

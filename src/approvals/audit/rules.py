@@ -15,9 +15,11 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any, cast
 
+from approvals.audit.cases import Replay, Share, linked_workflows
 from approvals.audit.findings import Finding
 from approvals.audit.keys import CaseDataErased
 from approvals.audit.links import link_violations
+from approvals.audit.pages import Positions
 from approvals.domain.approved import conflict
 from approvals.domain.case import Case, Entry, case_id
 from approvals.domain.clocks import JST
@@ -46,6 +48,7 @@ __all__ = [
     "case_violations",
     "check_rules",
     "date_violations",
+    "read_roster",
     "requirement_violations",
     "roster_violations",
 ]
@@ -217,55 +220,119 @@ def roster_violations(events: Iterable[Any]) -> Iterator[tuple[int, Label]]:
         roster = cast("Roster", event.mutate(roster))
 
 
-def check_rules(app: ApprovalsApplication) -> list[Finding]:
-    """Return a finding for every event of every case that breaks its rules, and for every
-    appointment on the roster that breaks the roster's (see :func:`roster_violations`)."""
+RosterRead = tuple[Roster | None, list[Any]] | None
+"""The roster as it stands and its events, or None when it does not replay."""
+
+
+def read_roster(app: ApprovalsApplication) -> RosterRead:
+    """Read the roster the rules are checked with: (it, its events), or None when a tampered
+    log does not replay it (the finding :func:`check_rules` then gives alone)."""
     try:
-        roster = app.roster_aggregate()
-        roster_events = list(app.events.get(ROSTER_ID))
+        return app.roster_aggregate(), list(app.events.get(ROSTER_ID))
     except Exception:  # noqa: BLE001 - a tampered log may not replay; that is the finding
+        return None
+
+
+def check_rules(
+    app: ApprovalsApplication,
+    roster_read: RosterRead,
+    references: Sequence[str],
+    found: Share,
+    positions: Positions,
+) -> list[Finding]:
+    """Return a finding for every event of every case that breaks its rules, and for every
+    appointment on the roster that breaks the roster's (see :func:`roster_violations`).
+
+    The cases were replayed by :class:`~approvals.audit.cases.CasePass` (``found``) from the
+    events it decoded; a case it could not replay alone (filed under one id and read under
+    another) is read back here."""
+    if roster_read is None:
         return [_unreadable("roster")]
+    roster, roster_events = roster_read
     if roster is None:
         return []
     findings: list[Finding] = []
     try:
         for version, message in roster_violations(roster_events):
-            position = app.position_of(ROSTER_ID, version)
-            findings.append(Finding("rule", position, "roster", message))
+            findings.append(Finding("rule", positions(ROSTER_ID, version), "roster", message))
     except Exception:  # noqa: BLE001 - a tampered log may not replay; that is the finding
         findings.append(_unreadable("roster"))
-    loaded: dict[str, tuple[Case, Workflow]] = {}  # for the rules across cases
-    for reference in app.references():
-        try:
-            case: Case = app.repository.get(case_id(reference))
-            workflow = app.workflow_of(reference)
-            newest = app.workflows.get(workflow.id, workflow)
-            violations = [
-                *case_violations(case.history, workflow, roster, case.department),
-                *approval_violations(case.history, workflow, newest),
-                *date_violations(case.history, workflow, newest),
-                *requirement_violations(case.history, workflow, newest),
-            ]
-        except CaseDataErased:
+    checked: list[tuple[str, Replay]] = []  # for the rules across cases
+    for reference in references:
+        replay = found.replays.get(reference)
+        if replay is None:
+            replay = _read_back(app, roster, reference)
+        verdict = _verdict(replay, found)
+        if verdict == "erased":
             continue  # disposed of: its events can no longer be read, by design
-        except Exception:  # noqa: BLE001 - a tampered case may not replay; that is the finding
+        if verdict == "unreadable":
             findings.append(_unreadable(reference))
             continue
-        loaded[reference] = (case, workflow)
-        for version, message in violations:
+        checked.append((reference, replay))
+        for version, message in replay.violations:
             findings.append(
-                Finding("rule", app.position_of(case_id(reference), version), reference, message)
+                Finding("rule", positions(case_id(reference), version), reference, message)
             )
     try:
-        links = list(link_violations(app, loaded))
+        links = _links(app, checked, positions)
     except Exception:  # noqa: BLE001 - a tampered case may not replay; that is the finding
         links = []
         findings.append(_unreadable("the links between cases"))
     for reference, version, message in links:
-        findings.append(
-            Finding("rule", app.position_of(case_id(reference), version), reference, message)
-        )
+        findings.append(Finding("rule", positions(case_id(reference), version), reference, message))
     return findings
+
+
+def _links(
+    app: ApprovalsApplication, checked: Sequence[tuple[str, Replay]], positions: Positions
+) -> list[tuple[str, int, Label]]:
+    """The rules across cases, over the cases they can concern (the others, as read by
+    :func:`link_violations`, yield nothing); an event of any case checked that the ledger
+    holds twice makes them all unreadable, as reading its position would."""
+    for reference, replay in checked:
+        originator = case_id(reference)
+        if any(positions.twice(originator, version) for version in replay.versions):
+            raise LookupError(f"{reference} has an event the ledger holds twice")
+    linked = linked_workflows(replay.workflow_id for _, replay in checked)
+    loaded = {
+        reference: (replay.case, replay.workflow)
+        for reference, replay in checked
+        if replay.workflow_id in linked and replay.case is not None and replay.workflow is not None
+    }
+    return list(link_violations(app, loaded, positions))
+
+
+def _verdict(replay: Replay, found: Share) -> str:
+    """Finish a case replayed: "erased" (skipped, as disposed of), "unreadable", or "ok"; its
+    retention record, read with it, has the last word."""
+    if replay.stage == "erased":
+        return "erased"
+    if replay.stage != "checked":
+        return "unreadable"
+    record = "ok" if replay.record is None else found.records.get(replay.record, "ok")
+    if record == "erased":
+        return "erased"
+    return "ok" if record == "ok" and replay.ok else "unreadable"
+
+
+def _read_back(app: ApprovalsApplication, roster: Roster, reference: str) -> Replay:
+    """Read one case back from the store and check it (a case no share could replay)."""
+    try:
+        case: Case = app.repository.get(case_id(reference))
+        workflow = app.workflow_of(reference)
+        newest = app.workflows.get(workflow.id, workflow)
+        violations = (
+            *case_violations(case.history, workflow, roster, case.department),
+            *approval_violations(case.history, workflow, newest),
+            *date_violations(case.history, workflow, newest),
+            *requirement_violations(case.history, workflow, newest),
+        )
+    except CaseDataErased:
+        return Replay("erased")  # disposed of: its events can no longer be read, by design
+    except Exception:  # noqa: BLE001 - a tampered case may not replay; that is the finding
+        return Replay("unreadable")
+    versions = tuple(entry.position for entry in case.history)
+    return Replay("checked", None, True, violations, versions, workflow.id, case, workflow)
 
 
 def requirement_violations(

@@ -24,32 +24,26 @@ from dataclasses import dataclass, field
 from hashlib import sha256 as _sha256
 from typing import TYPE_CHECKING, Any
 
-from eventsourcing.persistence import StoredEvent
 from sqlalchemy import Connection
 
-from approvals.audit.damage import STORAGE_ERRORS, damage_findings, issued_references
+from approvals.audit.cases import CasePass, subjects
+from approvals.audit.damage import damage_findings, read_filings
 from approvals.audit.findings import Finding
 from approvals.audit.hashing import GENESIS, leaf_data
 from approvals.audit.integrity import Tree, sound_log
-from approvals.audit.keys import CaseDataErased, CaseEventUnreadable
 from approvals.audit.merkle import proof_is_valid
 from approvals.audit.pages import (
     PAGE,
+    Positions,
     as_bytes,
-    as_uuid,
     event_rows,
     ledger_hash,
     ledger_rows,
     paired,
-    signed_ledger_rows,
     text_id,
 )
-from approvals.audit.rules import check_rules
-from approvals.audit.writers import actor_finding, signature_findings
-from approvals.domain.case import Case, case_id
-from approvals.domain.registry import PublishedDefinition, ReferenceCounter
-from approvals.domain.retention import RetentionRecord
-from approvals.domain.roster import ROSTER_ID
+from approvals.audit.rules import check_rules, read_roster
+from approvals.audit.writers import signature_findings
 from approvals.errors import Label
 
 if TYPE_CHECKING:
@@ -89,49 +83,6 @@ class Report:
         return self.findings[0] if self.findings else None
 
 
-def _named(event: Any) -> dict[str, str]:
-    """The names one event gives: a notice names its case, a counter its series, and so on."""
-    if isinstance(event, Case.Filed):
-        return {str(event.originator_id): str(event.reference)}
-    if isinstance(event, RetentionRecord.Opened):
-        reference = str(event.reference)
-        return {str(case_id(reference)): reference,
-                str(event.originator_id): f"retention of {reference}"}  # fmt: skip
-    if isinstance(event, ReferenceCounter.Started):
-        return {str(event.originator_id): f"numbering of {event.series}"}
-    return {str(event.originator_id): f"definition {event.workflow_id} v{event.workflow_version}"}
-
-
-def _subjects(app: ApprovalsApplication) -> dict[str, str]:
-    """Name every aggregate as people know it: a case by its reference."""
-    names = {str(ROSTER_ID): "roster"}
-    topics = (
-        Case.Filed.TOPIC,
-        ReferenceCounter.Started.TOPIC,
-        PublishedDefinition.Published.TOPIC,
-        RetentionRecord.Opened.TOPIC,
-    )
-    start = 1
-    unnamed = False
-    while True:
-        page = app.recorder.select_notifications(start, 5000, topics=topics)
-        for notification in page:
-            try:
-                names.update(_named(app.mapper.to_domain_event(notification)))
-            except STORAGE_ERRORS:
-                raise
-            except Exception:  # noqa: BLE001 - a tampered event may not decode; it is reported
-                unnamed = True
-        if len(page) < 5000:
-            break
-        start = page[-1].id + 1
-    if unnamed:  # a case whose notice cannot be read is named by the numbering
-        issued = issued_references(app)  # a counter that does not replay names nothing
-        for originator, reference in issued.items():
-            names.setdefault(str(originator), reference)
-    return names
-
-
 class _Walk:
     """The state of the passes over events and ledger side by side."""
 
@@ -139,9 +90,6 @@ class _Walk:
         self.app = app
         self._subjects: dict[str, str] | None = None  # read when a finding first needs a name
         self.findings: list[Finding] = []
-        self.undecodable: list[Finding] = []  # the second layer's: reported after integrity
-        self.actors: list[Finding] = []  # signed events whose actor is not their writer
-        self.unreadable_cases: set[str] = set()  # whose notice does not decrypt: damage.py's
         self.shift = 0  # how far the ledger's positions are off, once a jump was named
         self.chain = GENESIS
         self.cases: dict[str, tuple[int, bytes]] = {}
@@ -152,50 +100,11 @@ class _Walk:
 
     def name(self, originator: str) -> str:
         if self._subjects is None:
-            self._subjects = _subjects(self.app)
+            self._subjects = subjects(self.app)
         return self._subjects.get(originator, f"aggregate {originator}")
 
     def add(self, code: str, position: int | None, subject: str, en: str, ja: str) -> None:
         self.findings.append(Finding(code, position, subject, Label(en, ja)))
-
-    def decode(self, event: tuple[Any, ...], position: int | None) -> Any:
-        """Decode one event; one that does not is a finding (and the walk goes on). Return
-        the domain event, or None."""
-        _, originator, version, topic, state = event
-        try:
-            return self.app.mapper.to_domain_event(
-                StoredEvent(as_uuid(originator), version, topic, as_bytes(state))
-            )
-        except STORAGE_ERRORS:
-            raise
-        except CaseDataErased:
-            return None  # its key was destroyed: disposal, or damage that damage.py names
-        except CaseEventUnreadable:
-            text = text_id(originator)
-            if version == 1:  # the case cannot be read: damage.py names it
-                self.unreadable_cases.add(text)
-                return None
-            if text not in self.unreadable_cases:
-                self._undecodable(text, version, position)
-        except Exception:  # noqa: BLE001 - an event changed behind the engine; it is reported
-            self._undecodable(text_id(originator), version, position)
-        return None
-
-    def _undecodable(self, originator: str, version: Any, position: int | None) -> None:
-        subject = self.name(originator)
-        where = "" if position is None else f"event {position} "
-        where_ja = "" if position is None else f"イベント {position} "
-        self.undecodable.append(
-            Finding(
-                "undecodable", position, subject,
-                Label(
-                    f"{where}({subject}, #{version}) cannot be decoded: it is "
-                    "not an event the engine wrote",
-                    f"{where_ja}({subject} #{version})を復元できません: "
-                    "エンジンが書いたイベントではありません",
-                ),
-            )
-        )  # fmt: skip
 
     def leaf(self, leaf: bytes) -> None:
         self.roots.add(leaf)
@@ -316,36 +225,6 @@ def _integrity(walk: _Walk, connection: Connection) -> None:
         walk.leaf(computed)
 
 
-def _decoding(
-    walk: _Walk,
-    connection: Connection,
-    signed_from: int | None,
-    progress: Callable[[int, int], None] | None,
-) -> None:
-    """The second layer: every event decodes; a signed event's actor is its signature's writer
-    (someone holding their own key and the database's credentials cannot append "the chief
-    approved" under the chief's name)."""
-    total = (walk.app.recorder.max_notification_id() or 0) if progress is not None else 0
-    done = 0
-    roster = str(ROSTER_ID)
-    pairs = paired(event_rows(connection, walk.app), signed_ledger_rows(connection, walk.app))
-    for event, row in pairs:
-        if event is None:
-            continue
-        done += 1
-        if progress is not None and done % PAGE == 0:
-            progress(min(done, total), max(done, total))
-        decoded = walk.decode(event, None if row is None else int(row[0]))
-        if decoded is None or row is None or row[3] is None or signed_from is None:
-            continue
-        if int(row[0]) >= signed_from and str(row[2]) != roster:
-            found = actor_finding(int(row[0]), decoded, row[3])
-            if found is not None:
-                walk.actors.append(found)
-    if progress is not None:
-        progress(max(done, total), max(done, total))
-
-
 def integrity_walk(app: ApprovalsApplication, checkpoints: Sequence[Checkpoint]) -> _Walk:
     """Walk the first layer alone (events, ledger, chains, root); what the bench times."""
     walk = _Walk(app)
@@ -459,8 +338,11 @@ def verify_log(
     Integrity first (events, ledger, chains, root, checkpoints), then the writers'
     signatures, then decoding, then rule replay (unless not ``rules``); whatever the log
     holds, this reports and does not raise.  Each pass streams the log in pages of
-    :data:`~approvals.audit.pages.PAGE` rows; ``progress`` is told (events done, events in
-    all) every page of the decoding pass, the longest, and once at its end.
+    :data:`~approvals.audit.pages.PAGE` rows.  Decoding, the actors and the rules are done
+    case by case (:mod:`approvals.audit.cases`: in processes of their own for a long log,
+    while this one walks the signatures); ``progress`` is told (events done, events in all)
+    as that pass goes (every page, or about every quarter of a second in processes) and once
+    at its end.
     """
     pinned = list(checkpoints)
     walk = _Walk(app)
@@ -468,16 +350,24 @@ def verify_log(
     _first_layer(walk)
     log = walk.first_leaf.hex()
     notes = _check_points(walk, pinned, log)
-    signed = signature_findings(app)  # who wrote each event: keys as the roster held them
+    roster = read_roster(app) if rules else None
+    replayed = roster[0] if roster is not None else None
+    with CasePass(app, replayed, page=PAGE, progress=progress) as cases:
+        # The cases are decoded and replayed in other processes while this one walks the
+        # signatures (whose verification goes to processes of its own).
+        signed = signature_findings(app)  # who wrote each event: keys as the roster held them
+        found = cases.result()
     walk.findings += signed.findings
     notes.append(signed.note)
-    with app.engine.connect() as connection:
-        _decoding(walk, connection, signed.signed_from, progress)
-    walk.findings += walk.undecodable
-    walk.findings += damage_findings(app)
-    walk.findings += walk.actors
+    positions = Positions(app)
+    filings = read_filings(app, found.filed)
+    walk.findings += [finding for _, finding in found.undecodable]
+    walk.findings += damage_findings(app, [p for _, p in filings if p is not None], positions)
+    if signed.signed_from is not None:
+        walk.findings += [f for _, at, f in found.actors if at >= signed.signed_from]
     if rules:
-        walk.findings += check_rules(app)
+        references = [reference for reference, problem in filings if problem is None]
+        walk.findings += check_rules(app, roster, references, found, positions)
     return Report(
         events=walk.roots.size,
         root=walk.roots.root(),

@@ -1,0 +1,544 @@
+"""The second and third layers of verification, case by case and over every core.
+
+Each event is decoded once (a case's decrypted under its key), a signed event's actor is
+compared with the writer its signature names, the cases whose notice cannot be read are
+noted, and each case is replayed from the events just decoded and checked against its rules
+(:mod:`approvals.audit.rules`) — without reading any of them again.
+
+Cases are independent, so a long log is shared out: each process takes the aggregates whose
+id falls in its share (a CRC-32 of the id, modulo the number of shares), walks the log beside
+the ledger exactly as one process would (:func:`~approvals.audit.pages.paired`, so that each
+event gets the same ledger row whatever was done to either table), and decodes, checks and
+replays only its own aggregates.  The parent puts what the shares found back in the order of
+the sequential walk: events by database id, cases in the order they were filed.  A short
+log, an in-memory database or a platform without ``fork`` is walked in this process as one
+share, by the same code.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+from collections.abc import Callable, Iterable
+from contextlib import suppress
+from dataclasses import dataclass, field, replace
+from multiprocessing.connection import Connection as Connection_
+from typing import TYPE_CHECKING, Any
+from uuid import UUID
+from zlib import crc32
+
+from eventsourcing.persistence import StoredEvent
+from sqlalchemy import Connection
+
+from approvals.audit.damage import STORAGE_ERRORS, issued_references
+from approvals.audit.findings import Finding
+from approvals.audit.keys import CASE_TOPICS, CaseDataErased, CaseEventUnreadable
+from approvals.audit.pages import as_bytes, as_uuid, event_rows, paired, signed_ledger_rows, text_id
+from approvals.audit.writers import actor_finding
+from approvals.domain.case import Case, case_id
+from approvals.domain.links import IN_EFFECT_LINKS, PROVISION, REQUEST
+from approvals.domain.registry import PublishedDefinition, ReferenceCounter, reference_key
+from approvals.domain.retention import RetentionRecord, retention_id
+from approvals.domain.roster import ROSTER_ID, Roster
+from approvals.errors import Label
+
+if TYPE_CHECKING:
+    from approvals.application import ApprovalsApplication
+    from approvals.domain.workflow import Workflow
+
+__all__ = ["PARALLEL_FROM", "CasePass", "Replay", "Share", "merged", "subjects"]
+
+PARALLEL_FROM = 10_000
+"""Events from which the cases are shared out over processes (below, one process is quicker)."""
+
+_FILED = Case.Filed.TOPIC
+
+
+def _named(event: Any) -> dict[str, str]:
+    """The names one event gives: a notice names its case, a counter its series, and so on."""
+    if isinstance(event, Case.Filed):
+        return {str(event.originator_id): str(event.reference)}
+    if isinstance(event, RetentionRecord.Opened):
+        reference = str(event.reference)
+        return {str(case_id(reference)): reference,
+                str(event.originator_id): f"retention of {reference}"}  # fmt: skip
+    if isinstance(event, ReferenceCounter.Started):
+        return {str(event.originator_id): f"numbering of {event.series}"}
+    return {str(event.originator_id): f"definition {event.workflow_id} v{event.workflow_version}"}
+
+
+def subjects(app: ApprovalsApplication) -> dict[str, str]:
+    """Name every aggregate as people know it: a case by its reference."""
+    names = {str(ROSTER_ID): "roster"}
+    topics = (
+        Case.Filed.TOPIC,
+        ReferenceCounter.Started.TOPIC,
+        PublishedDefinition.Published.TOPIC,
+        RetentionRecord.Opened.TOPIC,
+    )
+    start = 1
+    unnamed = False
+    while True:
+        page = app.recorder.select_notifications(start, 5000, topics=topics)
+        for notification in page:
+            try:
+                names.update(_named(app.mapper.to_domain_event(notification)))
+            except STORAGE_ERRORS:
+                raise
+            except Exception:  # noqa: BLE001 - a tampered event may not decode; it is reported
+                unnamed = True
+        if len(page) < 5000:
+            break
+        start = page[-1].id + 1
+    if unnamed:  # a case whose notice cannot be read is named by the numbering
+        issued = issued_references(app)  # a counter that does not replay names nothing
+        for originator, reference in issued.items():
+            names.setdefault(str(originator), reference)
+    return names
+
+
+@dataclass(frozen=True, slots=True)
+class Replay:
+    """One case replayed against its rules, as far as its own events tell.
+
+    ``stage`` is "erased" (its events cannot be read: disposed of), "unreadable" (they do
+    not replay), or "checked": then the retention record ``record`` decides, in the parent,
+    whether what was checked stands (it replays) or the case is unreadable after all (it
+    does not, or says the case was disposed of).  When ``ok`` (its rules could be checked),
+    ``violations`` are what they say, ``versions`` its events' and ``workflow_id`` its
+    workflow's; ``case`` and ``workflow`` come along only when the rules across cases may
+    need them (:func:`linked_workflows`)."""
+
+    stage: str
+    record: UUID | None = None
+    ok: bool = False
+    violations: tuple[tuple[int, Label], ...] = ()
+    versions: tuple[int, ...] = ()
+    workflow_id: str = ""
+    case: Case | None = None
+    workflow: Workflow | None = None
+
+
+def linked_workflows(workflow_ids: Iterable[str]) -> set[str]:
+    """Of the workflows of the cases checked (``workflow_ids``), those whose cases the rules
+    across cases (:mod:`approvals.audit.links`) read: a case that names another, a provision,
+    and — only when there is one of those — the cases they may name and the requests."""
+    present = set(workflow_ids)
+    sources = {workflow for workflow, _ in IN_EFFECT_LINKS} | {PROVISION}
+    if not present & sources:
+        return set()
+    return present & (sources | set(IN_EFFECT_LINKS.values()) | {REQUEST})
+
+
+@dataclass(slots=True)
+class Share:
+    """What one share of the aggregates gave: findings keyed for the merge, and what the
+    parent needs to finish the cases' rules."""
+
+    undecodable: list[tuple[int, Finding]] = field(default_factory=list)  # (event id, …)
+    actors: list[tuple[int, int, Finding]] = field(default_factory=list)  # (id, position, …)
+    filed: list[tuple[int, UUID, str | None, bool]] = field(default_factory=list)
+    """Each notice: (event id, case id, its reference or None, whether it failed as erased)."""
+    replays: dict[str, Replay | None] = field(default_factory=dict)
+    """By reference; None when the case's events are another share's (the parent replays it)."""
+    records: dict[UUID, str] = field(default_factory=dict)
+    """How each other aggregate replays as a case's companion: ok, disposed, erased, fails."""
+    events: int = 0
+
+
+_JOB: Any = None  # (app, roster or None, count, counter): what the forked workers read
+
+
+def _version_order(item: tuple[Any, Any, Any]) -> tuple[int, Any]:
+    """Sort versions as SQLite does (numbers before text): the order the store reads them in."""
+    version = item[0]
+    return (0, version) if isinstance(version, int) else (1, str(version))
+
+
+class _Walker:
+    """One share's walk: decoding, actors, notices, and the replay of its cases."""
+
+    def __init__(
+        self, app: ApprovalsApplication, index: int, count: int, roster: Roster | None
+    ) -> None:
+        self.app = app
+        self.index, self.count = index, count
+        self.roster = roster
+        self.share = Share()
+        self.unreadable_cases: set[str] = set()  # whose notice does not decrypt: damage.py's
+        self.events: dict[str, list[tuple[Any, Any, BaseException | None]]] = {}
+        self.own = 0  # events of this share walked
+        self._names: dict[str, str] | None = None
+
+    def mine(self, originator: str) -> bool:
+        return self.count == 1 or crc32(originator.encode()) % self.count == self.index
+
+    def name(self, originator: str) -> str:
+        if self._names is None:
+            self._names = subjects(self.app)
+        return self._names.get(originator, f"aggregate {originator}")
+
+    def walk(
+        self,
+        connection: Connection,
+        page: int,
+        tick: Callable[[int], None] | None,
+    ) -> None:
+        """Walk the log; ``tick`` is told the events done, every ``page`` of them."""
+        roster = str(ROSTER_ID)
+        batch: list[tuple[tuple[Any, ...], tuple[Any, ...] | None, str]] = []
+        done = 0
+        for event, row in paired(
+            event_rows(connection, self.app), signed_ledger_rows(connection, self.app)
+        ):
+            if event is None:
+                continue
+            done += 1
+            originator = text_id(event[1])
+            if self.mine(originator):
+                self.own += 1
+                batch.append((event, row, originator))
+                if len(batch) >= 2000:
+                    self._settle(batch, roster)
+                    batch = []
+            if tick is not None and done % page == 0:
+                self._settle(batch, roster)
+                batch = []
+                tick(done)
+        self._settle(batch, roster)
+        self.share.events = done
+
+    def _settle(
+        self, batch: list[tuple[tuple[Any, ...], tuple[Any, ...] | None, str]], roster: str
+    ) -> None:
+        """Decode a batch of this share's events, their cases' keys read in a few queries."""
+        if not batch:
+            return
+        wanted = [o for e, _, o in batch if isinstance(e[3], str) and e[3].startswith(CASE_TOPICS)]
+        if wanted:
+            try:
+                self.app.case_keys.preload(wanted)
+            except STORAGE_ERRORS:
+                raise
+            except Exception:  # noqa: BLE001 - a key edited into nonsense: decoding names it
+                pass
+        for event, row, originator in batch:
+            position = None if row is None else int(row[0])
+            decoded, error = self._decode(event, originator, position)
+            if self.roster is not None:  # kept for the cases' replay
+                self.events.setdefault(originator, []).append((event[2], decoded, error))
+            if event[3] == _FILED:
+                self._filed(event, decoded, error)
+            if decoded is None or row is None or row[3] is None or str(row[2]) == roster:
+                continue
+            found = actor_finding(int(row[0]), decoded, row[3])
+            if found is not None:
+                self.share.actors.append((event[0], int(row[0]), found))
+
+    def _filed(self, event: tuple[Any, ...], decoded: Any, error: BaseException | None) -> None:
+        """Note a notice: its reference, or why it does not give one (damage.py names it)."""
+        reference: str | None = None
+        if error is None:
+            try:
+                reference = str(decoded.reference)
+            except Exception as failed:  # noqa: BLE001 - a notice forged by hand
+                error = failed
+        try:
+            originator = as_uuid(event[1])
+        except ValueError:
+            return  # not the id of any case: the event is named as undecodable
+        erased = isinstance(error, CaseDataErased)
+        self.share.filed.append((event[0], originator, reference, erased))
+
+    def _decode(
+        self, event: tuple[Any, ...], originator: str, position: int | None
+    ) -> tuple[Any, BaseException | None]:
+        """Decode one event; one that does not is a finding (and the walk goes on)."""
+        _, raw, version, topic, state = event
+        try:
+            stored = StoredEvent(as_uuid(raw), version, topic, as_bytes(state))
+            return self.app.mapper.to_domain_event(stored), None
+        except STORAGE_ERRORS:
+            raise
+        except CaseDataErased as error:
+            return None, error  # its key was destroyed: disposal, or damage that damage.py names
+        except CaseEventUnreadable as error:
+            if version == 1:  # the case cannot be read: damage.py names it
+                self.unreadable_cases.add(originator)
+            elif originator not in self.unreadable_cases:
+                self._undecodable(event[0], originator, version, position)
+            return None, error
+        except Exception as error:  # noqa: BLE001 - an event changed behind the engine: reported
+            self._undecodable(event[0], originator, version, position)
+            return None, error
+
+    def _undecodable(self, key: int, originator: str, version: Any, position: int | None) -> None:
+        subject = self.name(originator)
+        where = "" if position is None else f"event {position} "
+        where_ja = "" if position is None else f"イベント {position} "
+        self.share.undecodable.append((key, Finding(
+            "undecodable", position, subject,
+            Label(
+                f"{where}({subject}, #{version}) cannot be decoded: it is "
+                "not an event the engine wrote",
+                f"{where_ja}({subject} #{version})を復元できません: "
+                "エンジンが書いたイベントではありません",
+            ),
+        )))  # fmt: skip
+
+    # -- the rules ------------------------------------------------------------------------------
+
+    def replay_all(self) -> None:
+        """Replay every case whose notice this share read, and say how every other aggregate
+        of the share replays (a case's retention record is read with it)."""
+        cases: set[str] = set()
+        for _, _, reference, _ in self.share.filed:
+            if reference is not None and reference not in self.share.replays:
+                replay = self.share.replays[reference] = self._replay(reference)
+                if replay is not None:
+                    cases.add(str(case_id(reference)))
+        for originator, events in self.events.items():
+            if originator not in cases:
+                self.share.records[UUID(originator)] = _companion(events)
+
+    def _replay(self, reference: str) -> Replay | None:
+        """Check one case as :func:`~approvals.audit.rules.check_rules` did reading it back:
+        the repository's replay, then the case with its retention record, then its rules."""
+        from approvals.audit.rules import (  # noqa: PLC0415 - rules imports this module
+            approval_violations,
+            case_violations,
+            date_violations,
+            requirement_violations,
+        )
+
+        originator = str(case_id(reference))
+        roster = self.roster
+        if roster is None or not self.mine(originator):
+            return None
+        try:
+            case = _rebuilt(self.events.get(originator, []))
+            key = reference_key(reference)  # as the application reads the case again
+        except CaseDataErased:
+            return Replay("erased")
+        except Exception:  # noqa: BLE001 - a tampered case may not replay; that is the finding
+            return Replay("unreadable")
+        if str(case_id(key)) != originator:
+            return None  # read under another id than filed: the parent replays it as before
+        record = retention_id(key)
+        try:
+            workflow = self.app.definition_of(case)
+            newest = self.app.workflows.get(workflow.id, workflow)
+            violations = (
+                *case_violations(case.history, workflow, roster, case.department),
+                *approval_violations(case.history, workflow, newest),
+                *date_violations(case.history, workflow, newest),
+                *requirement_violations(case.history, workflow, newest),
+            )
+        except STORAGE_ERRORS:
+            raise
+        except Exception:  # noqa: BLE001 - a tampered case may not replay; that is the finding
+            return Replay("checked", record)
+        versions = tuple(entry.position for entry in case.history)
+        return Replay("checked", record, True, violations, versions, workflow.id, case, workflow)
+
+
+def _rebuilt(events: Iterable[tuple[Any, Any, BaseException | None]]) -> Any:
+    """The aggregate its events make, as the repository rebuilds it: in version order, each
+    event decoded then applied, the first failure raised."""
+    aggregate = None
+    for _, event, error in sorted(events, key=_version_order):
+        if error is not None:
+            raise error
+        aggregate = event.mutate(aggregate)
+    if aggregate is None:
+        raise LookupError("no aggregate")
+    return aggregate
+
+
+def _companion(events: list[tuple[Any, Any, BaseException | None]]) -> str:
+    """How an aggregate read beside a case (its retention record) replays, as the application
+    reads it: "ok", "disposed", "erased" (a key it does not have), or "fails"."""
+    aggregate: Any = None
+    for version, event, error in sorted(events, key=_version_order):
+        if aggregate is not None and aggregate.version != version - 1:
+            return "fails"
+        if error is not None:
+            return "erased" if isinstance(error, CaseDataErased) else "fails"
+        try:
+            aggregate = event.mutate(aggregate)
+        except Exception:  # noqa: BLE001 - an event out of place: it does not replay
+            return "fails"
+    try:
+        return "disposed" if aggregate is not None and aggregate.disposed else "ok"
+    except Exception:  # noqa: BLE001 - not a retention record: it does not replay as one
+        return "fails"
+
+
+def _serve(index: int, page: int, pipe: Connection_) -> None:
+    """Walk share ``index`` (in a forked worker) and send what it found, its cases stripped;
+    then send the cases the parent asks for (the rules across cases), and end."""
+    try:
+        app, roster, count, counter = _JOB
+        walker = _Walker(app, index, count, roster)
+        last = [0]
+
+        def tick(done: int) -> None:
+            with counter.get_lock():
+                counter.value += walker.own - last[0]
+            last[0] = walker.own
+
+        with app.engine.connect() as connection:
+            walker.walk(connection, page, tick if counter is not None else None)
+        if roster is not None:
+            walker.replay_all()
+        walker.events.clear()
+        kept: dict[str, tuple[Case | None, Workflow | None]] = {}
+        for reference, replay in walker.share.replays.items():
+            if replay is not None and replay.case is not None:
+                kept[reference] = (replay.case, replay.workflow)
+                walker.share.replays[reference] = replace(replay, case=None, workflow=None)
+        pipe.send(("share", walker.share))
+        wanted: list[str] = pipe.recv()
+        pipe.send(("cases", {r: kept[r] for r in wanted if r in kept}))
+    except BaseException as error:  # noqa: BLE001 - the parent walks the log itself instead
+        with suppress(Exception):
+            pipe.send(("failed", repr(error)))
+    finally:
+        pipe.close()
+
+
+def _parallel(app: ApprovalsApplication, events: int) -> int:
+    """How many processes to share the cases over: 1 for a short log or where forked
+    processes cannot share the store."""
+    workers = os.cpu_count() or 1
+    methods = multiprocessing.get_all_start_methods()
+    database = app.engine.url.database if app.engine.dialect.name == "sqlite" else "server"
+    if workers < 2 or "fork" not in methods or not database or database == ":memory:":
+        return 1
+    return workers if events >= PARALLEL_FROM else 1
+
+
+class CasePass:
+    """Decode every event, check signed events' actors and, given a ``roster`` (the rules
+    are checked, and it replays), replay every case.
+
+    Over several processes the work starts on entering (so that the caller may do other
+    work meanwhile: the writers' signatures) and :meth:`result` waits for it; in this
+    process it is all done by :meth:`result`, as it is when a process fails.  ``progress``
+    is told (events done, events in all) every ``page`` events (in processes, about every
+    quarter of a second) and at the end.
+    """
+
+    def __init__(
+        self,
+        app: ApprovalsApplication,
+        roster: Roster | None,
+        *,
+        page: int,
+        progress: Callable[[int, int], None] | None = None,
+    ) -> None:
+        self.app, self.roster, self.page, self.progress = app, roster, page, progress
+        self.total = app.recorder.max_notification_id() or 0
+        self.count = _parallel(app, self.total)
+        self.workers: list[tuple[Any, Connection_]] = []
+        self.counter: Any = None
+
+    def __enter__(self) -> CasePass:
+        if self.count > 1:
+            global _JOB  # noqa: PLW0603 - what the forked workers read
+            context = multiprocessing.get_context("fork")
+            self.counter = context.Value("q", 0) if self.progress is not None else None
+            _JOB = (self.app, self.roster, self.count, self.counter)
+            try:
+                for index in range(self.count):
+                    mine, theirs = context.Pipe()
+                    process = context.Process(
+                        target=_serve, args=(index, self.page, theirs), daemon=True
+                    )
+                    process.start()
+                    theirs.close()
+                    self.workers.append((process, mine))
+            finally:
+                _JOB = None
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        for process, pipe in self.workers:
+            pipe.close()
+            if process.is_alive():
+                process.terminate()
+            process.join()
+
+    def result(self) -> Share:
+        """Wait for every share; return what they found, merged in the sequential order."""
+        whole = self._shared() if self.workers else None
+        if whole is None:
+            whole = self._here()
+        if self.progress is not None:
+            done = whole.events
+            self.progress(max(done, self.total), max(done, self.total))
+        return whole
+
+    def _here(self) -> Share:
+        walker = _Walker(self.app, 0, 1, self.roster)
+        progress, total = self.progress, self.total
+
+        def tick(done: int) -> None:
+            if progress is not None:
+                progress(min(done, total), max(done, total))
+
+        with self.app.engine.connect() as connection:
+            walker.walk(connection, self.page, tick if progress is not None else None)
+        if self.roster is not None:
+            walker.replay_all()
+        return walker.share
+
+    def _shared(self) -> Share | None:
+        """What the workers found, or None when one failed (the caller walks it here)."""
+        got: dict[int, Share] = {}
+        try:
+            while len(got) < len(self.workers):
+                for index, (_, pipe) in enumerate(self.workers):
+                    if index not in got and pipe.poll(0.25 / len(self.workers)):
+                        kind, share = pipe.recv()
+                        if kind != "share":
+                            return None
+                        got[index] = share
+                if self.counter is not None and self.progress is not None:
+                    done = int(self.counter.value)
+                    self.progress(min(done, self.total), max(done, self.total))
+            whole = merged([got[index] for index in range(len(self.workers))])
+            linked = linked_workflows(r.workflow_id for r in whole.replays.values() if r)
+            for _, pipe in self.workers:
+                pipe.send([reference for reference, replay in whole.replays.items()
+                           if replay is not None and replay.workflow_id in linked])  # fmt: skip
+            for _, pipe in self.workers:
+                kind, cases = pipe.recv()
+                if kind != "cases":
+                    return None
+                for reference, (case, workflow) in cases.items():
+                    found = whole.replays[reference]
+                    if found is not None:
+                        whole.replays[reference] = replace(found, case=case, workflow=workflow)
+        except (EOFError, OSError):
+            return None  # a worker died: the caller walks the log itself
+        return whole
+
+
+def merged(shares: list[Share]) -> Share:
+    """One share of all: findings in the order of the sequential walk."""
+    if len(shares) == 1:
+        return shares[0]
+    whole = Share(events=shares[0].events)
+    for share in shares:
+        whole.undecodable += share.undecodable
+        whole.actors += share.actors
+        whole.filed += share.filed
+        whole.records.update(share.records)
+        for reference, replay in share.replays.items():
+            if replay is not None or reference not in whole.replays:
+                whole.replays[reference] = replay
+    whole.undecodable.sort(key=lambda found: found[0])
+    whole.actors.sort(key=lambda found: found[0])
+    whole.filed.sort(key=lambda filed: filed[0])
+    return whole
