@@ -16,6 +16,7 @@ the values it read (compare and set), so the loser of a race rolls back and read
 from __future__ import annotations
 
 import hashlib
+import operator
 import threading
 import time
 from collections import OrderedDict
@@ -27,7 +28,6 @@ from uuid import UUID
 
 import sqlalchemy as sa
 from eventsourcing.application import AggregateNotFoundError
-from eventsourcing.persistence import StoredEvent
 from sqlalchemy import (
     BigInteger,
     Column,
@@ -51,6 +51,7 @@ from approvals.audit.damage import (
     issued_references,
     problem_of,
 )
+from approvals.audit.decoding import PageDecoder, read_events
 from approvals.audit.keys import CASE_TOPICS, CaseDataErased, CaseEventUnreadable
 from approvals.domain.case import Case, case_id
 from approvals.domain.clocks import Holiday, weekends
@@ -77,10 +78,12 @@ __all__ = [
 log = get_logger(__name__)
 
 TRACKING_TABLE = "approvals_projections"
-BATCH = 50_000
+BATCH = 20_000
+"""Events per batch (one transaction): a rebuild's memory grows with it, not with the log."""
 _CACHE = 4096
 _RETENTION_TOPICS = "approvals:Retention."
 _ROSTER_TOPICS = "approvals:Roster."
+_TOPICS = (CASE_TOPICS, _RETENTION_TOPICS, _ROSTER_TOPICS)
 
 
 _SHOWN: dict[datetime, str] = {}
@@ -107,7 +110,7 @@ class UTCDateTime(TypeDecorator[datetime]):
             return value.astimezone(UTC).replace(tzinfo=None)
         shown = _SHOWN.get(value)
         if shown is None:
-            if len(_SHOWN) > 200_000:
+            if len(_SHOWN) > 50_000:
                 _SHOWN.clear()
             moment = value.astimezone(UTC).replace(tzinfo=None)
             shown = _SHOWN[value] = moment.isoformat(sep=" ", timespec="microseconds")
@@ -259,15 +262,8 @@ class Projector:
         self._pending: dict[str, dict[str, frozenset[tuple[Any, ...]]]] = {}
         self._committed: dict[str, int] = {}
         self._inserts: dict[tuple[str, str], tuple[str, list[tuple[str, Any]], bool]] = {}
-        events = app.recorder.events_record_cls.__table__  # type: ignore[attr-defined]
-        self._events: Table = events
-        # Ids as the driver gives them (16 bytes on SQLite, uuid.UUID from psycopg): the
-        # column type's own conversion costs more than the rest of reading a row.
-        self._originator = (
-            events.c.originator_id
-            if self.app.engine.dialect.name == "postgresql"
-            else sa.type_coerce(events.c.originator_id, sa.LargeBinary).label("originator_id")
-        )
+        self._events: Table = app.recorder.events_record_cls.__table__  # type: ignore[attr-defined]
+        self._decoder = PageDecoder(app)
 
     def after_fork(self) -> None:
         """In a forked child: a lock of its own (the parent's may have been held)."""
@@ -414,7 +410,7 @@ class Projector:
                 if start >= head:
                     return read
                 notifications = self._read(start, head)
-                end = notifications[-1].id if len(notifications) == self.batch else head
+                end = notifications[-1][0] if len(notifications) == self.batch else head
                 touched = self._fold(notifications)
                 try:
                     self._commit(touched, behind, end)
@@ -428,7 +424,7 @@ class Projector:
                 for reference, tables in self._pending.items():
                     self._written.setdefault(reference, {}).update(tables)
                     self._written.move_to_end(reference)
-                while len(self._written) > 4 * _CACHE:
+                while len(self._written) > _CACHE:
                     self._written.popitem(last=False)
                 self._pending.clear()
                 read += len(notifications)
@@ -469,66 +465,61 @@ class Projector:
             self._committed.clear()
             return self._catch_up(None, progress)
 
-    def _read(self, start: int, head: int) -> list[Any]:
-        events = self._events
+    def _read(self, start: int, head: int) -> list[tuple[Any, ...]]:
+        """The events past ``start`` up to ``head`` (at most a batch), as the driver's tuples
+        (id, originator_id, originator_version, topic, state): SQLAlchemy's rows and type
+        processing would cost more than reading them."""
         with self.app.engine.connect() as connection:
-            return list(
-                connection.execute(
-                    sa.select(
-                        events.c.id,
-                        self._originator,
-                        events.c.originator_version,
-                        events.c.topic,
-                        events.c.state,
-                    )
-                    .where(events.c.id > start, events.c.id <= head)
-                    .order_by(events.c.id)
-                    .limit(self.batch)
-                ).all()
-            )
+            return read_events(connection, self.app, start, head, self.batch)
 
-    def _fold(self, notifications: Sequence[Any]) -> _Batch:
+    def _fold(self, notifications: Sequence[tuple[Any, ...]]) -> _Batch:
         """Apply the batch's events to the aggregates they belong to; return what changed."""
         batch = _Batch()
-        originators = [_uuid(n.originator_id) for n in notifications]
-        self.app.case_keys.preload(
-            str(originator)
-            for n, originator in zip(notifications, originators, strict=True)
-            if n.topic.startswith(CASE_TOPICS)
-        )
-        for n, originator in zip(notifications, originators, strict=True):
-            topic: str = n.topic
-            if not topic.startswith((CASE_TOPICS, _RETENTION_TOPICS, _ROSTER_TOPICS)):
+        decoder = self._decoder
+        decoder.page(notifications)
+        # The case an event changed is taken as touched when the next thing happens to the
+        # case that is not one of its own events (or at the end): the same subject as
+        # touching it after each event, built once.
+        touched: dict[str, Case] = {}
+        for row in notifications:
+            topic: str = row[3]
+            if not topic.startswith(_TOPICS):
                 continue
-            stored = StoredEvent(
-                originator_id=originator,
-                originator_version=n.originator_version,
-                topic=topic,
-                state=bytes(n.state),
-            )
             try:
-                event = self.app.mapper.to_domain_event(stored)
+                event = decoder.decode(row)
+                originator: UUID = event.originator_id
                 aggregate = self._advance(originator, event)
             except CaseDataErased:
-                batch.erased.add(originator)  # disposed of, or damaged: _complete tells
+                batch.erased.add(_uuid(row[1]))  # disposed of, or damaged: _complete tells
                 continue
             except CaseEventUnreadable:
                 # It does not decrypt: the case is left out of every model but "unreadable",
                 # and the batch goes on (read again, it would fail again).
+                originator = _uuid(row[1])
                 self._cache.pop(originator, None)
                 reference = self._references({originator})[originator]
+                self._flush(batch, touched, reference)
                 self._touch(batch, reference, unreadable=UNDECRYPTABLE)
                 continue
-            if isinstance(aggregate, Case) and event.originator_version == 1:
-                self._written.setdefault(aggregate.reference, {})  # a new case has no rows yet
             if isinstance(aggregate, Case):
-                self._touch(batch, aggregate.reference, case=aggregate)
+                if event.originator_version == 1:
+                    self._written.setdefault(aggregate.reference, {})  # a new case: no rows yet
+                touched[aggregate.reference] = aggregate
             elif isinstance(aggregate, RetentionRecord):
+                self._flush(batch, touched, aggregate.reference)
                 self._touch(batch, aggregate.reference, record=aggregate)
             elif isinstance(aggregate, Roster):
                 batch.roster = aggregate
+        for reference, case in touched.items():
+            self._touch(batch, reference, case=case)
         self._complete(batch)
         return batch
+
+    def _flush(self, batch: _Batch, touched: dict[str, Case], reference: str) -> None:
+        """Take in the case ``reference`` as its events of the batch so far left it."""
+        case = touched.pop(reference, None)
+        if case is not None:
+            self._touch(batch, reference, case=case)
 
     def _advance(self, originator: UUID, event: Any) -> Case | RetentionRecord | Roster | None:
         """Return the aggregate with ``event`` applied (loading it when not cached)."""
@@ -610,6 +601,7 @@ class Projector:
                 # its data is gone: only the disposal record speaks for it
                 self._cache.pop(case_id(reference), None)
                 self.app.case_keys.forget(case_id(reference))
+                self._decoder.forget(case_id(reference))
                 batch.cases[reference] = CaseSubject(
                     reference, None, None, subject.record, subject.holiday
                 )
@@ -744,12 +736,15 @@ class Projector:
                 compiled.positional,
             )
         sql, processors, positional = self._inserts[key]
-        if positional:
-            params: list[Any] = [
-                tuple(p(row[n]) if p else row[n] for n, p in processors) for row in rows
-            ]
-        else:
-            params = [{n: p(row[n]) if p else row[n] for n, p in processors} for row in rows]
+        names = [n for n, _ in processors]
+        convert = [(i, p) for i, (_, p) in enumerate(processors) if p is not None]
+        values = operator.itemgetter(*names)
+        params: list[Any] = []
+        for row in rows:
+            found = list(values(row)) if len(names) > 1 else [row[names[0]]]
+            for index, process in convert:
+                found[index] = process(found[index])
+            params.append(tuple(found) if positional else dict(zip(names, found, strict=True)))
         connection.exec_driver_sql(sql, params)
 
     # -- checking ------------------------------------------------------------------------------
@@ -812,9 +807,21 @@ def _processor(column: Column[Any], dialect: Dialect) -> Callable[[Any], Any] | 
     if not isinstance(column.type, String):  # Text is a String
         return bind
     length = column.type.length
+    limit = length if length is not None else -1
+
+    def text(value: Any) -> Any:
+        if (
+            value.__class__ is str
+            and value.isascii()
+            and "\x00" not in value
+            and (limit < 0 or len(value) <= limit)
+        ):
+            return value  # what the door lets in: as it is (see storable)
+        return storable(value, length)
+
     if bind is None:
-        return lambda value: storable(value, length)
-    return lambda value: bind(storable(value, length))
+        return text
+    return lambda value: bind(text(value))
 
 
 def storable(value: Any, length: int | None = None) -> Any:
