@@ -23,7 +23,7 @@ that alone can swing a 4-process ratio by 4x from run to run, the baselines are 
 approvals' queue around each write transaction ("+ queue"), and the targets are taken against
 those.  With 4 processes each works on cases of its own,
 started together at a barrier; decisions/s is all decisions over the wall time of the run,
-latency is per decision.  Then the cold start of ``approvals --help`` and ``approvals inbox``.
+latency is per decision.  (The cold start of the command line is bench/cold_start.py's.)
 
 Targets: >= 0.8 of the eventsourcing library's own figure in the same run (1 and 4 processes,
 both backends); the ratio to the plain SQLAlchemy implementation reported; p99 < 10 ms.
@@ -41,8 +41,6 @@ import platform
 import shutil
 import sqlite3
 import statistics
-import subprocess
-import sys
 import tempfile
 import time
 import uuid
@@ -58,6 +56,7 @@ import sqlalchemy as sa
 import structlog
 from eventsourcing.application import Application
 from eventsourcing.domain import Aggregate, event
+from summary import Target, record
 
 from approvals import open_approvals
 from approvals.demo import CHIEF, FILINGS, MANAGER, STAFF, appoint_sample_roster
@@ -373,29 +372,12 @@ def postgres_answers(url: str) -> bool:
         engine.dispose()
 
 
-def cold_start(stores: Stores, runs: int = 7) -> dict[str, float]:
-    """Median wall time of `approvals --help` and `approvals inbox` in new processes (ms)."""
-    command = shutil.which("approvals")
-    base = [command] if command else [sys.executable, "-m", "approvals"]
-    url = stores.new("sqlite")
-    ApprovalsKind().prepare(url, 20)
-    env = {**os.environ, "APPROVALS_DB": url, "APPROVALS_USER": MANAGER, "APPROVALS_LANG": "en"}
-    found = {}
-    for name, args in (("approvals --help", ["--help"]), ("approvals inbox", ["inbox"])):
-        times = []
-        for _ in range(runs):
-            began = time.perf_counter()
-            subprocess.run([*base, *args], env=env, check=True, capture_output=True)
-            times.append((time.perf_counter() - began) * 1000)
-        found[name] = statistics.median(times)
-    return found
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--decisions", type=int, default=2000, help="per run (default 2000)")
     parser.add_argument("--postgres", default=POSTGRES, help=f"server URL (default {POSTGRES})")
     parser.add_argument("--skip-postgres", action="store_true")
+    parser.add_argument("--summary", help="append the targets measured to this file (bench/run.py)")
     args = parser.parse_args()
     structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(40))
     postgres = None if args.skip_postgres or not postgres_answers(args.postgres) else args.postgres
@@ -437,11 +419,16 @@ def main() -> None:
                 met = "met" if ours >= 0.8 * theirs else "MISSED"
                 print(f"  {backend:<11}{processes} proc  {ours:>7,.0f}/s = {ours / theirs:.2f} x "
                       f"{like} ({theirs:,.0f}/s)  target >= 0.80: {met}")  # fmt: skip
+                plain = figures["plain SQLAlchemy", backend, processes].rate
+                record(args.summary, Target(
+                    "decisions", f"decisions, {backend}, {processes} proc / {like}",
+                    ours / theirs, 0.8, "x",
+                    note=f"{ours:,.0f}/s; {ours / plain:.2f} x plain SQLAlchemy",
+                ))  # fmt: skip
         worst = max(f.p99 for (k, _, _), f in figures.items() if k == "approvals")
         print(f"  worst approvals p99     {worst:>8.2f} ms (target < 10)")
-        for name, took in cold_start(stores).items():
-            target = "  (target < 100)" if name.endswith("--help") else "  (target < 300)"
-            print(f"  {name:<24}{took:>8.0f} ms{target}")
+        record(args.summary, Target("decisions", "decisions, worst p99", worst, 10, "ms",
+                                    higher_is_better=False))  # fmt: skip
     finally:
         stores.close()
 

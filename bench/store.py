@@ -392,11 +392,13 @@ class StopRequests:
     """The engine's ``stop_requests`` (every refusal of provision complied with, oldest first),
     kept up to date as requests are filed instead of read from every filing in the log.
 
-    The engine answers it by decoding every case filed so far and loading every request, for
-    each filing or recorded provision: a cost that grows with the log (73 ms a call at 2,000
-    events).  The answer here is the same, and the engine checks each provision against it as
-    it would against its own: a request's refusal counts from the step that complied with it,
-    and a request that has ended never changes."""
+    Outside a host's unit the engine asks the provision ledger's read model (one query per
+    data subject); inside one, as here (commands batched in host transactions), it decodes
+    every case filed so far and loads every request, for each filing or recorded provision: a
+    cost that grows with the log (73 ms a call at 2,000 events).  The answer here is the same,
+    and the engine checks each provision against it as it would against its own: a request's
+    refusal counts from the step that complied with it, and a request that has ended never
+    changes."""
 
     def __init__(self, app: ApprovalsApplication) -> None:
         self.app = app
