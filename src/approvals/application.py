@@ -283,6 +283,8 @@ class ApprovalsApplication(StoredApplication):
         for the first registration (it begins signing); after that a key the roster holds for
         the writer (a person's own key, or a service key, which signs for anyone)."""
         roster = next((a for a in aggregates if isinstance(a, Roster)), None)
+        if roster is None:  # as this command read it (the writer checks no key event came since)
+            roster = self.fresh(ROSTER_ID)
         if roster is None:
             roster = self._roster_or_none()
         keys = dict(getattr(roster, "keys", None) or {})

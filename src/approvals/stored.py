@@ -55,16 +55,29 @@ def _after_fork_in_child(app: StoredApplication) -> None:
 
 
 def reading(engine: Engine, read: Callable[[Connection], T]) -> T:
-    """Run ``read`` on a connection of ``engine``, once more if the server had dropped the
-    connection (a restart): reading twice changes nothing."""
+    """Run ``read`` (one statement) on a connection of ``engine``, once more if the server had
+    dropped the connection (a restart): reading twice changes nothing.
+
+    On PostgreSQL the statement runs outside a transaction block: one statement sees one
+    snapshot either way, and no BEGIN and ROLLBACK travel to the server and back around it.
+    """
     try:
         with engine.connect() as connection:
-            return read(connection)
+            return read(single_statement(connection))
     except sqlalchemy.exc.DBAPIError as error:
         if not error.connection_invalidated:
             raise
     with engine.connect() as connection:
-        return read(connection)
+        return read(single_statement(connection))
+
+
+def single_statement(connection: Connection) -> Connection:
+    """Return ``connection`` set to run each statement in a transaction of its own on
+    PostgreSQL (the pool restores its setting when it is given back); on SQLite as it is (the
+    driver begins no transaction for a SELECT)."""
+    if connection.dialect.name == "postgresql":
+        return connection.execution_options(isolation_level="AUTOCOMMIT")
+    return connection
 
 
 class StoredApplication(Application[UUID]):
@@ -160,6 +173,9 @@ class StoredApplication(Application[UUID]):
                 rows = joined.execute(query, params).all()
             else:
                 rows = reading(self._engine, lambda c: c.execute(query, params).all())
+        fresh: set[UUID] | None = getattr(self._local, "fresh", None)
+        if fresh is not None:
+            fresh.update(originators)
         for row in rows:
             originator = row.originator_id
             aggregate = cache.get(originator)
@@ -198,6 +214,14 @@ class StoredApplication(Application[UUID]):
                 .order_by(events.c.originator_id, events.c.originator_version)
             )  # fmt: skip
         return found
+
+    def fresh(self, originator: UUID) -> Any:
+        """Return the aggregate as this command last read it with :meth:`current` (None when
+        it did not, or when it was forgotten since): what a decision of the command rests on."""
+        fresh: set[UUID] | None = getattr(self._local, "fresh", None)
+        if fresh is None or originator not in fresh:
+            return None
+        return self._aggregates().get(originator)
 
     def forget_aggregates(self) -> None:
         """Drop the aggregates this thread keeps in memory."""
@@ -256,7 +280,9 @@ class StoredApplication(Application[UUID]):
         one sentence. The body may add fields to the yielded mapping for the log line."""
         logged: dict[str, Any] = dict(fields)
         outer = getattr(self._local, "writer", None)
+        outer_fresh = getattr(self._local, "fresh", None)
         self._local.writer = fields.get("actor")  # who signs what this command writes
+        self._local.fresh = set()  # the aggregates this command brought up to date
         try:
             with self._storage():
                 yield logged
@@ -269,6 +295,7 @@ class StoredApplication(Application[UUID]):
             raise
         finally:
             self._local.writer = outer
+            self._local.fresh = outer_fresh
         log.info(command, outcome="recorded", **logged)
 
     @contextmanager

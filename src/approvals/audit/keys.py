@@ -140,6 +140,8 @@ class CaseKeys:
             found = connection.execute(query).scalar_one_or_none()
         else:
             with self.engine.connect() as own:
+                if own.dialect.name == "postgresql":  # one statement: no BEGIN, no ROLLBACK
+                    own.execution_options(isolation_level="AUTOCOMMIT")
                 found = own.execute(query).scalar_one_or_none()
         if found is not None:
             if connection is None:  # committed: anyone may use it from now on
@@ -167,18 +169,25 @@ class CaseKeys:
                 for originator, key in rows:
                     self._known[str(originator)] = bytes.fromhex(key)
 
-    def write_new(self, connection: Connection, originators: Iterable[str]) -> None:
-        """Write this thread's new keys of ``originators`` inside the events' own transaction.
+    def new_rows(self, originators: Iterable[str]) -> list[dict[str, str]]:
+        """Return the key rows to write with the events of ``originators``: this thread's new
+        keys among them, once each (none for a case that has its key already).
 
-        A key row for a case that has one already (a race lost to another writer) fails the
-        transaction, as the events' own (case, version) uniqueness does.
+        Written inside the events' own transaction: a key row for a case that has one already
+        (a race lost to another writer) fails the transaction, as the events' own (case,
+        version) uniqueness does.
         """
         pending = self._pending()
-        rows = [
+        return [
             {"originator_id": o, "data_key": pending[o].hex()}
             for o in dict.fromkeys(originators)
             if o in pending
         ]
+
+    def write_new(self, connection: Connection, originators: Iterable[str]) -> None:
+        """Write this thread's new keys of ``originators`` inside the events' own transaction
+        (see :meth:`new_rows`)."""
+        rows = self.new_rows(originators)
         if rows:
             connection.execute(insert(self.table), rows)
 

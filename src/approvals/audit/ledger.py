@@ -33,8 +33,10 @@ from sqlalchemy import (
     MetaData,
     String,
     Table,
+    bindparam,
     func,
     insert,
+    or_,
     select,
     text,
 )
@@ -60,6 +62,17 @@ WRITER_LOCK = int.from_bytes(hashlib.sha256(b"approvals writer").digest()[:4], "
 _ID = BigInteger().with_variant(Integer(), "sqlite")
 _KEY_TOPICS = (Roster.KeyRegistered.TOPIC, Roster.KeyRevoked.TOPIC)
 """The roster's events that change who may sign: a write decided before one is decided again."""
+
+
+@dataclass(frozen=True, slots=True)
+class _Written:
+    """The ids of the events just inserted, and what the ledger held when they were."""
+
+    ids: list[int]
+    last_position: int | None
+    last_chain: str | None
+    roster: int | None
+    chains: dict[tuple[str, int], bytes]
 
 
 def ledger_table(metadata: MetaData | None = None) -> Table:
@@ -161,6 +174,10 @@ class IntegrityRecorder(SQLAlchemyApplicationRecorder):
         self._writing = threading.local()
         self._turn_lock = threading.Lock()
         self._turn_file: Any = None
+        # Statements built once (two threads may both build one: the same either way).
+        self._statements: dict[tuple[bool, bool, int], tuple[Any, Any]] = {}
+        self._one_row: dict[tuple[bool, bool], Any] = {}
+        self._many_rows = insert(self.ledger)
 
     def insert_events(
         self, stored_events: Sequence[StoredEvent], **kwargs: Any
@@ -251,10 +268,21 @@ class IntegrityRecorder(SQLAlchemyApplicationRecorder):
         # that follow "id > position" then miss nothing).  On PostgreSQL eventsourcing-sqlalchemy
         # takes LOCK TABLE … IN EXCLUSIVE MODE, which needs UPDATE, DELETE or TRUNCATE rights;
         # a transaction-scoped advisory lock, taken by every approvals writer, serialises them
-        # the same way for a role that may only SELECT and INSERT.  On SQLite the first INSERT
-        # takes the database's single write lock.
+        # the same way for a role that may only SELECT and INSERT.  The same statement wakes
+        # eventsourcing's subscribers (NOTIFY is delivered only when the transaction commits,
+        # wherever in it it is sent).  On SQLite the first INSERT takes the database's single
+        # write lock.
         if connection.dialect.name == "postgresql":
-            connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": WRITER_LOCK})
+            connection.execute(
+                text("SELECT pg_advisory_xact_lock(:key), pg_notify(:channel, '')"),
+                {"key": WRITER_LOCK, "channel": self._channel},
+            )
+
+    @property
+    def _channel(self) -> str:
+        """The channel eventsourcing's subscribers LISTEN on (an unquoted name, so folded to
+        lower case as PostgreSQL folds it)."""
+        return str(self.channel_name).lower()
 
     def _insert_stored_events(
         self, session: Session, stored_events: Sequence[StoredEvent], **kwargs: Any
@@ -264,39 +292,54 @@ class IntegrityRecorder(SQLAlchemyApplicationRecorder):
     def _write(
         self, connection: Connection, stored_events: Sequence[StoredEvent], **kwargs: Any
     ) -> list[int]:
-        ids = self._insert_events_table(connection, stored_events)
-        # The writers' lock is held (PostgreSQL) or the write transaction is open (SQLite)
-        # by now, so the ledger's last row cannot move under us.
-        ledger = self.ledger.c
+        """Write the events, then their ledger rows (with their signatures and new case keys).
+
+        Two statements after the writers' lock: the events' INSERT, whose RETURNING clause
+        also reads what the ledger rows are chained on (its last row, the chain value of each
+        case's previous event not kept in memory, the roster's last key event) — read under
+        the lock, so nothing can move under us — then the ledger rows, in one statement with
+        the signatures and new case keys on PostgreSQL (data-modifying WITH clauses).
+        """
+        if not stored_events:
+            for originator in kwargs.get("destroy_case_keys", ()):
+                self.case_keys.destroy(connection, originator)
+            return []
+        self._lock(connection)
         seen = self.roster_seen() if self.roster_seen is not None else None
-        if seen is not None:
-            events = self.events_record_cls.__table__
-            now = connection.execute(
-                select(func.max(ledger.originator_version))
-                .join(events, events.c.id == ledger.event_id)
-                .where(ledger.originator_id == str(ROSTER_ID), events.c.topic.in_(_KEY_TOPICS))
-            ).scalar()
-            if (now or 0) > seen:
-                raise IntegrityError("the roster changed since the signing key was chosen")
-        last = connection.execute(
-            select(ledger.position, ledger.chain_hash).order_by(ledger.position.desc()).limit(1)
-        ).first()
-        position = last.position + 1 if last else 0
-        chain = bytes.fromhex(last.chain_hash) if last else GENESIS
+        originators = [str(event.originator_id) for event in stored_events]
+        wanted: list[tuple[str, int]] = []  # previous case chain values to read
+        firsts: set[str] = set()
+        for originator, event in zip(originators, stored_events, strict=True):
+            if originator in firsts:
+                continue
+            firsts.add(originator)
+            before = event.originator_version - 1
+            if before >= 1 and self._known_chain(originator, before) is None:
+                wanted.append((originator, before))
+        written = self._insert_events_table(
+            connection, stored_events, wanted=wanted, roster=seen is not None
+        )
+        if seen is not None and (written.roster or 0) > seen:
+            raise IntegrityError("the roster changed since the signing key was chosen")
+        position = written.last_position + 1 if written.last_position is not None else 0
+        chain = bytes.fromhex(written.last_chain) if written.last_chain else GENESIS
         case_chains: dict[str, bytes] = {}
-        rows = []
-        for event_id, event in zip(ids, stored_events, strict=True):
-            originator = str(event.originator_id)
+        pending = getattr(self._writing, "chains", None)
+        rows: list[dict[str, Any]] = []
+        for event_id, originator, event in zip(
+            written.ids, originators, stored_events, strict=True
+        ):
             leaf = leaf_hash(
                 leaf_data(originator, event.originator_version, event.topic, event.state)
             )
             chain = chain_hash(chain, leaf)
             previous = case_chains.get(originator)
             if previous is None:
-                previous = self._case_chain(connection, originator, event.originator_version - 1)
+                previous = self._previous_chain(
+                    originator, event.originator_version - 1, written.chains
+                )
             case_chain = chain_hash(previous, leaf)
             case_chains[originator] = case_chain
-            pending = getattr(self._writing, "chains", None)
             if pending is not None:
                 pending[originator, event.originator_version] = case_chain
             rows.append(
@@ -311,65 +354,195 @@ class IntegrityRecorder(SQLAlchemyApplicationRecorder):
                 }
             )
             position += 1
-        connection.execute(insert(self.ledger), rows)
         signing = self.signer() if self.signer is not None else None
+        signatures = []
         if signing is not None:
             key, writer = signing
-            connection.execute(
-                insert(self.signatures),
-                [
-                    {
-                        "position": row["position"],
-                        "writer": writer,
-                        "key_id": key.key_id,
-                        "signature": key.sign(
-                            int(row["position"]), bytes.fromhex(str(row["leaf_hash"])), writer
-                        ),
-                    }
-                    for row in rows
-                ],
-            )
+            signatures = [
+                {
+                    "position": row["position"],
+                    "writer": writer,
+                    "key_id": key.key_id,
+                    "signature": key.sign(
+                        int(row["position"]), bytes.fromhex(str(row["leaf_hash"])), writer
+                    ),
+                }
+                for row in rows
+            ]
+        new_keys = self.case_keys.new_rows(originators) if self.case_keys is not None else []
+        self._insert_ledger(connection, rows, signatures, new_keys)
         if self.case_keys is not None:
-            self.case_keys.write_new(connection, [str(e.originator_id) for e in stored_events])
             # Disposal: the case's key goes in the same transaction as the disposal record.
             for originator in kwargs.get("destroy_case_keys", ()):
                 self.case_keys.destroy(connection, originator)
-        return ids
+        return written.ids
+
+    def _insert_ledger(
+        self,
+        connection: Connection,
+        rows: list[dict[str, Any]],
+        signatures: list[dict[str, Any]],
+        new_keys: list[dict[str, Any]],
+    ) -> None:
+        """Insert the ledger rows, their signatures and the new case keys: one statement on
+        PostgreSQL (a commit of a few events), else one each."""
+        if connection.dialect.name == "postgresql" and len(rows) == 1:
+            connection.execute(
+                self._one_row_statement(signed=bool(signatures), new_key=bool(new_keys)),
+                {
+                    **rows[0],
+                    **(signatures[0] if signatures else {}),
+                    **(new_keys[0] if new_keys else {}),
+                },
+            )
+            return
+        connection.execute(self._many_rows, rows)
+        if signatures:
+            connection.execute(insert(self.signatures), signatures)
+        if new_keys:
+            connection.execute(insert(self.case_keys.table), new_keys)
+
+    def _one_row_statement(self, *, signed: bool, new_key: bool) -> Any:
+        """One ledger row, with its signature and its case's new key when ``signed`` and
+        ``new_key``, in one INSERT (data-modifying WITH clauses) whose bound values share their
+        names: the same statement each time, which SQLAlchemy compiles once."""
+        found = self._one_row.get((signed, new_key))
+        if found is not None:
+            return found
+        statement = insert(self.ledger).values(
+            {column.name: bindparam(column.name) for column in self.ledger.columns}
+        )
+        if signed:
+            statement = statement.add_cte(
+                insert(self.signatures)
+                .values({c.name: bindparam(c.name) for c in self.signatures.columns})
+                .cte("new_signature")
+            )
+        if new_key:
+            statement = statement.add_cte(
+                insert(self.case_keys.table)
+                .values({c.name: bindparam(c.name) for c in self.case_keys.table.columns})
+                .cte("new_case_key")
+            )
+        self._one_row[signed, new_key] = statement
+        return statement
 
     def _insert_events_table(
-        self, connection: Connection, stored_events: Sequence[StoredEvent]
-    ) -> list[int]:
-        """Insert the events and return their ids: what eventsourcing-sqlalchemy does, through
-        SQLAlchemy Core (INSERT … RETURNING) rather than the ORM's unit of work."""
-        self._lock(connection)
-        table = self.events_record_cls.__table__
-        ids = connection.execute(
-            insert(table).returning(table.c.id, sort_by_parameter_order=True),
-            [
-                {
-                    "originator_id": event.originator_id,
-                    "originator_version": event.originator_version,
-                    "topic": event.topic,
-                    "state": event.state,
-                }
-                for event in stored_events
-            ],
-        ).scalars()
-        if connection.dialect.name == "postgresql":  # wake eventsourcing's subscribers
-            connection.exec_driver_sql(f"NOTIFY {self.channel_name}")
-        return [int(i) for i in ids]
+        self,
+        connection: Connection,
+        stored_events: Sequence[StoredEvent],
+        *,
+        wanted: Sequence[tuple[str, int]] = (),
+        roster: bool = False,
+    ) -> _Written:
+        """Insert the events (the writers' lock held) and return their ids, with what the
+        ledger holds now: its last row, the chain values ``wanted`` ((case, version) pairs)
+        and, when ``roster``, the version of the roster's last key event.
 
-    def _case_chain(self, connection: Connection, originator: str, version: int) -> bytes:
+        What eventsourcing-sqlalchemy does, through SQLAlchemy Core (INSERT … RETURNING)
+        rather than the ORM's unit of work; the reads ride in the first statement's RETURNING
+        clause, which sees the ledger as it stood when the statement began (under the lock).
+        """
+        # SQLAlchemy writes SQLite's RETURNING columns without their tables' names, which
+        # would make the reads ambiguous: there they follow in a SELECT of their own (the
+        # INSERT took the database's write lock).
+        apart = connection.dialect.name != "postgresql"
+        statement, reads = self._events_statements(apart=apart, roster=roster, wanted=len(wanted))
+        given: dict[str, Any] = {"roster_id": str(ROSTER_ID)} if roster else {}
+        for n, (originator, version) in enumerate(wanted):
+            given[f"case_o{n}"], given[f"case_v{n}"] = originator, version
+        values = [
+            {
+                "originator_id": event.originator_id,
+                "originator_version": event.originator_version,
+                "topic": event.topic,
+                "state": event.state,
+                **({} if apart else given),
+            }
+            for event in stored_events
+        ]
+        returned = connection.execute(statement, values).all()
+        ids = {
+            (str(row.originator_id), int(row.originator_version)): int(row.id) for row in returned
+        }
+        first: Any = returned[0]
+        if apart:
+            first = connection.execute(reads, given).one()
+        return _Written(
+            ids=[ids[str(e.originator_id), e.originator_version] for e in stored_events],
+            last_position=None if first.last_p is None else int(first.last_p),
+            last_chain=first.last_c,
+            roster=None if not roster or first.roster is None else int(first.roster),
+            chains={
+                pair: bytes.fromhex(found) if found else GENESIS
+                for pair, found in zip(
+                    wanted, (first._mapping[f"case_{n}"] for n in range(len(wanted))), strict=True
+                )
+            },
+        )
+
+    def _events_statements(self, *, apart: bool, roster: bool, wanted: int) -> tuple[Any, Any]:
+        """The events' INSERT … RETURNING and the ledger's reads (a SELECT, or inside the
+        RETURNING clause unless ``apart``), built once for each shape: SQLAlchemy then finds
+        them compiled already without working out their cache keys again."""
+        shape = (apart, roster, wanted)
+        found = self._statements.get(shape)
+        if found is not None:
+            return found
+        table = self.events_record_cls.__table__
+        # Aliases: inside RETURNING the inserted table's own columns are in scope as well.
+        ledger = self.ledger.alias("ledger").c
+        events = table.alias("events")
+        last = select(ledger.position, ledger.chain_hash).order_by(ledger.position.desc())
+        reads = [
+            last.with_only_columns(ledger.position).limit(1).scalar_subquery().label("last_p"),
+            last.with_only_columns(ledger.chain_hash).limit(1).scalar_subquery().label("last_c"),
+        ]
+        if roster:
+            reads.append(
+                select(func.max(ledger.originator_version))
+                .join(events, events.c.id == ledger.event_id)
+                .where(
+                    ledger.originator_id == bindparam("roster_id"),
+                    or_(*(events.c.topic == t for t in _KEY_TOPICS)),
+                )
+                .scalar_subquery()
+                .label("roster")
+            )
+        for n in range(wanted):
+            reads.append(
+                select(ledger.case_chain_hash)
+                .where(
+                    ledger.originator_id == bindparam(f"case_o{n}"),
+                    ledger.originator_version == bindparam(f"case_v{n}"),
+                )
+                .scalar_subquery()
+                .label(f"case_{n}")
+            )
+        statement = insert(table).returning(
+            table.c.id,
+            table.c.originator_id,
+            table.c.originator_version,
+            *(() if apart else reads),
+        )
+        found = self._statements[shape] = (statement, select(*reads) if apart else None)
+        return found
+
+    def _known_chain(self, originator: str, version: int) -> bytes | None:
+        """The committed chain value of a case's event, when kept in memory."""
+        with _CHAINS_LOCK:
+            return self._case_chains.get((originator, version))
+
+    def _previous_chain(
+        self, originator: str, version: int, read: dict[tuple[str, int], bytes]
+    ) -> bytes:
+        """The chain value of a case's event before this commit's first: none before its first
+        event, else kept in memory or read with the events' INSERT (none when the ledger has
+        no row for it: a case begun before the ledger, chained afresh as ever)."""
         if version < 1:
             return GENESIS
-        with _CHAINS_LOCK:
-            known = self._case_chains.get((originator, version))
-        if known is not None:
-            return known
-        ledger = self.ledger.c
-        found = connection.execute(
-            select(ledger.case_chain_hash).where(
-                ledger.originator_id == originator, ledger.originator_version == version
-            )
-        ).scalar_one_or_none()
-        return bytes.fromhex(found) if found else GENESIS
+        found = read.get((originator, version))
+        if found is not None:
+            return found
+        known = self._known_chain(originator, version)
+        return known if known is not None else GENESIS
