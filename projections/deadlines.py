@@ -6,8 +6,8 @@ from __future__ import annotations
 
 from sqlalchemy import Boolean, Column, Index, Integer, MetaData, String, Table
 
-from approvals.domain.clocks import episodes
-from approvals.readmodel import CaseSubject, ReadModel, Rows, UTCDateTime
+from approvals.domain.clocks import Episodes
+from approvals.readmodel import CaseSubject, Following, ReadModel, Rows, UTCDateTime
 
 __all__ = ["MODEL", "deadlines"]
 
@@ -40,13 +40,21 @@ class Deadlines(ReadModel):
     metadata = metadata
     case_tables = (deadlines,)
 
+    def __init__(self) -> None:
+        # each case's clocks as its last batch left them: the next takes in its new events
+        self._clocks: Following[Episodes] = Following()
+
     def for_case(self, subject: CaseSubject) -> Rows:
         case, workflow = subject.case, subject.workflow
         if case is None or workflow is None:
             return {}
+        clocks = self._clocks.get(case.reference)
+        if clocks is None or not clocks.follows(case.history, workflow.deadlines, subject.holiday):
+            clocks = Episodes(case.history, workflow.deadlines, subject.holiday)
+            self._clocks.keep(case.reference, clocks)
         runs: dict[str, int] = {}
         rows = []
-        for run in episodes(case.history, workflow.deadlines, subject.holiday):
+        for run in clocks.now():
             runs[run.deadline.name] = runs.get(run.deadline.name, 0) + 1
             rows.append(
                 {

@@ -14,8 +14,8 @@ from __future__ import annotations
 
 from sqlalchemy import Column, Integer, MetaData, String, Table, Text
 
-from approvals.domain.flaws import flaws
-from approvals.readmodel import CaseSubject, ReadModel, Rows
+from approvals.domain.flaws import Flaws
+from approvals.readmodel import CaseSubject, Following, ReadModel, Rows
 
 __all__ = ["MODEL", "flawed", "unreadable"]
 
@@ -45,12 +45,21 @@ class UnreadableCases(ReadModel):
     metadata = metadata
     case_tables = (unreadable, flawed)
 
+    def __init__(self) -> None:
+        # each case's flaws as its last batch left them: the next takes in its new events
+        self._flaws: Following[Flaws] = Following()
+
     def for_case(self, subject: CaseSubject) -> Rows:
         if subject.unreadable:
             return {unreadable: [{"reference": subject.reference, "code": subject.unreadable}]}
         if subject.case is None or subject.workflow is None:
             return {}
-        found = flaws(subject.case, subject.workflow)
+        case, workflow = subject.case, subject.workflow
+        known = self._flaws.get(subject.reference)
+        if known is None or not known.follows(case, workflow):
+            known = Flaws(case, workflow)
+            self._flaws.keep(subject.reference, known)
+        found = known.now()
         if not found:
             return {}
         return {

@@ -76,6 +76,9 @@ vendors = Table(
     Index("rm_vendors_by_state", "state", "reference"),
     Index("rm_vendors_by_department", "department", "reference"),
     Index("rm_vendors_by_inspection", "next_inspection_due"),
+    # the overdue list walks the ended entrustments by when their erasure fell due
+    Index("rm_vendors_by_erasure_due", "erasure_due_at", "reference"),
+    Index("rm_vendors_by_department_erasure_due", "department", "erasure_due_at", "reference"),
 )
 subcontracting = Table(
     "rm_subcontracting",
@@ -118,7 +121,7 @@ class Vendors(ReadModel):
     """One row per entrustment case; one per subcontracting case."""
 
     name = "vendors"
-    version = 5
+    version = 6
     uses_calendar = True
     metadata = metadata
     case_tables = (vendors, subcontracting, erasures)

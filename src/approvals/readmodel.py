@@ -23,7 +23,7 @@ from collections import OrderedDict
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime
-from typing import TYPE_CHECKING, Any, ClassVar, cast
+from typing import TYPE_CHECKING, Any, ClassVar, Generic, TypeVar, cast
 from uuid import UUID
 
 import sqlalchemy as sa
@@ -67,6 +67,7 @@ if TYPE_CHECKING:
 __all__ = [
     "CaseSubject",
     "Difference",
+    "Following",
     "ModelStatus",
     "Projector",
     "ReadModel",
@@ -143,6 +144,33 @@ class CaseSubject:
 
 
 Rows = Mapping[Table, Sequence[Mapping[str, Any]]]
+
+T = TypeVar("T")
+
+
+class Following(Generic[T]):
+    """What a read model worked out for the cases it saw last (at most ``size`` of them, the
+    least recently seen forgotten first), so that a case seen again — after the next batch
+    of its events — is worked out from there, taking in only its new history.  Safe for
+    the threads of one process (each projector takes in its own aggregates)."""
+
+    def __init__(self, size: int = _CACHE) -> None:
+        self._size = size
+        self._lock = threading.Lock()
+        self._known: OrderedDict[str, T] = OrderedDict()
+
+    def get(self, reference: str) -> T | None:
+        """Return what was kept for the case ``reference`` (None when nothing is)."""
+        with self._lock:
+            return self._known.get(reference)
+
+    def keep(self, reference: str, value: T) -> None:
+        """Keep ``value`` for the case ``reference``."""
+        with self._lock:
+            self._known[reference] = value
+            self._known.move_to_end(reference)
+            while len(self._known) > self._size:
+                self._known.popitem(last=False)
 
 
 class ReadModel:

@@ -412,7 +412,9 @@ class Registers:
                     late_by_days=((done or now) - row.due_at).days,
                 )
             )
-        entries += self._erasure_duties(now=now, running=running, department=department)
+        entries += self._erasure_duties(
+            now=now, running=running, department=department, limit=limit
+        )
         entries.sort(key=lambda e: (e.due_at, e.reference, e.deadline, e.started_at))
         return tuple(entries[:limit] if limit else entries)
 
@@ -614,28 +616,32 @@ class Registers:
         return found
 
     def _erasure_duties(
-        self, *, now: datetime, running: bool, department: str | None
+        self, *, now: datetime, running: bool, department: str | None, limit: int | None = None
     ) -> list[OverdueEntry]:
         """The return or erasure each ended entrustment owes (001 Art.9, 002 第12), missed:
-        overdue while no erasure case naming it is closed, or met late."""
-        table, cases = self._table("rm_vendors"), self._table("rm_cases")
+        overdue while no erasure case naming it is closed, or met late.  The database picks
+        them (the first erasure case closed, by an index) and returns the ``limit`` due first:
+        an ended entrustment of years past owes one, so they are many."""
+        table, cases, erasures = (self._table(n) for n in ("rm_vendors", "rm_cases", "rm_erasures"))
+        closed = (
+            sa.select(sa.func.min(erasures.c.closed_at))
+            .where(erasures.c.entrustment == table.c.reference, erasures.c.closed_at.is_not(None))
+            .scalar_subquery()
+        )
+        missed = sa.and_(closed.is_(None), table.c.erasure_due_at < now)
+        if not running:
+            missed = sa.or_(missed, closed > table.c.erasure_due_at)
         query = (
             sa.select(table.c.reference, table.c.workflow, table.c.workflow_version,
                       table.c.department, table.c.ended_at, table.c.erasure_due_at,
-                      cases.c.title, cases.c.state)
+                      cases.c.title, cases.c.state, closed.label("closed_at"))
             .join(cases, cases.c.reference == table.c.reference)
-            .where(table.c.erasure_due_at.is_not(None))
+            .where(table.c.erasure_due_at.is_not(None), missed)
+            .order_by(table.c.erasure_due_at, table.c.reference)
         )  # fmt: skip
         query = _where(query, table, department=department)
-        rows = self._rows(query)
-        done = self._erasures([row.reference for row in rows])
         found = []
-        for row in rows:
-            closed = done.get(row.reference)
-            if closed is None and not now > row.erasure_due_at:
-                continue
-            if closed is not None and (running or not closed > row.erasure_due_at):
-                continue
+        for row in self._rows(query, limit):
             workflow = self._workflow(row.workflow, row.workflow_version)
             found.append(
                 OverdueEntry(
@@ -649,8 +655,8 @@ class Registers:
                     label=ERASURE_DUTY.label,
                     started_at=row.ended_at,
                     due_at=row.erasure_due_at,
-                    done_at=closed,
-                    late_by_days=((closed or now) - row.erasure_due_at).days,
+                    done_at=row.closed_at,
+                    late_by_days=((row.closed_at or now) - row.erasure_due_at).days,
                 )
             )
         return found

@@ -17,6 +17,7 @@ __all__ = [
     "LATEST",
     "DueDate",
     "Episode",
+    "Episodes",
     "add",
     "add_years",
     "due_dates",
@@ -96,12 +97,19 @@ def _add(start: datetime, duration: Duration, holiday: Holiday) -> datetime:
     moment = start.astimezone(JST)
     if duration.unit == "years":
         return datetime.combine(add_years(moment.date(), duration.amount), moment.timetz())
-    remaining = duration.amount
+    return moment + timedelta(days=_business_span(moment.date(), duration.amount, holiday))
+
+
+@lru_cache(maxsize=65536)
+def _business_span(day: date, amount: int, holiday: Holiday) -> int:
+    """How many days after ``day`` its ``amount``-th business day falls: it depends on the day
+    alone (not the time), so it is remembered by the day."""
+    span, remaining = 0, amount
     while remaining:
-        moment += timedelta(days=1)
-        if not holiday(moment.date()):
+        span += 1
+        if not holiday(day + timedelta(days=span)):
             remaining -= 1
-    return moment
+    return span
 
 
 def _civil_days(start: datetime, amount: int) -> datetime:
@@ -148,6 +156,26 @@ def usable_moment(value: Any) -> datetime | None:
     :data:`EARLIEST`–:data:`LATEST` (an earlier version let 9999-12-31 in).  The clocks then
     take such a value as not given: a deadline runs from when its step was recorded and is
     not stopped by it, and a retention clock waits; the case's own view names the value."""
+    if value is None:
+        return None  # a field not recorded: no date (what parsing "None" would find)
+    if value.__class__ is str:
+        try:
+            return _MOMENTS[value]
+        except KeyError:
+            pass
+        if len(_MOMENTS) >= 50_000:
+            _MOMENTS.clear()
+        found = _MOMENTS[value] = _usable_moment(value)
+        return found
+    return _usable_moment(value)
+
+
+_MOMENTS: dict[str, datetime | None] = {}
+"""The moments of the texts :func:`usable_moment` was asked about: a read model asks about the
+same recorded dates again and again."""
+
+
+def _usable_moment(value: Any) -> datetime | None:
     try:
         moment = moment_of(value)
     except (ValueError, TypeError, OverflowError):
@@ -212,50 +240,126 @@ def _applying(history: Sequence[Entry], deadlines: Sequence[Deadline]) -> list[D
 
 
 def _runs(history: Sequence[Entry], deadline: Deadline, holiday: Holiday) -> list[Episode]:
-    runs: list[Episode] = []
-    seen: dict[str, Any] = {}
-    run: tuple[datetime, datetime] | None = None  # the clock running: since when, due when
-    based = False  # the run started at a moment one of from_fields records
-    period: tuple[datetime, int] | None = None  # a periodic deadline: its first start, and n
-    done = False  # the until_field stopped the clock; it starts again on leaving or restarting
-    for entry in history:
-        seen.update(entry.fields)
-        inside = entry.dest in deadline.states
-        restart = inside and entry.trigger in deadline.restart_on
-        if run is not None and (not inside or restart):
-            # stopped when the entry says it happened (the day the inspection took place)
-            runs.append(Episode(deadline, *run, max(_start(deadline, entry.fields, entry), run[0])))
-            run = None
-        if not inside:
-            period = None
-        if restart or not inside:
-            done = False
-        known = run is not None  # running, its due moment known, before this entry
-        if inside and run is None and not done:
-            based = restart or _recorded(deadline, seen) is not None
-            if period is not None and restart:
-                started = _start(deadline, entry.fields, entry)
-                after = max(started, _nth(deadline, period, holiday))  # and the date it replaces
-                period = _next_period(deadline, period, after, holiday)
-                run = (started, _nth(deadline, period, holiday))
-            else:
-                started = _start(deadline, seen, entry)
-                period = (started, 1) if deadline.periodic else None
-                run = (started, add(started, deadline.within, holiday))
-        elif run is not None and not based and not deadline.periodic:
-            # the moment it counts from, given after the clock started at a step (the vendor's
-            # noticing, recorded after the filing): the clock counts from it instead
-            moment = _recorded(deadline, entry.fields)
-            if moment is not None:
-                run, based, known = (moment, add(moment, deadline.within, holiday)), True, False
-        if run is not None and deadline.until_field in entry.fields:
-            stopped = _stopped(entry, entry.fields[deadline.until_field], run[1], known=known)
-            if stopped is not None:  # a value no date can be computed from stops nothing
-                runs.append(Episode(deadline, *run, max(stopped, run[0])))
-                run, done = None, True
-    if run is not None:
-        runs.append(Episode(deadline, *run, None))
-    return runs
+    clock = _Clock(deadline, holiday)
+    clock.take(history)
+    return clock.runs()
+
+
+class _Clock:
+    """The runs of one deadline over a history, taking its entries one at a time (so that a
+    history that grows is followed by taking in its new entries only)."""
+
+    __slots__ = ("based", "deadline", "done", "holiday", "period", "run", "seen", "stopped")
+
+    def __init__(self, deadline: Deadline, holiday: Holiday) -> None:
+        self.deadline = deadline
+        self.holiday = holiday
+        self.stopped: list[Episode] = []  # the runs that have stopped
+        self.seen: dict[str, Any] = {}
+        self.run: tuple[datetime, datetime] | None = None  # running: since when, due when
+        self.based = False  # the run started at a moment one of from_fields records
+        # a periodic deadline: its first start, and n
+        self.period: tuple[datetime, int] | None = None
+        # the until_field stopped the clock; it starts again on leaving or restarting
+        self.done = False
+
+    def runs(self) -> list[Episode]:
+        """Every run so far: those stopped, and the one running (if any)."""
+        if self.run is None:
+            return list(self.stopped)
+        return [*self.stopped, Episode(self.deadline, *self.run, None)]
+
+    def take(self, entries: Sequence[Entry]) -> None:
+        """Take in the next entries of the history."""
+        deadline, holiday = self.deadline, self.holiday
+        stopped_runs, seen, run = self.stopped, self.seen, self.run
+        based, period, done = self.based, self.period, self.done
+        for entry in entries:
+            seen.update(entry.fields)
+            inside = entry.dest in deadline.states
+            restart = inside and entry.trigger in deadline.restart_on
+            if run is not None and (not inside or restart):
+                # stopped when the entry says it happened (the day the inspection took place)
+                stopped_runs.append(
+                    Episode(deadline, *run, max(_start(deadline, entry.fields, entry), run[0]))
+                )
+                run = None
+            if not inside:
+                period = None
+            if restart or not inside:
+                done = False
+            known = run is not None  # running, its due moment known, before this entry
+            if inside and run is None and not done:
+                based = restart or _recorded(deadline, seen) is not None
+                if period is not None and restart:
+                    started = _start(deadline, entry.fields, entry)
+                    # and the date it replaces
+                    after = max(started, _nth(deadline, period, holiday))
+                    period = _next_period(deadline, period, after, holiday)
+                    run = (started, _nth(deadline, period, holiday))
+                else:
+                    started = _start(deadline, seen, entry)
+                    period = (started, 1) if deadline.periodic else None
+                    run = (started, add(started, deadline.within, holiday))
+            elif run is not None and not based and not deadline.periodic:
+                # the moment it counts from, given after the clock started at a step (the
+                # vendor's noticing, recorded after the filing): the clock counts from it
+                moment = _recorded(deadline, entry.fields)
+                if moment is not None:
+                    run, based, known = (moment, add(moment, deadline.within, holiday)), True, False
+            if run is not None and deadline.until_field in entry.fields:
+                stopped = _stopped(entry, entry.fields[deadline.until_field], run[1], known=known)
+                if stopped is not None:  # a value no date can be computed from stops nothing
+                    stopped_runs.append(Episode(deadline, *run, max(stopped, run[0])))
+                    run, done = None, True
+        self.run, self.based, self.period, self.done = run, based, period, done
+
+
+class Episodes:
+    """:func:`episodes` of one case's history as it grows: each call takes in only the entries
+    added since the last (a read model asks again after every batch of events).
+
+    The history must only grow (as a case's does); :meth:`follows` tells whether it did."""
+
+    __slots__ = ("_clocks", "_last", "_recorded", "_taken", "deadlines", "history", "holiday")
+
+    def __init__(
+        self, history: Sequence[Entry], deadlines: Sequence[Deadline], holiday: Holiday
+    ) -> None:
+        self.history = history
+        self.deadlines = deadlines
+        self.holiday = holiday
+        self._clocks = [_Clock(deadline, holiday) for deadline in deadlines]
+        self._recorded: dict[str, Any] = {}
+        self._taken = 0
+        self._last: Entry | None = None
+
+    def follows(
+        self, history: Sequence[Entry], deadlines: Sequence[Deadline], holiday: Holiday
+    ) -> bool:
+        """Return whether ``history`` is the one followed, grown (and the rest the same)."""
+        taken = self._taken
+        return (
+            history is self.history
+            and deadlines is self.deadlines
+            and holiday is self.holiday
+            and len(history) >= taken
+            and (taken == 0 or history[taken - 1] is self._last)
+        )
+
+    def now(self) -> tuple[Episode, ...]:
+        """Return :func:`episodes` of the history as it stands now."""
+        history = self.history
+        new = history[self._taken :]
+        for entry in new:
+            self._recorded.update(entry.fields)
+        for clock in self._clocks:
+            clock.take(new)
+        self._taken = len(history)
+        self._last = history[-1] if history else None
+        recorded = self._recorded
+        runs = [run for c in self._clocks if c.deadline.applies(recorded) for run in c.runs()]
+        return tuple(sorted(runs, key=lambda run: (run.started_at, run.deadline.name)))
 
 
 def _nth(deadline: Deadline, period: tuple[datetime, int], holiday: Holiday) -> datetime:

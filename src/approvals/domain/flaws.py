@@ -12,15 +12,15 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import partial
-from typing import Any
+from typing import Any, cast
 
-from approvals.domain.case import Case
+from approvals.domain.case import Case, Entry
 from approvals.domain.guards import DOCUMENT_LIMIT, TITLE_LIMIT, check_text, normalise_value
 from approvals.domain.roster import DEPARTMENT, PERSON, check_name
 from approvals.domain.workflow import Workflow
 from approvals.errors import InvalidValue, Label
 
-__all__ = ["Flaw", "flaws"]
+__all__ = ["Flaw", "Flaws", "flaws"]
 
 _TITLE = Label("The title", "件名")
 _COMMENT = Label("The comment", "コメント")
@@ -40,27 +40,130 @@ class Flaw:
 def flaws(case: Case, workflow: Workflow) -> tuple[Flaw, ...]:
     """Return every value ``case`` holds that :func:`~approvals.domain.guards.normalise_value`
     (or the check of a title, a name, a comment) refuses today, first occurrence first."""
-    found: dict[tuple[str, str], Flaw] = {}
+    return Flaws(case, workflow).now()
 
-    def check(name: str, value: Any, refuse: Callable[[Any], object]) -> None:
-        try:
-            refuse(value)
-        except InvalidValue as error:
+
+class Flaws:
+    """:func:`flaws` of one case as its history grows: each call takes in only the entries
+    added since the last (a read model asks again after every batch of events).
+
+    The case's history must only grow (as a case's does); :meth:`follows` tells whether it
+    did, and whether its title, department and filer are still those checked."""
+
+    __slots__ = ("_found", "_last", "_specs", "_taken", "head", "history", "workflow")
+
+    def __init__(self, case: Case, workflow: Workflow) -> None:
+        self.history = case.history
+        self.workflow = workflow
+        self.head = (case.title, case.department, case.filer)
+        self._found: dict[tuple[str, str], Flaw] = {}
+        self._specs: dict[str, tuple[Callable[[Any], object], dict[Any, Label | None]] | None]
+        self._specs = {}
+        self._taken = 0
+        self._last: Entry | None = None
+        self._check("title", case.title, _title, _KNOWN["title"])
+        self._check("department", case.department, _department, _KNOWN["department"])
+        self._check("filer", case.filer, _person, _KNOWN["person"])
+
+    def follows(self, case: Case, workflow: Workflow) -> bool:
+        """Return whether ``case`` is the one followed, its history grown (and the rest the
+        same)."""
+        history, taken = case.history, self._taken
+        return (
+            history is self.history
+            and workflow is self.workflow
+            and len(history) >= taken
+            and (taken == 0 or history[taken - 1] is self._last)
+            and (case.title, case.department, case.filer) == self.head
+        )
+
+    def now(self) -> tuple[Flaw, ...]:
+        """Return :func:`flaws` of the case as it stands now."""
+        history, check, specs = self.history, self._check, self._specs
+        people, comments, documents = _KNOWN["person"], _KNOWN["comment"], _KNOWN["document"]
+        for entry in history[self._taken :]:
+            check("actor", entry.actor, _person, people)
+            if entry.comment:
+                check("comment", entry.comment, _comment, comments)
+            for document in entry.attachments:
+                check("document", document.name, _document, documents)
+            for name, value in entry.fields.items():
+                if name not in specs:
+                    spec = self.workflow.fields.get(name)
+                    specs[name] = (
+                        None
+                        if spec is None
+                        else (partial(normalise_value, spec), _KNOWN.setdefault(spec, {}))
+                    )
+                checking = specs[name]
+                if checking is not None:
+                    check(name, value, *checking)
+        self._taken = len(history)
+        self._last = history[-1] if history else None
+        return tuple(self._found.values())
+
+    def _check(
+        self, name: str, value: Any, refuse: Callable[[Any], object], known: dict[Any, Label | None]
+    ) -> None:
+        reason = _verdict(value, refuse, known)
+        if reason is not None:
             key = (name, repr(value))
-            if key not in found:
-                found[key] = Flaw(name, Label(error.render("en"), error.render("ja")))
+            if key not in self._found:
+                self._found[key] = Flaw(name, reason)
 
-    check("title", case.title, lambda v: check_name(v.strip(), _TITLE, TITLE_LIMIT))
-    check("department", case.department, lambda v: check_name(v, DEPARTMENT))
-    check("filer", case.filer, lambda v: check_name(v, PERSON))
-    for entry in case.history:
-        check("actor", entry.actor, lambda v: check_name(v, PERSON))
-        if entry.comment:
-            check("comment", entry.comment, lambda v: check_text(v, _COMMENT))
-        for document in entry.attachments:
-            check("document", document.name, lambda v: check_name(v, _DOCUMENT, DOCUMENT_LIMIT))
-        for name, value in entry.fields.items():
-            spec = workflow.fields.get(name)
-            if spec is not None:
-                check(name, value, partial(normalise_value, spec))
-    return tuple(found.values())
+
+def _title(value: Any) -> object:
+    return check_name(value.strip(), _TITLE, TITLE_LIMIT)
+
+
+def _department(value: Any) -> object:
+    return check_name(value, DEPARTMENT)
+
+
+def _person(value: Any) -> object:
+    return check_name(value, PERSON)
+
+
+def _comment(value: Any) -> object:
+    return check_text(value, _COMMENT)
+
+
+def _document(value: Any) -> object:
+    return check_name(value, _DOCUMENT, DOCUMENT_LIMIT)
+
+
+_KNOWN: dict[Any, dict[Any, Label | None]] = {
+    kind: {} for kind in ("title", "department", "person", "comment", "document")
+}
+"""What each check (by kind, or by field spec) said of each value it was asked about: the
+checks are pure, and a read model asks about the same names and values again and again."""
+_UNKNOWN = object()
+_REMEMBERED = 20_000
+"""The most values remembered per check (forgotten all at once beyond)."""
+
+
+def _verdict(
+    value: Any, refuse: Callable[[Any], object], known: dict[Any, Label | None]
+) -> Label | None:
+    """Return the door's sentence refusing ``value`` (None when it lets it in), remembered by
+    the value and its type (``True`` and ``1`` are told apart)."""
+    key = (value.__class__, value)
+    try:
+        reason = known.get(key, _UNKNOWN)
+    except TypeError:  # a value that cannot be remembered (a list kept by an earlier version)
+        return _refusal(value, refuse)
+    if reason is not _UNKNOWN:
+        return cast("Label | None", reason)
+    reason = _refusal(value, refuse)
+    if len(known) >= _REMEMBERED:
+        known.clear()
+    known[key] = reason
+    return reason
+
+
+def _refusal(value: Any, refuse: Callable[[Any], object]) -> Label | None:
+    try:
+        refuse(value)
+    except InvalidValue as error:
+        return Label(error.render("en"), error.render("ja"))
+    return None
