@@ -10,10 +10,13 @@ each measurement in a process of its own so that its peak resident memory (VmHWM
   psycopg) and SHA-256 (hashlib, in C) of the stored bytes: what no verification can beat;
 * integrity: events against the ledger (each leaf recomputed), the chains and the Merkle root;
 * verify, signatures: ``verify_log(rules=False)``: integrity, decoding, every writer's
-  signature (in parallel processes over the cores) and actor, damaged cases;
+  signature and actor (one process per core, each a share of the aggregates and of the
+  positions), damaged cases;
 * verify, full: the same plus every case replayed against its rules;
 
-and prints events/s for each, its ratio to the floor, and the peak memory. Run from the
+and prints events/s for each, its ratio to the floor, the peak resident memory of the
+measuring process and the largest of the processes it started (the workers), and the
+CPU-seconds of all of them (steadier than the rate on a shared machine). Run from the
 repository root::
 
     python bench/verify.py [--events 30000,150000] [--dir DIR] [--db URL]
@@ -26,6 +29,7 @@ import hashlib
 import json
 import os
 import platform
+import resource
 import sqlite3
 import subprocess
 import sys
@@ -51,9 +55,13 @@ def _peak_kb() -> int:
     for line in Path("/proc/self/status").read_text().splitlines():
         if line.startswith("VmHWM:"):
             return int(line.split()[1])
-    import resource
-
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+
+
+def _children_peak_kb() -> int:
+    """The largest peak resident memory of the processes this one started and waited for
+    (the verifier's workers), in kB (Linux reports kB)."""
+    return resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
 
 
 def _floor(url: str) -> tuple[int, bool, float]:
@@ -117,7 +125,10 @@ def measure(kind: str, url: str) -> None:
     """Run one measurement in this process and print it as JSON (the parent reads it)."""
     structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(30))
     events, ok, took = MEASURES[kind][1](url)
-    print(json.dumps({"events": events, "seconds": took, "ok": ok, "peak_kb": _peak_kb()}))
+    used = [resource.getrusage(who) for who in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN)]
+    cpu = sum(usage.ru_utime + usage.ru_stime for usage in used)
+    print(json.dumps({"events": events, "seconds": took, "ok": ok, "peak_kb": _peak_kb(),
+                      "workers_kb": _children_peak_kb(), "cpu": cpu}))  # fmt: skip
 
 
 def _child(kind: str, url: str) -> dict[str, Any]:
@@ -132,13 +143,15 @@ def report(url: str) -> None:
     """Measure everything on the store at ``url`` and print one table."""
     rows = [(MEASURES[kind][0], _child(kind, url)) for kind in MEASURES]
     base = rows[0][1]["events"] / rows[0][1]["seconds"]
-    print(f"{'':<24}{'events':>9}{'seconds':>9}{'events/s':>11}{'of floor':>10}{'peak MB':>9}")
+    print(f"{'':<24}{'events':>9}{'seconds':>9}{'events/s':>11}{'of floor':>10}{'peak MB':>9}"
+          f"{'workers MB':>12}{'CPU s':>8}")  # fmt: skip
     for label, got in rows:
         speed = got["events"] / got["seconds"]
         flag = "" if got["ok"] else "  (NOT OK: the bench store does not verify)"
         print(
             f"{label:<24}{got['events']:>9}{got['seconds']:>9.2f}{speed:>11,.0f}"
-            f"{speed / base:>10.2f}{got['peak_kb'] / 1024:>9.0f}{flag}"
+            f"{speed / base:>10.2f}{got['peak_kb'] / 1024:>9.0f}"
+            f"{got.get('workers_kb', 0) / 1024:>12.0f}{got.get('cpu', 0):>8.1f}{flag}"
         )
 
 

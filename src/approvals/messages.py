@@ -618,6 +618,58 @@ MESSAGES: dict[str, dict[str, str]] = {
             "できる `approvals audit verify` で何が起きたかを確認してください。"
         ),
     },
+    "audit.since_unpinned": {
+        "en": (
+            "Nothing was verified: --since-checkpoint needs the auditor's public key (--key), "
+            "which must have signed {path}."
+        ),
+        "ja": (
+            "検証していません: --since-checkpoint には {path} に署名した監査責任者の公開鍵"
+            "(--key)が必要です。"
+        ),
+    },
+    "audit.since_unsigned": {
+        "en": "Nothing was verified: {path} is not validly signed, so nothing can be verified since it.",
+        "ja": "検証していません: {path} の署名が正しくないため、これ以降の検証はできません。",
+    },
+    "audit.since_key": {
+        "en": (
+            "Nothing was verified: {path} is signed by key {key_id}, which is not one of the keys "
+            "given with --key; verify since a checkpoint the auditor signed."
+        ),
+        "ja": (
+            "検証していません: {path} は --key で指定されていない鍵 {key_id} で署名されています。"
+            "監査責任者が署名したチェックポイント以降を検証してください。"
+        ),
+    },
+    "audit.since_unverified": {
+        "en": (
+            "Nothing was verified: {path} does not say it was made after a full verification "
+            "that found nothing (it was made by an earlier version); make one with `approvals "
+            "audit checkpoint` and verify since that one."
+        ),
+        "ja": (
+            "検証していません: {path} には、指摘のない完全な検証の後に作成されたことが記されて"
+            "いません(以前の版で作成されています)。`approvals audit checkpoint` で作成し、"
+            "それ以降を検証してください。"
+        ),
+    },
+    "audit.since_bundle": {
+        "en": "--since-checkpoint verifies the database, not a bundle: give it without --bundle and --open-with.",
+        "ja": "--since-checkpoint はデータベースを検証します(バンドルではありません): --bundle と --open-with なしで指定してください。",
+    },
+    "audit.since": {
+        "en": (
+            "Incremental since position {position} (checkpoint of {signed}): signatures and rules "
+            "checked for {events} events of {cases} cases; the {position} events before were "
+            "re-hashed against the signed root."
+        ),
+        "ja": (
+            "位置 {position} 以降の差分検証({signed} のチェックポイント): {cases} 件の案件の "
+            "{events} 件のイベントについて署名と規則を確認しました。それより前の {position} 件の"
+            "イベントは署名されたルートに照らして再計算しました。"
+        ),
+    },
     "audit.counts": {
         "en": "Findings by kind: {counts}.",
         "ja": "種類別の指摘: {counts}。",

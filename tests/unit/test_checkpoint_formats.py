@@ -7,6 +7,7 @@ from __future__ import annotations
 import base64
 import json
 import shutil
+from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -20,6 +21,7 @@ from approvals import JST, ApprovalsApplication
 from approvals.audit.checkpoint import (
     FORMAT,
     FORMAT_1,
+    FORMAT_2,
     Checkpoint,
     key_id,
     load_checkpoint,
@@ -37,7 +39,7 @@ LEAVES = [bytes.fromhex(line) for line in (V1 / "leaves.txt").read_text().split(
 WHEN = datetime(2026, 4, 1, 9, tzinfo=JST)
 
 
-def test_a_new_checkpoint_is_of_format_2_and_reads_back_as_written(tmp_path: Path) -> None:
+def test_a_new_checkpoint_is_of_format_3_and_reads_back_as_written(tmp_path: Path) -> None:
     private = Ed25519PrivateKey.generate()
     proof = ("ab" * 32, "cd" * 32)
     made = sign(private, log="00" * 32, tree_size=8, root=bytes(32), time=WHEN,
@@ -45,7 +47,8 @@ def test_a_new_checkpoint_is_of_format_2_and_reads_back_as_written(tmp_path: Pat
     path = tmp_path / "c.json"
     path.write_text(made.to_json(), encoding="utf-8")
     document = json.loads(path.read_text())
-    assert document["format"] == FORMAT == "approvals-checkpoint/2"
+    assert document["format"] == FORMAT == "approvals-checkpoint/3"
+    assert document["verified"] is None  # signed, and saying nothing
     assert document["consistency"] == list(proof)
     loaded = load_checkpoint(path)
     assert loaded.format == FORMAT
@@ -54,7 +57,29 @@ def test_a_new_checkpoint_is_of_format_2_and_reads_back_as_written(tmp_path: Pat
     assert loaded.statement() == made.statement()
 
 
-def test_a_format_2_checkpoint_whose_proof_was_edited_is_no_longer_validly_signed(
+def test_a_format_2_checkpoint_written_before_verified_was_signed_still_loads_and_verifies(
+    tmp_path: Path,
+) -> None:
+    """Format /2 signed the same statement without ``verified``: it reads back as written,
+    its signature holds, and it says nothing of how the log was verified."""
+    private = Ed25519PrivateKey.generate()
+    new = sign(private, log="00" * 32, tree_size=8, root=bytes(32), time=WHEN,
+               previous=(6, b"\x01" * 32), consistency=("ab" * 32,))  # fmt: skip
+    made = replace(new, format=FORMAT_2)
+    made = replace(made, signature=private.sign(rfc8785.dumps(made.statement())))
+    path = tmp_path / "old.json"
+    path.write_text(made.to_json(), encoding="utf-8")
+    assert "verified" not in json.loads(path.read_text())
+    loaded = load_checkpoint(path)
+    assert (loaded.format, loaded.verified) == (FORMAT_2, None)
+    assert loaded.signature_is_valid()
+    forged = json.loads(path.read_text())
+    forged["verified"] = "full"  # a /2 file does not sign it: ignored, never trusted
+    path.write_text(json.dumps(forged), encoding="utf-8")
+    assert load_checkpoint(path).verified is None
+
+
+def test_a_checkpoint_whose_proof_was_edited_is_no_longer_validly_signed(
     tmp_path: Path,
 ) -> None:
     made = sign(Ed25519PrivateKey.generate(), log="00" * 32, tree_size=8, root=bytes(32),
@@ -77,7 +102,7 @@ def test_a_file_that_is_no_json_object_is_refused(tmp_path: Path, content: str) 
 @pytest.mark.parametrize(
     ("format_", "consistency"),
     [
-        ("approvals-checkpoint/3", None),
+        ("approvals-checkpoint/4", None),
         (None, None),
         ("approvals-checkpoint/2", {"path": []}),
         ("approvals-checkpoint/2", [1, 2]),
@@ -208,7 +233,8 @@ def test_checkpoints_made_now_carry_an_rfc_9162_proof_that_verify_checks(
     assert later.format == FORMAT
     assert later.previous == (first.tree_size, first.root)
     document = json.loads(path.read_text())
-    assert document["format"] == "approvals-checkpoint/2"
+    assert document["format"] == "approvals-checkpoint/3"
+    assert document["verified"] == "full"  # made after a full verification
     proof = [bytes.fromhex(item) for item in document["consistency"]]
     assert verify_consistency(first.tree_size, later.tree_size, first.root, later.root, proof)
     assert verify_log(app, read_checkpoints([folder])).ok

@@ -9,8 +9,14 @@ Cases are independent, so a long log is shared out: each process takes the aggre
 id falls in its share (a CRC-32 of the id, modulo the number of shares), walks the log beside
 the ledger exactly as one process would (:func:`~approvals.audit.pages.paired`, so that each
 event gets the same ledger row whatever was done to either table), and decodes, checks and
-replays only its own aggregates.  The parent puts what the shares found back in the order of
-the sequential walk: events by database id, cases in the order they were filed.  A short
+replays only its own aggregates.  When the first layer found the log sound (each event
+beside the ledger row its id names), a share is instead a range of aggregate ids, read
+aggregate by aggregate with each event's ledger row joined (:class:`_Stream`): each case is
+replayed as soon as its last event is read and its events dropped, so that a worker's memory
+does not grow with the log.  Each process also checks the writers' signatures of its share of
+the positions (:func:`~approvals.audit.writers.signature_share`, the roster replayed in
+each).  The parent puts what the shares found back in the order of the sequential walk:
+events by database id, cases in the order they were filed, signatures by position.  A short
 log, an in-memory database or a platform without ``fork`` is walked in this process as one
 share, by the same code.
 """
@@ -19,7 +25,7 @@ from __future__ import annotations
 
 import multiprocessing
 import os
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import suppress
 from dataclasses import dataclass, field, replace
 from multiprocessing.connection import Connection as Connection_
@@ -28,13 +34,30 @@ from uuid import UUID
 from zlib import crc32
 
 from eventsourcing.persistence import StoredEvent
-from sqlalchemy import Connection
+from sqlalchemy import Connection, inspect
 
 from approvals.audit.damage import STORAGE_ERRORS, issued_references
 from approvals.audit.findings import Finding
 from approvals.audit.keys import CASE_TOPICS, CaseDataErased, CaseEventUnreadable
-from approvals.audit.pages import as_bytes, as_uuid, event_rows, paired, signed_ledger_rows, text_id
-from approvals.audit.writers import actor_finding
+from approvals.audit.pages import (
+    as_bytes,
+    as_uuid,
+    columns_of,
+    event_rows,
+    paired,
+    signed_ledger_rows,
+    table_of,
+    text_id,
+)
+from approvals.audit.signing import SIGNATURES_TABLE
+from approvals.audit.writers import (
+    Signatures,
+    SignatureShare,
+    actor_finding,
+    joined_signatures,
+    signature_findings,
+    signature_share,
+)
 from approvals.domain.case import Case, case_id
 from approvals.domain.links import IN_EFFECT_LINKS, PROVISION, REQUEST
 from approvals.domain.registry import PublishedDefinition, ReferenceCounter, reference_key
@@ -142,11 +165,18 @@ class Share:
     replays: dict[str, Replay | None] = field(default_factory=dict)
     """By reference; None when the case's events are another share's (the parent replays it)."""
     records: dict[UUID, str] = field(default_factory=dict)
-    """How each other aggregate replays as a case's companion: ok, disposed, erased, fails."""
+    """How each other aggregate replays as a case's companion, when not "ok": disposed,
+    erased, fails."""
     events: int = 0
+    partial: bool = False
+    """Whether ``events`` counts this share's events only (the walk by aggregate), not all."""
+    signature_share: SignatureShare | None = None
+    """The writers' signatures of this share's positions, when the workers checked them."""
+    signed: Signatures | None = None
+    """The writers' signatures of every event, when asked for (:class:`CasePass`)."""
 
 
-_JOB: Any = None  # (app, roster or None, count, counter): what the forked workers read
+_JOB: Any = None  # (app, roster or None, count, counter, sound, signatures): the workers read it
 
 
 def _version_order(item: tuple[Any, Any, Any]) -> tuple[int, Any]:
@@ -299,7 +329,14 @@ class _Walker:
                     cases.add(str(case_id(reference)))
         for originator, events in self.events.items():
             if originator not in cases:
-                self.share.records[UUID(originator)] = _companion(events)
+                self._record(originator, events)
+
+    def _record(self, originator: str, events: list[tuple[Any, Any, BaseException | None]]) -> None:
+        """Note how an aggregate replays as a case's companion (nothing when "ok", the
+        verdict the parent takes by default)."""
+        verdict = _companion(events)
+        if verdict != "ok":
+            self.share.records[UUID(originator)] = verdict
 
     def _replay(self, reference: str) -> Replay | None:
         """Check one case as :func:`~approvals.audit.rules.check_rules` did reading it back:
@@ -342,6 +379,152 @@ class _Walker:
         return Replay("checked", record, True, violations, versions, workflow.id, case, workflow)
 
 
+LINKABLE = frozenset(
+    {workflow for workflow, _ in IN_EFFECT_LINKS}
+    | set(IN_EFFECT_LINKS.values())
+    | {PROVISION, REQUEST}
+)
+"""The workflows whose cases the rules across cases may read (:func:`linked_workflows` never
+names another): only their cases are kept, whole, for the parent."""
+
+
+_FLUSH = 2000
+"""Events decoded together in the walk by aggregate (the aggregate being read is finished)."""
+
+
+class _Anomaly(Exception):
+    """A notice filed in one aggregate under the reference of another: the walk by aggregate
+    cannot replay it as the walk by position does (the parent then walks the log itself)."""
+
+
+class _Stream(_Walker):
+    """One share of a sound log's aggregates (a range of their ids), read aggregate by
+    aggregate, each replayed as soon as its last event is read and then dropped: what a
+    worker holds is one page of events, a few hundred bytes per case (its replay's summary)
+    and the cases the rules across cases may read (:data:`LINKABLE`).
+
+    Only for a log whose first layer found nothing: each event then has its ledger row (the
+    one its database id names), so reading them joined is what :func:`paired` gives."""
+
+    def mine(self, originator: str) -> bool:
+        return True  # a case's events are all in its aggregate's share
+
+    def walk(
+        self,
+        connection: Connection,
+        page: int,
+        tick: Callable[[int], None] | None,
+    ) -> None:
+        roster = str(ROSTER_ID)
+        batch: list[tuple[tuple[Any, ...], tuple[Any, ...] | None, str]] = []
+        done = 0
+        current = ""
+        for row in _by_aggregate(connection, self.app, self.index, self.count, page):
+            originator = text_id(row[1])
+            if originator != current:
+                if len(batch) >= _FLUSH:  # every aggregate of the batch is complete
+                    self._flush(batch, roster)
+                    batch = []
+                current = originator
+            done += 1
+            self.own = done
+            batch.append((row[:5], (row[5], row[0], row[6], row[7]), originator))
+            if tick is not None and done % page == 0:
+                tick(done)
+        self._flush(batch, roster)
+        self.share.events, self.share.partial = done, True
+
+    def _flush(
+        self, batch: list[tuple[tuple[Any, ...], tuple[Any, ...] | None, str]], roster: str
+    ) -> None:
+        """Decode a batch of whole aggregates, replay its cases, note its companions, drop it."""
+        seen = len(self.share.filed)
+        self._settle(batch, roster)
+        if self.roster is None:
+            return
+        cases: set[str] = set()
+        for _, filed_in, reference, _ in self.share.filed[seen:]:
+            if reference is None:
+                continue
+            if str(case_id(reference)) != str(filed_in):
+                raise _Anomaly(reference)
+            if reference not in self.share.replays:
+                replay = self._replay(reference)
+                if replay is not None and replay.workflow_id not in LINKABLE:
+                    replay = replace(replay, case=None, workflow=None)  # no rule reads it again
+                self.share.replays[reference] = replay
+                if replay is not None:
+                    cases.add(str(filed_in))
+        for originator, events in self.events.items():
+            if originator not in cases:
+                self._record(originator, events)
+        self.events.clear()
+
+
+def _by_aggregate(
+    connection: Connection, app: ApprovalsApplication, index: int, count: int, page: int
+) -> Iterator[tuple[Any, ...]]:
+    """The events of share ``index`` of ``count`` (a range of aggregate ids) as (id,
+    originator_id, originator_version, topic, state, position, ledger's originator_id, writer
+    of its signature), aggregate by aggregate, each in version order: a page at a time by
+    keyset, with the driver's cursor."""
+    events = app.recorder.events_record_cls.__table__  # type: ignore[attr-defined]
+    ledger = app.recorder.ledger  # type: ignore[attr-defined]
+    signatures = app.recorder.signatures  # type: ignore[attr-defined]
+    mark = "?" if connection.dialect.paramstyle == "qmark" else "%s"
+    e_columns = columns_of(connection, events, ["id", "originator_id", "originator_version",
+                                                "topic", "state"], "e")  # fmt: skip
+    originator, version = (
+        columns_of(connection, events, [name], "e")
+        for name in ("originator_id", "originator_version")
+    )
+    position = columns_of(connection, ledger, ["position"], "l")
+    query = (
+        f"SELECT {e_columns}, {position}, {columns_of(connection, ledger, ['originator_id'], 'l')}"
+    )
+    joined = (
+        f" FROM {table_of(connection, events)} e JOIN {table_of(connection, ledger)} l ON "
+        f"{columns_of(connection, ledger, ['event_id'], 'l')} = {columns_of(connection, events, ['id'], 'e')}"
+    )
+    if inspect(connection).has_table(SIGNATURES_TABLE, schema=signatures.schema):
+        query += f", {columns_of(connection, signatures, ['writer'], 's')}"
+        joined += (
+            f" LEFT OUTER JOIN {table_of(connection, signatures)} s ON "
+            f"{columns_of(connection, signatures, ['position'], 's')} = {position}"
+        )
+    else:
+        query += ", NULL"
+    where = [f"{columns_of(connection, events, ['id'], 'e')} > 0"]
+    bounds: list[Any] = []
+    for edge, sign in ((index, ">="), (index + 1, "<")):
+        if 0 < edge < count:  # the first share has no lower bound, the last no upper
+            where.append(f"{originator} {sign} {mark}")
+            bounds.append(_id_bound(connection, (edge << 128) // count))
+    order = f" ORDER BY {originator}, {version} LIMIT {int(page)}"
+    cursor = connection.connection.driver_connection.cursor()  # type: ignore[union-attr]
+    after: tuple[Any, Any] | None = None
+    try:
+        while True:
+            clauses, parameters = list(where), list(bounds)
+            if after is not None:
+                clauses.append(f"({originator}, {version}) > ({mark}, {mark})")
+                parameters += after
+            cursor.execute(f"{query}{joined} WHERE {' AND '.join(clauses)}{order}", parameters)
+            rows = cursor.fetchall()
+            yield from rows
+            if len(rows) < page:
+                return
+            after = (rows[-1][1], rows[-1][2])
+    finally:
+        cursor.close()
+
+
+def _id_bound(connection: Connection, value: int) -> Any:
+    """An aggregate id as the database stores it (SQLite: 16 bytes; PostgreSQL: a uuid)."""
+    raw = value.to_bytes(16, "big")
+    return raw if connection.dialect.name == "sqlite" else UUID(bytes=raw)
+
+
 def _rebuilt(events: Iterable[tuple[Any, Any, BaseException | None]]) -> Any:
     """The aggregate its events make, as the repository rebuilds it: in version order, each
     event decoded then applied, the first failure raised."""
@@ -378,24 +561,34 @@ def _serve(index: int, page: int, pipe: Connection_) -> None:
     """Walk share ``index`` (in a forked worker) and send what it found, its cases stripped;
     then send the cases the parent asks for (the rules across cases), and end."""
     try:
-        app, roster, count, counter = _JOB
-        walker = _Walker(app, index, count, roster)
+        app, roster, count, counter, sound, signatures = _JOB
+        walker = (_Stream if sound else _Walker)(app, index, count, roster)
         last = [0]
 
         def tick(done: int) -> None:
             with counter.get_lock():
-                counter.value += walker.own - last[0]
-            last[0] = walker.own
+                counter.value += done - last[0]
+            last[0] = done
 
+        def tick_cases(done: int) -> None:
+            tick(signed_rows + walker.own)
+
+        signed_rows = 0
         with app.engine.connect() as connection:
-            walker.walk(connection, page, tick if counter is not None else None)
-        if roster is not None:
+            if signatures:
+                told = tick if counter is not None else None
+                share = signature_share(app, connection, index, count, tick=told, page=page)
+                signed_rows = share.events
+                walker.share.signature_share = share
+            walker.walk(connection, page, tick_cases if counter is not None else None)
+        if roster is not None and not sound:
             walker.replay_all()
         walker.events.clear()
         kept: dict[str, tuple[Case | None, Workflow | None]] = {}
         for reference, replay in walker.share.replays.items():
             if replay is not None and replay.case is not None:
-                kept[reference] = (replay.case, replay.workflow)
+                if replay.workflow_id in LINKABLE:
+                    kept[reference] = (replay.case, replay.workflow)
                 walker.share.replays[reference] = replace(replay, case=None, workflow=None)
         pipe.send(("share", walker.share))
         wanted: list[str] = pipe.recv()
@@ -420,13 +613,17 @@ def _parallel(app: ApprovalsApplication, events: int) -> int:
 
 class CasePass:
     """Decode every event, check signed events' actors and, given a ``roster`` (the rules
-    are checked, and it replays), replay every case.
+    are checked, and it replays), replay every case; with ``signatures``, check the writers'
+    signatures too (:attr:`Share.signed`).
 
-    Over several processes the work starts on entering (so that the caller may do other
-    work meanwhile: the writers' signatures) and :meth:`result` waits for it; in this
-    process it is all done by :meth:`result`, as it is when a process fails.  ``progress``
-    is told (events done, events in all) every ``page`` events (in processes, about every
-    quarter of a second) and at the end.
+    Over several processes the work starts on entering and :meth:`result` waits for it;
+    each process checks the signatures of its share of the positions (the roster replayed
+    in each) and decodes its share of the aggregates: by position beside the ledger, or,
+    when the first layer found the log ``sound``, aggregate by aggregate (:class:`_Stream`:
+    memory bounded whatever the size of the log).  In this process it is all done by
+    :meth:`result`, as it is when a process fails.  ``progress`` is told (events done,
+    events in all) every ``page`` events (in processes, about every quarter of a second) and
+    at the end.
     """
 
     def __init__(
@@ -436,8 +633,11 @@ class CasePass:
         *,
         page: int,
         progress: Callable[[int, int], None] | None = None,
+        signatures: bool = False,
+        sound: bool = False,
     ) -> None:
         self.app, self.roster, self.page, self.progress = app, roster, page, progress
+        self.signatures, self.sound = signatures, sound
         self.total = app.recorder.max_notification_id() or 0
         self.count = _parallel(app, self.total)
         self.workers: list[tuple[Any, Connection_]] = []
@@ -448,7 +648,7 @@ class CasePass:
             global _JOB  # noqa: PLW0603 - what the forked workers read
             context = multiprocessing.get_context("fork")
             self.counter = context.Value("q", 0) if self.progress is not None else None
-            _JOB = (self.app, self.roster, self.count, self.counter)
+            _JOB = (self.app, self.roster, self.count, self.counter, self.sound, self.signatures)
             try:
                 for index in range(self.count):
                     mine, theirs = context.Pipe()
@@ -491,11 +691,14 @@ class CasePass:
             walker.walk(connection, self.page, tick if progress is not None else None)
         if self.roster is not None:
             walker.replay_all()
+        if self.signatures:
+            walker.share.signed = signature_findings(self.app)
         return walker.share
 
     def _shared(self) -> Share | None:
         """What the workers found, or None when one failed (the caller walks it here)."""
         got: dict[int, Share] = {}
+        walks = 2 if self.signatures else 1  # each event is counted once by each walk
         try:
             while len(got) < len(self.workers):
                 for index, (_, pipe) in enumerate(self.workers):
@@ -505,7 +708,7 @@ class CasePass:
                             return None
                         got[index] = share
                 if self.counter is not None and self.progress is not None:
-                    done = int(self.counter.value)
+                    done = int(self.counter.value) // walks
                     self.progress(min(done, self.total), max(done, self.total))
             whole = merged([got[index] for index in range(len(self.workers))])
             linked = linked_workflows(r.workflow_id for r in whole.replays.values() if r)
@@ -527,9 +730,13 @@ class CasePass:
 
 def merged(shares: list[Share]) -> Share:
     """One share of all: findings in the order of the sequential walk."""
-    if len(shares) == 1:
+    signed = [share.signature_share for share in shares if share.signature_share is not None]
+    if len(shares) == 1 and not signed:
         return shares[0]
-    whole = Share(events=shares[0].events)
+    partial = any(share.partial for share in shares)
+    whole = Share(events=sum(s.events for s in shares) if partial else shares[0].events)
+    if signed:
+        whole.signed = joined_signatures(signed)
     for share in shares:
         whole.undecodable += share.undecodable
         whole.actors += share.actors

@@ -5,9 +5,13 @@ the previous checkpoint and the proof that this log extends it) and an Ed25519 s
 the statement's RFC 8785 form. An auditor who keeps the files and the public key can later
 prove that the log was not rewritten or cut short since.
 
-Format ``approvals-checkpoint/2`` carries the RFC 9162 §2.1.4 consistency proof from the
+Format ``approvals-checkpoint/3`` carries the RFC 9162 §2.1.4 consistency proof from the
 previous checkpoint as a list of hex hashes (empty when the sizes are equal), which any RFC 9162
-verifier checks. Format ``approvals-checkpoint/1``, written before, carried a pymerkle proof of
+verifier checks, and signs ``verified``: how the log was verified before it was signed
+(``"full"``: every layer, every rule, nothing found), which incremental verification relies on.
+Format ``approvals-checkpoint/2``, written before, is the same without ``verified``: it loads and
+verifies, and an incremental verification refuses to start from it. Format
+``approvals-checkpoint/1``, written before that, carried a pymerkle proof of
 another layout: such a checkpoint still loads, and its signature and root are checked, but its
 old proof is kept only because the signature covers it and is never checked
 (:attr:`Checkpoint.consistency` is ``None``). ``audit verify`` recomputes the root at every
@@ -36,6 +40,8 @@ from approvals.errors import InvalidValue, Label
 __all__ = [
     "FORMAT",
     "FORMAT_1",
+    "FORMAT_2",
+    "VERIFIED_FULL",
     "Checkpoint",
     "generate_keys",
     "key_id",
@@ -45,11 +51,17 @@ __all__ = [
     "sign",
 ]
 
-FORMAT = "approvals-checkpoint/2"
+FORMAT = "approvals-checkpoint/3"
 """The format written: the consistency proof is RFC 9162's, a list of hex hashes."""
 
+FORMAT_2 = "approvals-checkpoint/2"
+"""The format written before ``verified`` was signed: read and checked in full."""
 FORMAT_1 = "approvals-checkpoint/1"
 """The format written before: read, its signature and root checked, its proof not checked."""
+
+VERIFIED_FULL = "full"
+"""What a checkpoint's signed ``verified`` says when it was made after a full verification
+(integrity, writers' signatures, decoding, every case's rules) that found nothing."""
 
 
 def key_id(public: Ed25519PublicKey) -> str:
@@ -117,7 +129,9 @@ class Checkpoint:
 
     ``consistency`` is the RFC 9162 consistency proof from ``previous`` (hex hashes), ``None``
     when there is no previous checkpoint or the checkpoint is of format /1, whose pymerkle
-    proof is kept in ``legacy_consistency`` for the signature only.
+    proof is kept in ``legacy_consistency`` for the signature only.  ``verified`` is how the
+    log was verified before signing (:data:`VERIFIED_FULL`), ``None`` when the checkpoint does
+    not say.
     """
 
     log: str
@@ -132,6 +146,7 @@ class Checkpoint:
     path: str = ""
     format: str = FORMAT
     legacy_consistency: dict[str, Any] | None = None
+    verified: str | None = None
 
     def statement(self) -> dict[str, Any]:
         """Return what is signed."""
@@ -140,7 +155,7 @@ class Checkpoint:
             proof = self.legacy_consistency  # pymerkle's, signed as it was written
         else:
             proof = None if self.consistency is None else list(self.consistency)
-        return {
+        said: dict[str, Any] = {
             "format": self.format,
             "log": self.log,
             "tree_size": self.tree_size,
@@ -153,6 +168,9 @@ class Checkpoint:
             else {"tree_size": self.previous[0], "root": self.previous[1].hex()},
             "consistency": proof,
         }
+        if self.format == FORMAT:  # /3 signs it, null when it does not say
+            said["verified"] = self.verified
+        return said
 
     def signature_is_valid(self) -> bool:
         """Return whether the signature is the embedded key's signature of the statement."""
@@ -183,8 +201,10 @@ def sign(
     time: datetime,
     previous: tuple[int, bytes] | None = None,
     consistency: tuple[str, ...] | None = None,
+    verified: str | None = None,
 ) -> Checkpoint:
-    """Return a checkpoint of the log (format /2), signed with ``private``."""
+    """Return a checkpoint of the log (format /3), signed with ``private``; ``verified`` says
+    how the log was verified before (:data:`VERIFIED_FULL`)."""
     public = private.public_key()
     unsigned = Checkpoint(
         log=log,
@@ -196,6 +216,7 @@ def sign(
         previous=previous,
         consistency=consistency,
         signature=b"",
+        verified=verified,
     )
     signature = private.sign(rfc8785.dumps(unsigned.statement()))
     return replace(unsigned, signature=signature)
@@ -207,13 +228,16 @@ def load_checkpoint(path: Path) -> Checkpoint:
     try:
         document = json.loads(path.read_text(encoding="utf-8"))
         kind = document.get("format")
-        if kind not in (FORMAT, FORMAT_1):
+        if kind not in (FORMAT, FORMAT_2, FORMAT_1):
             raise ValueError(kind)
         previous = document["previous"]
         proof = document["consistency"]
         legacy = proof if kind == FORMAT_1 else None
         if legacy is not None and not isinstance(legacy, dict):
             raise TypeError(legacy)
+        verified = document["verified"] if kind == FORMAT else None
+        if verified is not None and not isinstance(verified, str):
+            raise TypeError(verified)
         return Checkpoint(
             log=str(document["log"]),
             tree_size=int(document["tree_size"]),
@@ -229,9 +253,10 @@ def load_checkpoint(path: Path) -> Checkpoint:
             path=str(path),
             format=kind,
             legacy_consistency=legacy,
+            verified=verified,
         )
     except (OSError, ValueError, KeyError, TypeError, AttributeError):  # JSON, but no object
-        formats = f"{FORMAT} or {FORMAT_1}"
+        formats = f"{FORMAT}, {FORMAT_2} or {FORMAT_1}"
         raise _refuse(
             path, f"a checkpoint file ({formats})", f"チェックポイントファイル({formats})"
         ) from None

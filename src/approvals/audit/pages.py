@@ -10,11 +10,12 @@ taken for granted: they may have been edited by hand.
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from collections.abc import Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
-from sqlalchemy import Connection, Table, inspect
+from sqlalchemy import Connection, Table, func, inspect, select
 
 from approvals.audit.signing import SIGNATURES_TABLE
 
@@ -61,19 +62,22 @@ def paged(
     *,
     after: int | None = None,
     page: int = PAGE,
+    where: str = "",
 ) -> Iterator[tuple[Any, ...]]:
     """Yield every row of ``query`` (a SELECT … FROM … without WHERE or ORDER BY) in the
     order of ``key`` (a column expression, unique), the ``index``-th of each row; from the
-    first row when ``after`` is None, else from those whose key is greater."""
+    first row when ``after`` is None, else from those whose key is greater; only those
+    ``where`` holds (a condition without parameters), if given."""
     mark = "?" if connection.dialect.paramstyle == "qmark" else "%s"
     tail = f" ORDER BY {key} LIMIT {int(page)}"
+    also = f" AND ({where})" if where else ""
     cursor = connection.connection.driver_connection.cursor()  # type: ignore[union-attr]
     try:
         while True:
             if after is None:
-                cursor.execute(query + tail)
+                cursor.execute(f"{query} WHERE ({where}){tail}" if where else query + tail)
             else:
-                cursor.execute(f"{query} WHERE {key} > {mark}{tail}", (after,))
+                cursor.execute(f"{query} WHERE {key} > {mark}{also}{tail}", (after,))
             rows = cursor.fetchall()
             yield from rows
             if len(rows) < page:
@@ -127,45 +131,66 @@ def signed_ledger_rows(
 
 
 class Positions:
-    """Where each event of each aggregate is in the ledger, read once, in one pass: what
-    ``app.position_of`` answers for every (aggregate, version), without a query each.  An
-    (aggregate, version) the ledger holds twice (rows forged by hand) is asked of
+    """Where each event of each aggregate is in the ledger: what ``app.position_of`` answers
+    for an (aggregate, version), read an aggregate at a time (one query gives all of its
+    positions, kept for the :data:`CACHED` aggregates asked about last), so that memory does
+    not grow with the log.  An (aggregate, version) the ledger holds twice (rows forged by
+    hand; one query finds them all, the first time it is asked) is asked of
     ``app.position_of``, which says so as it always did."""
+
+    CACHED = 4096
+    """Aggregates whose positions are kept."""
 
     def __init__(self, app: ApprovalsApplication) -> None:
         self.app = app
-        self._found: dict[tuple[str, Any], int] | None = None
-        self._twice: set[tuple[str, Any]] = set()
+        self._cache: OrderedDict[str, dict[Any, int]] = OrderedDict()
+        self._twice: set[tuple[str, Any]] | None = None
+        self._query: str | None = None
 
     def __call__(self, originator_id: UUID, version: int) -> int | None:
-        if self._found is None:
-            self._found = self._read()
-        key = (str(originator_id), version)
-        if key in self._twice:
+        if self.twice(originator_id, version):
             return self.app.position_of(originator_id, version)
-        return self._found.get(key)
+        return self._of(str(originator_id)).get(version)
 
     def twice(self, originator_id: UUID, version: int) -> bool:
         """Whether the ledger holds (``originator_id``, ``version``) more than once."""
-        if self._found is None:
-            self._found = self._read()
-        return (str(originator_id), version) in self._twice
+        if self._twice is None:
+            self._twice = self._duplicates()
+        return bool(self._twice) and (str(originator_id), version) in self._twice
 
-    def _read(self) -> dict[tuple[str, Any], int]:
-        found: dict[tuple[str, Any], int] = {}
+    def _of(self, originator: str) -> dict[Any, int]:
+        found = self._cache.get(originator)
+        if found is not None:
+            self._cache.move_to_end(originator)
+            return found
         table = self.app.recorder.ledger  # type: ignore[attr-defined]
         with self.app.engine.connect() as connection:
-            names = ["originator_id", "originator_version", "position"]
-            query = (
-                f"SELECT {columns_of(connection, table, names)} FROM {table_of(connection, table)}"
-            )
-            key = columns_of(connection, table, ["position"])
-            for originator, version, position in paged(connection, query, key, 2):
-                at = (str(originator), version)
-                if at in found:
-                    self._twice.add(at)
-                found[at] = int(position)
+            if self._query is None:
+                mark = "?" if connection.dialect.paramstyle == "qmark" else "%s"
+                names = ["originator_version", "position"]
+                self._query = (
+                    f"SELECT {columns_of(connection, table, names)} FROM "
+                    f"{table_of(connection, table)} WHERE "
+                    f"{columns_of(connection, table, ['originator_id'])} = {mark} "
+                    f"ORDER BY {columns_of(connection, table, ['position'])}"
+                )
+            cursor = connection.connection.driver_connection.cursor()  # type: ignore[union-attr]
+            try:
+                cursor.execute(self._query, (originator,))
+                found = {version: int(position) for version, position in cursor.fetchall()}
+            finally:
+                cursor.close()
+        self._cache[originator] = found
+        if len(self._cache) > self.CACHED:
+            self._cache.popitem(last=False)
         return found
+
+    def _duplicates(self) -> set[tuple[str, Any]]:
+        table = self.app.recorder.ledger  # type: ignore[attr-defined]
+        columns = (table.c.originator_id, table.c.originator_version)
+        query = select(*columns).group_by(*columns).having(func.count() > 1)
+        with self.app.engine.connect() as connection:
+            return {(str(originator), version) for originator, version in connection.execute(query)}
 
 
 def paired(

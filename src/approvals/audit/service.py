@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 from sqlalchemy import select
 
-from approvals.audit.checkpoint import Checkpoint, key_id, load_checkpoint, sign
+from approvals.audit.checkpoint import VERIFIED_FULL, Checkpoint, key_id, load_checkpoint, sign
 from approvals.audit.findings import Finding
 from approvals.audit.hashing import leaf_data, leaf_hash
 from approvals.audit.merkle import Read, consistency_proof, inclusion_proofs, range_hash
@@ -31,6 +31,8 @@ __all__ = [
     "prove_inclusion",
     "read_checkpoints",
     "timeline",
+    "trusted_since",
+    "verify_since",
     "verify_with_keys",
 ]
 
@@ -116,6 +118,7 @@ def create_checkpoint(
         time=app.now(),
         previous=None if previous is None else (previous.tree_size, previous.root),
         consistency=consistency,
+        verified=VERIFIED_FULL,  # verify_log above: every layer, every rule, nothing found
     )
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / f"checkpoint-{report.events:012d}-{checkpoint.time:%Y%m%dT%H%M%S}.json"
@@ -161,6 +164,54 @@ def verify_with_keys(
     if not strangers:
         return report
     return replace(report, findings=(*report.findings, *strangers))
+
+
+def trusted_since(checkpoint: Checkpoint, keys: Sequence[Ed25519PublicKey]) -> None:
+    """Refuse, in one sentence, a checkpoint that may not be verified since: one not validly
+    signed by one of the pinned ``keys`` (the auditor's), or not made by ``audit checkpoint``
+    after a full verification that found nothing (it says so in what it signs)."""
+    path = checkpoint.path or f"checkpoint of {checkpoint.tree_size} events"
+    if not keys:
+        raise Refused("audit.since_unpinned", path=path)
+    if not checkpoint.signature_is_valid():
+        raise Refused("audit.since_unsigned", path=path)
+    if checkpoint.key_id not in {key_id(key) for key in keys}:
+        raise Refused("audit.since_key", path=path, key_id=checkpoint.key_id)
+    if checkpoint.verified != VERIFIED_FULL:
+        raise Refused("audit.since_unverified", path=path)
+
+
+def verify_since(
+    app: ApprovalsApplication,
+    since: Checkpoint,
+    checkpoints: Sequence[Checkpoint],
+    keys: Sequence[Ed25519PublicKey],
+    *,
+    progress: Callable[[int, int], None] | None = None,
+) -> Report:
+    """Verify the log since ``since``: every event re-hashed, the root at its size compared
+    with the one it signed, and the writers' signatures, decoding and rules only for what
+    came after it (see :mod:`approvals.audit.incremental`); everything when the log does not
+    hold what it signed.  Refused first (one sentence) unless ``since`` is trusted
+    (:func:`trusted_since`); ``checkpoints`` are compared with the log as well, as
+    :func:`verify_with_keys` compares them."""
+    trusted_since(since, keys)
+    report = verify_log(app, checkpoints, progress=progress, since=since)
+    pinned = {key_id(key) for key in keys}
+    strangers = [
+        Finding(
+            "checkpoint_key",
+            None,
+            c.path,
+            Label(
+                f"{c.path} is signed by key {c.key_id}, which is not one of the keys given",
+                f"{c.path} は指定されていない鍵 {c.key_id} で署名されています",
+            ),
+        )
+        for c in checkpoints
+        if c.key_id not in pinned
+    ]
+    return replace(report, findings=(*report.findings, *strangers)) if strangers else report
 
 
 @dataclass(frozen=True, slots=True)

@@ -14,6 +14,13 @@ from it is trusted to decode or replay):
    ciphertext may verify, its content is lost all the same);
 3. rule replay: each case against the rules it ran on (see :mod:`approvals.audit.rules`); a
    case or the roster that does not replay is a finding, and the others are still checked.
+
+Given a checkpoint to verify ``since`` (one the auditor signed after a clean full verification:
+:func:`approvals.audit.service.verify_since` checks that), the first layer still runs over the
+whole log, and the others only over what came after the checkpoint
+(:mod:`approvals.audit.incremental`) — unless the first layer finds anything before the
+checkpoint's size, or the log's root at that size is not the one signed: then everything is
+checked, as without it.
 """
 
 from __future__ import annotations
@@ -30,6 +37,17 @@ from approvals.audit.cases import CasePass, subjects
 from approvals.audit.damage import damage_findings, read_filings
 from approvals.audit.findings import Finding
 from approvals.audit.hashing import GENESIS, leaf_data
+from approvals.audit.incremental import (
+    Since,
+    context_links,
+    count_cases,
+    events_since,
+    missing_keys,
+    signatures_since,
+    touched,
+    walk_touched,
+    without_cases,
+)
 from approvals.audit.integrity import Tree, sound_log
 from approvals.audit.merkle import proof_is_valid
 from approvals.audit.pages import (
@@ -63,6 +81,8 @@ class Report:
     findings: tuple[Finding, ...]
     checkpoints: tuple[str, ...] = ()
     notes: tuple[Label, ...] = field(default_factory=tuple)
+    since: Since | None = None
+    """What was checked beyond re-hashing, when verified since a checkpoint (else None)."""
 
     @property
     def ok(self) -> bool:
@@ -332,6 +352,7 @@ def verify_log(
     *,
     rules: bool = True,
     progress: Callable[[int, int], None] | None = None,
+    since: Checkpoint | None = None,
 ) -> Report:
     """Verify the whole log of ``app`` (and against ``checkpoints``); return the report.
 
@@ -343,20 +364,38 @@ def verify_log(
     while this one walks the signatures); ``progress`` is told (events done, events in all)
     as that pass goes (every page, or about every quarter of a second in processes) and once
     at its end.
+
+    With ``since`` (a checkpoint whose signature and key the caller has checked, made after a
+    clean full verification), integrity is checked in full and compared with it too, then
+    the other layers only for the events and cases after it (:mod:`approvals.audit.incremental`)
+    when nothing is wrong before its size; else everything, with a note saying why.
     """
     pinned = list(checkpoints)
+    if since is not None and since not in pinned:
+        pinned.append(since)
     walk = _Walk(app)
     walk.wanted = {c.tree_size for c in pinned}
     _first_layer(walk)
+    sound = not walk.findings  # each event beside its ledger row: the cases may be read by id
     log = walk.first_leaf.hex()
     notes = _check_points(walk, pinned, log)
+    if since is not None:
+        if _holds(walk, since, log):
+            return _since(app, walk, since, pinned, notes, rules=rules, progress=progress)
+        notes.append(Label(
+            f"{since.path} does not hold for this log (see the findings): everything was "
+            "checked in full.",
+            f"{since.path} はこのログと一致しません(指摘を参照): すべてを検証しました。",
+        ))  # fmt: skip
     roster = read_roster(app) if rules else None
     replayed = roster[0] if roster is not None else None
-    with CasePass(app, replayed, page=PAGE, progress=progress) as cases:
-        # The cases are decoded and replayed in other processes while this one walks the
-        # signatures (whose verification goes to processes of its own).
-        signed = signature_findings(app)  # who wrote each event: keys as the roster held them
+    with CasePass(
+        app, replayed, page=PAGE, progress=progress, signatures=True, sound=sound
+    ) as cases:
+        # The cases are decoded and replayed, and the writers' signatures checked (keys as
+        # the roster held them), in processes of their own for a long log.
         found = cases.result()
+    signed = found.signed or signature_findings(app)
     walk.findings += signed.findings
     notes.append(signed.note)
     positions = Positions(app)
@@ -375,4 +414,79 @@ def verify_log(
         findings=tuple(walk.findings),
         checkpoints=tuple(c.path for c in pinned),
         notes=tuple(notes),
+    )
+
+
+def _holds(walk: _Walk, since: Checkpoint, log: str) -> bool:
+    """Whether the log's first ``since.tree_size`` events are those ``since`` signed, and the
+    first layer found nothing before them (nor about the checkpoint)."""
+    size = since.tree_size
+    if since.log != log or size > walk.roots.size or walk.sizes.get(size) != since.root:
+        return False
+    return not any(
+        (f.position is None and f.subject == since.path)
+        or (f.position is not None and f.position < size)
+        for f in walk.findings
+    )
+
+
+def _stands(found: Any, reference: str) -> bool:
+    """Whether a case replayed stands as read (its retention record replays too), as the
+    rules across cases take it in a full verification."""
+    replay = found.replays.get(reference)
+    if replay is None or replay.stage != "checked" or not replay.ok:
+        return False
+    return replay.record is None or found.records.get(replay.record, "ok") == "ok"
+
+
+def _since(
+    app: ApprovalsApplication,
+    walk: _Walk,
+    since: Checkpoint,
+    pinned: Sequence[Checkpoint],
+    notes: list[Label],
+    *,
+    rules: bool,
+    progress: Callable[[int, int], None] | None,
+) -> Report:
+    """The second and third layers for what came after ``since`` (its size ``N``): the
+    signatures from ``N``, the aggregates with an event from ``N`` decoded and replayed whole,
+    the roster's rules, the rules across cases with the old cases they name, the keys."""
+    size = since.tree_size
+    wanted = touched(app, size)
+    roster = read_roster(app) if rules else None
+    replayed = roster[0] if roster is not None else None
+    signed = signatures_since(app, size)
+    found = walk_touched(app, replayed, wanted, progress=progress)
+    walk.findings += signed.findings
+    notes.append(signed.note)
+    positions = Positions(app)
+    filings = read_filings(app, found.filed)
+    walk.findings += [finding for _, finding in found.undecodable]
+    walk.findings += damage_findings(app, [p for _, p in filings if p is not None], positions)
+    walk.findings += missing_keys(app, wanted, positions)
+    if signed.signed_from is not None:
+        start = max(signed.signed_from, size)
+        walk.findings += [f for _, at, f in found.actors if at >= start]
+    if rules:
+        references = [reference for reference, problem in filings if problem is None]
+        bare, loaded = without_cases(found)
+        walk.findings += check_rules(app, roster, references, bare, positions)
+        kept = {r: loaded[r] for r in references if r in loaded and _stands(bare, r)}
+        walk.findings += context_links(app, kept, positions)
+    return Report(
+        events=walk.roots.size,
+        root=walk.roots.root(),
+        log=walk.first_leaf.hex(),
+        findings=tuple(walk.findings),
+        checkpoints=tuple(c.path for c in pinned),
+        notes=tuple(notes),
+        since=Since(
+            position=size,
+            signed=since.time,
+            path=since.path,
+            events=events_since(app, size),
+            cases=count_cases(found),
+            aggregates=len(wanted),
+        ),
     )

@@ -14,14 +14,15 @@ from collections import deque
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from eventsourcing.persistence import StoredEvent
 from nacl.exceptions import CryptoError
 from nacl.signing import VerifyKey
-from sqlalchemy import Connection, and_, case, func, inspect, select
+from sqlalchemy import Connection, and_, func, inspect, select
 
 from approvals.audit.findings import Finding
+from approvals.audit.pages import columns_of, paged, table_of
 from approvals.audit.signing import SIGNATURES_TABLE, statement
 from approvals.domain.roster import ROSTER_ID, Roster, check_key_registration
 from approvals.errors import ApprovalsError, Label
@@ -29,7 +30,14 @@ from approvals.errors import ApprovalsError, Label
 if TYPE_CHECKING:
     from approvals.application import ApprovalsApplication
 
-__all__ = ["Signatures", "actor_finding", "signature_findings"]
+__all__ = [
+    "SignatureShare",
+    "Signatures",
+    "actor_finding",
+    "joined_signatures",
+    "signature_findings",
+    "signature_share",
+]
 
 _PAGE = 10_000
 
@@ -71,34 +79,62 @@ class Signatures:
         )
 
 
-def _rows(app: ApprovalsApplication, connection: Connection) -> Iterator[Any]:
+class _Row(NamedTuple):
+    """One ledger row as the signature walk reads it (the roster's event beside its own)."""
+
+    position: Any
+    originator_id: Any
+    originator_version: Any
+    leaf_hash: Any
+    topic: Any
+    state: Any
+    writer: Any = None
+    key_id: Any = None
+    signature: Any = None
+
+
+def _rows(
+    app: ApprovalsApplication, connection: Connection, share: tuple[int, int] = (0, 1)
+) -> Iterator[_Row]:
+    """Every ledger row from position 0 on, in position order, with its signature (if any)
+    and, for the roster's, its event's topic and state: read with the driver's cursor, a page
+    at a time (:func:`~approvals.audit.pages.paged`).  Given a ``share`` (index, count): only
+    the rows whose position modulo count is index, and the roster's."""
     ledger = app.recorder.ledger  # type: ignore[attr-defined]
     signatures = app.recorder.signatures  # type: ignore[attr-defined]
     events = app.recorder.events_record_cls.__table__  # type: ignore[attr-defined]
     present = inspect(connection).has_table(SIGNATURES_TABLE)
-    roster = str(ROSTER_ID)
-    columns = [
-        ledger.c.position,
-        ledger.c.originator_id,
-        ledger.c.originator_version,
-        ledger.c.leaf_hash,
-        case((ledger.c.originator_id == roster, events.c.topic), else_=None).label("topic"),
-        case((ledger.c.originator_id == roster, events.c.state), else_=None).label("state"),
-    ]
+    position = columns_of(connection, ledger, ["position"], "l")
+    originator = columns_of(connection, ledger, ["originator_id"], "l")
+    roster = f"'{ROSTER_ID}'"  # a constant UUID: nothing to escape
+    head = columns_of(connection, ledger, ["position", "originator_id", "originator_version",
+                                           "leaf_hash"], "l")  # fmt: skip
+    topic, state = (columns_of(connection, events, [name], "e") for name in ("topic", "state"))
+    query = (
+        f"SELECT {head}, CASE WHEN {originator} = {roster} THEN {topic} END, "
+        f"CASE WHEN {originator} = {roster} THEN {state} END"
+    )
+    query += (
+        f", {columns_of(connection, signatures, ['writer', 'key_id', 'signature'], 's')}"
+        if present else ", NULL, NULL, NULL"
+    )  # fmt: skip
+    event_id = columns_of(connection, events, ["id"], "e")
+    query += (
+        f" FROM {table_of(connection, ledger)} l LEFT OUTER JOIN {table_of(connection, events)} "
+        f"e ON {event_id} = {columns_of(connection, ledger, ['event_id'], 'l')}"
+    )
     if present:
-        columns += [signatures.c.writer, signatures.c.key_id, signatures.c.signature]
-    start = -1
-    while True:
-        query = select(*columns).outerjoin(events, events.c.id == ledger.c.event_id)
-        if present:
-            query = query.outerjoin(signatures, signatures.c.position == ledger.c.position)
-        page = connection.execute(
-            query.where(ledger.c.position > start).order_by(ledger.c.position).limit(_PAGE)
-        ).all()
-        yield from page
-        if len(page) < _PAGE:
-            return
-        start = page[-1].position
+        query += (
+            f" LEFT OUTER JOIN {table_of(connection, signatures)} s ON "
+            f"{columns_of(connection, signatures, ['position'], 's')} = {position}"
+        )
+    index, count = share
+    # position modulo count, written so that neither driver reads a "%" as a placeholder
+    modulo = f"{position} - ({position} / {int(count)}) * {int(count)}"
+    where = f"{modulo} = {int(index)} OR {originator} = {roster}" if count > 1 else ""
+    make = _Row._make
+    for row in paged(connection, query, position, 0, after=-1, where=where):
+        yield make(row)
 
 
 def _orphans(app: ApprovalsApplication, connection: Connection) -> list[int]:
@@ -438,6 +474,89 @@ def signature_findings(app: ApprovalsApplication) -> Signatures:
                 f"位置 {position} の署名に対応するイベントが台帳にありません",
             )  # fmt: skip
     return Signatures(tuple(walk.findings), walk.signed_from, count)
+
+
+@dataclass(frozen=True, slots=True)
+class SignatureShare:
+    """What one share of the positions gave: its findings keyed by (position, order within
+    the share's walk), from which position on events are signed, the rows of the share, and
+    (the first share only) the signatures no ledger row has."""
+
+    found: tuple[tuple[int, int, Finding], ...]
+    signed_from: int | None
+    events: int
+    orphans: tuple[int, ...] = ()
+
+
+class _ShareWalk(_Walk):
+    """The signature walk over the ledger rows of one share (``position % count == index``)
+    and the roster's, replaying the roster at each of its rows: it checks and reports only
+    the positions of its share."""
+
+    def __init__(
+        self, app: ApprovalsApplication, batches: _Batches, index: int, count: int
+    ) -> None:
+        super().__init__(app, batches)
+        self.index, self.count = index, count
+        self.own = True
+
+    def add(self, code: str, position: int, en: str, ja: str) -> None:
+        if self.own:
+            super().add(code, position, en, ja)
+
+    def row(self, row: Any) -> None:
+        self.own = self.count == 1 or int(row.position) % self.count == self.index
+        super().row(row)
+
+    def signature(self, row: Any, keys: dict[str, Any], event: Any) -> None:
+        if self.own:
+            super().signature(row, keys, event)
+
+
+def signature_share(
+    app: ApprovalsApplication,
+    connection: Connection,
+    index: int = 0,
+    count: int = 1,
+    *,
+    tick: Callable[[int], None] | None = None,
+    page: int = _PAGE,
+) -> SignatureShare:
+    """Check the signatures of the positions of share ``index`` of ``count`` (every event
+    after signing began whose position modulo ``count`` is ``index``) in this process, the
+    roster replayed at every row as :func:`signature_findings` does; ``tick`` is told the rows
+    of the share done, every ``page`` rows."""
+    count_rows = 0
+    with _Batches(0) as batches:
+        walk = _ShareWalk(app, batches, index, count)
+        batches.judge = walk.judge
+        for row in _rows(app, connection, (index, count)):
+            walk.row(row)
+            if walk.own:
+                count_rows += 1
+                if tick is not None and count_rows % page == 0:
+                    tick(count_rows)
+        batches.finish()
+    found = tuple((f.position or 0, seq, f) for seq, f in walk.found)
+    orphans = tuple(_orphans(app, connection)) if index == 0 else ()
+    return SignatureShare(found, walk.signed_from, count_rows, orphans)
+
+
+def joined_signatures(shares: Sequence[SignatureShare]) -> Signatures:
+    """The shares' findings as :func:`signature_findings` gives them: in the walk's order
+    (positions ascending; at one position, as its share found them), then the orphans."""
+    found = sorted((item for share in shares for item in share.found), key=lambda f: f[:2])
+    findings = [finding for _, _, finding in found]
+    orphans = sorted(position for share in shares for position in share.orphans)
+    findings += [
+        Finding("signature_orphan", position, f"event {position}", Label(
+            f"a signature for position {position} has no event in the ledger",
+            f"位置 {position} の署名に対応するイベントが台帳にありません",
+        ))
+        for position in orphans
+    ]  # fmt: skip
+    signed_from = shares[0].signed_from if shares else None
+    return Signatures(tuple(findings), signed_from, sum(share.events for share in shares))
 
 
 def actor_finding(position: int, event: Any, writer: str) -> Finding | None:

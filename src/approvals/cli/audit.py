@@ -19,6 +19,7 @@ from approvals.errors import Label
 from approvals.messages import MESSAGES
 
 if TYPE_CHECKING:
+    from approvals.audit.incremental import Since
     from approvals.audit.verify import Report
 
 __all__ = ["audit"]
@@ -119,6 +120,12 @@ def checkpoint(session: Session, key_path: Path, folder: Path) -> None:
     "replay the cases against their rules.",
 )  # fmt: skip
 @click.option(
+    "--since-checkpoint", "since_path", metavar="FILE",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="Re-hash the whole log against this checkpoint (signed by a key given with --key, "
+    "made by `audit checkpoint`), but check signatures and rules only for what came after it.",
+)  # fmt: skip
+@click.option(
     "--limit", type=click.IntRange(min=0), default=20, show_default=True,
     help="Show at most this many findings (0: all); --json always holds them all.",
 )  # fmt: skip
@@ -129,6 +136,7 @@ def verify(
     keys: tuple[Path, ...],
     bundle: Path | None,
     opener: Path | None,
+    since_path: Path | None,
     limit: int,
 ) -> None:
     """Verify every event against what the engine recorded, the log against checkpoints held
@@ -139,15 +147,35 @@ def verify(
     shows nothing a reader of the tables does not hold already, and it must run on a log whose
     roster was altered or wiped (--user is not checked).
 
+    With --since-checkpoint FILE (a checkpoint `audit checkpoint` made, signed by a key given
+    with --key; refused otherwise), every event is still re-hashed and the log's root at the
+    checkpoint's size compared with the one it signed, but the writers' signatures, decoding
+    and the rules are checked only for the events after it and the cases they belong to; what
+    came before is vouched for by the checkpoint's clean verification.
+
     Prints the first bad event, the findings by kind and at most --limit of them.
     Exit codes: 0 sound, and checked against at least one checkpoint signed by a key given
-    with --key; 1 findings; 3 no finding, but no checkpoint signed by a given key was checked
-    (no --key, or none of the checkpoints signed by it): internal consistency only.
+    with --key; 1 findings (or a refusal); 3 no finding, but no checkpoint signed by a given
+    key was checked (no --key, or none of the checkpoints signed by it): internal consistency
+    only.
     """
     from approvals.audit.checkpoint import load_public_key
     from approvals.audit.service import read_checkpoints, verify_with_keys
 
-    if bundle is not None:
+    if since_path is not None and (bundle is not None or opener is not None):
+        raise click.UsageError(MESSAGES["audit.since_bundle"][session.lang])
+    if since_path is not None:
+        from approvals.audit.checkpoint import load_checkpoint
+        from approvals.audit.service import trusted_since, verify_since
+
+        since = load_checkpoint(since_path)
+        pins = [load_public_key(k) for k in keys]
+        trusted_since(since, pins)  # refused before the database is opened
+        with progress(session, "progress.verify") as shown:
+            report = verify_since(
+                session.app(), since, read_checkpoints(checkpoints), pins, progress=shown
+            )
+    elif bundle is not None:
         from approvals.audit.bundle import verify_bundle
         from approvals.audit.checkpoint import load_private_key
 
@@ -172,7 +200,8 @@ def verify(
         emit_json({"ok": report.ok, "pinned": pinned, "events": report.events,
                    "root": report.root.hex(), "log": report.log, "first": report.first,
                    "counts": report.counts, "findings": report.findings,
-                   "checkpoints": report.checkpoints, "notes": notes}, lang)  # fmt: skip
+                   "checkpoints": report.checkpoints, "notes": notes,
+                   "since": _since_json(report)}, lang)  # fmt: skip
     else:
         _summary(report, lang, limit)
         for note in notes:
@@ -183,10 +212,32 @@ def verify(
         raise click.exceptions.Exit(3)
 
 
+def _since_json(report: Report) -> dict[str, object] | None:
+    """What an incremental verification checked, for --json (None for a full one)."""
+    since = report.since
+    if since is None:
+        return None
+    return {"position": since.position, "signed": since.signed.isoformat(),
+            "checkpoint": since.path, "events": since.events, "cases": since.cases,
+            "aggregates": since.aggregates}  # fmt: skip
+
+
+def _since_line(since: Since, lang: str) -> str:
+    """The sentence saying how much an incremental verification checked."""
+    from approvals.cli.text import moment
+
+    return MESSAGES["audit.since"][lang].format(
+        position=f"{since.position:,}", signed=moment(since.signed),
+        events=f"{since.events:,}", cases=f"{since.cases:,}",
+    )  # fmt: skip
+
+
 def _summary(report: Report, lang: str, limit: int) -> None:
     """Print the first bad event, the findings by kind, then at most ``limit`` (0: all)."""
     click.echo(say("audit.walked", lang, events=report.events, root=report.root.hex()[:16],
                    checkpoints=len(report.checkpoints)))  # fmt: skip
+    if report.since is not None:  # before the verdict, which is about what was checked
+        click.echo(_since_line(report.since, lang))
     if report.ok:
         click.echo(say("audit.ok", lang))
         return

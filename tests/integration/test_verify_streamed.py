@@ -1,0 +1,88 @@
+"""A sound log's cases read aggregate by aggregate in other processes (memory bounded whatever
+the size of the log) say exactly what one process says, and so do the writers' signatures
+checked a share of the positions in each process.
+
+The store is the one of :mod:`tests.integration.test_verify_cases_parallel` (an event
+altered, a rule broken behind the engine's back, an event that does not decode, an actor
+forged, a case whose key was replaced), its ledger then rebuilt from the events as they are,
+as a thorough attacker would: the first layer finds nothing, so the cases are read by
+aggregate (only a checkpoint would tell), and the signatures over the old leaves fail.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from sqlalchemy import text
+
+from approvals.audit import cases, verify
+from approvals.audit.pages import Positions
+from approvals.audit.writers import joined_signatures, signature_findings, signature_share
+from tests.integration.test_signed_writers import opened
+from tests.integration.test_tamper import recompute_ledger
+from tests.integration.test_verify_cases_parallel import damaged, report
+
+__all__ = ["damaged"]  # the fixture, for pytest
+
+
+@pytest.fixture
+def rewritten(damaged: dict[str, Any]) -> dict[str, Any]:
+    recompute_ledger(damaged)
+    return damaged
+
+
+def test_a_sound_log_read_by_aggregate_in_processes_gives_the_very_report_of_one_process(
+    rewritten: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    alone = report(rewritten["url"], monkeypatch, on=False)
+    monkeypatch.setattr(verify, "PAGE", 7)  # pages of 7 rows: the keyset goes on across them
+    monkeypatch.setattr(cases, "_FLUSH", 5)  # a few aggregates decoded together
+    monkeypatch.setattr(cases._Walker, "walk", None)  # not the walk by position
+    shared = report(rewritten["url"], monkeypatch, on=True)
+    assert (shared.events, shared.root, shared.log, shared.notes) == (
+        alone.events, alone.root, alone.log, alone.notes,
+    )  # fmt: skip
+    assert shared.findings == alone.findings
+    codes = {finding.code for finding in alone.findings}
+    assert {"undecodable", "unreadable", "signature", "signature_writer", "rule"} <= codes, codes
+    assert "altered" not in codes  # the first layer found the log sound
+
+
+def test_the_signatures_checked_in_shares_are_those_checked_in_one_walk(
+    rewritten: dict[str, Any],
+) -> None:
+    app = opened(rewritten["url"], None, create=False)
+    try:
+        with rewritten["engine"].begin() as connection:  # a signature no ledger row has
+            connection.execute(text(
+                "INSERT INTO approvals_signatures (position, writer, key_id, signature) "
+                "VALUES (100000, 'x', 'y', 'z')"
+            ))  # fmt: skip
+        whole = signature_findings(app)
+        with app.engine.connect() as connection:
+            shares = [signature_share(app, connection, index, 3) for index in range(3)]
+    finally:
+        app.close()
+    assert joined_signatures(shares) == whole
+    assert {"signature", "signature_orphan"} <= {finding.code for finding in whole.findings}
+
+
+def test_positions_read_an_aggregate_at_a_time_answer_as_the_ledger_does(
+    rewritten: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(Positions, "CACHED", 2)  # aggregates forgotten and read again
+    app = opened(rewritten["url"], None, create=False)
+    try:
+        with rewritten["engine"].connect() as connection:
+            rows = connection.execute(
+                text("SELECT originator_id, originator_version, position "
+                     "FROM approvals_integrity ORDER BY originator_version, position")
+            ).all()  # fmt: skip
+        positions = Positions(app)
+        for originator, version, position in rows:
+            assert positions(originator, version) == position
+            assert not positions.twice(originator, version)
+        assert positions(rows[0][0], 10**6) is None
+    finally:
+        app.close()
