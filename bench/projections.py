@@ -42,6 +42,7 @@ from pathlib import Path
 from typing import Any
 
 import structlog
+from summary import Target, record
 
 from approvals import JST, ApprovalsApplication, open_approvals
 from approvals.demo import (
@@ -213,8 +214,11 @@ def measured(what: str, url: str) -> dict[str, float]:
 def store(events: int, db: str | None) -> str:
     """Return the URL of a store holding about ``events`` events, generating what is missing.
 
-    SWITCH TO bench/store.py HERE when it lands: it generates valid signed stores of all
-    twelve workflows; until then this file's own load generator (five workflows, unsigned)."""
+    The stores are made by this file's own load generator (five workflows, unsigned, written
+    through the engine's mapper and recorder without the per-command checks): bench/store.py
+    makes valid signed stores of all twelve workflows, every command checked, but at a few
+    hundred events a second, too slowly for these sizes; pass one of them with --db to time
+    rebuild and export on it."""
     if db:
         url = db if "://" in db else sqlite_url(db)
     else:
@@ -235,7 +239,7 @@ def store(events: int, db: str | None) -> str:
     return url
 
 
-def throughput(events: int, url: str) -> None:
+def throughput(events: int, url: str, summary: str | None = None) -> None:
     """Print the rebuild and export rates and peak memory on one store."""
     first = measured("read", url)
     rebuilt = measured("rebuild", url)
@@ -254,6 +258,17 @@ def throughput(events: int, url: str) -> None:
     ):
         print(f"{name:<44}{found['count'] / found['seconds']:>12,.0f}{found['peak_mb']:>10,.0f}")
     print(f"{'rebuild / the faster floor':<44}{rate / floor:>12.2f}   (target >= 0.50)")
+    size = f"{int(first['count']):,} events"
+    record(summary, Target("projections", f"projections rebuild, {size}", rate, 50_000, "ev/s",
+                           peak_mb=rebuilt["peak_mb"]))  # fmt: skip
+    record(summary, Target("projections", f"rebuild / eventsourcing's read, {size}",
+                           rate / floor, 0.5, "x", note=f"read {floor:,.0f} ev/s"))  # fmt: skip
+    record(summary, Target("projections", f"audit export (JSONL), {size}",
+                           exported["count"] / exported["seconds"], 50_000, "ev/s",
+                           peak_mb=exported["peak_mb"]))  # fmt: skip
+    record(summary, Target("projections", f"rebuild and export memory, {size}",
+                           max(rebuilt["peak_mb"], exported["peak_mb"]), 300, "MB",
+                           higher_is_better=False))  # fmt: skip
 
 
 def latency(query: Callable[[], Any], runs: int) -> tuple[float, float, int]:
@@ -273,6 +288,7 @@ def main() -> None:
     parser.add_argument("--events", type=int, nargs="+", default=[1_400_000])
     parser.add_argument("--db", help="a SQLAlchemy URL or a SQLite path (default: bench/out/)")
     parser.add_argument("--queries", type=int, default=200, help="runs per query")
+    parser.add_argument("--summary", help="append the targets measured to this file (bench/run.py)")
     args = parser.parse_args()
     structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(40))
     if args.db and len(args.events) > 1:
@@ -281,7 +297,7 @@ def main() -> None:
           f"{platform.machine()}, {os.cpu_count()} cores")  # fmt: skip
     urls = {events: store(events, args.db) for events in sorted(args.events)}
     for events, url in urls.items():
-        throughput(events, url)
+        throughput(events, url, args.summary)
     app = open_approvals(urls[max(urls)])
     try:
         registers = app.registers()
@@ -309,6 +325,9 @@ def main() -> None:
             worst = max(worst, p99)
             print(f"{name:<44}{p50:>8.1f}{p99:>8.1f}{rows:>8}")
         print(f"\nslowest p99: {worst:.1f} ms (target < 20 ms)")
+        head = app.recorder.max_notification_id() or 0
+        record(args.summary, Target("projections", f"slowest query p99, {head:,} events",
+                                    worst, 20, "ms", higher_is_better=False))  # fmt: skip
     finally:
         app.close()
 
