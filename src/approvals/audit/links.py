@@ -14,6 +14,8 @@ from approvals.domain.case import Case, case_id
 from approvals.domain.links import (
     IN_EFFECT_LINKS,
     REQUEST,
+    STOP_PROVISION,
+    StopRequest,
     link_refusal,
     linked_as_of,
     provision_checked,
@@ -51,6 +53,22 @@ def link_violations(
         return positions[key]
 
     requests = [case for case, _ in loaded.values() if case.workflow_id == REQUEST]
+    complied: list[tuple[int, StopRequest]] | None = None  # read once, when first needed
+
+    def stops_before(here: int) -> list[StopRequest]:
+        """The refusals complied with before position ``here``, in the requests' order: each
+        request's first compliance (what ``stop_requests`` finds) and where it is in the log,
+        read once for all the provisions rather than once per provision."""
+        nonlocal complied
+        if complied is None:
+            complied = []
+            for request in requests:
+                found = stop_requests(request)
+                if found:
+                    entry = next(e for e in request.history if e.trigger == STOP_PROVISION)
+                    complied.append((position(request.reference, entry.position), found[0]))
+        return [stop for at, stop in complied if at < here]
+
     for reference, (case, workflow) in loaded.items():
         fields: dict[str, Any] = {}
         for index, entry in enumerate(case.history):
@@ -75,12 +93,7 @@ def link_violations(
             if index and step is None:
                 continue  # a step the definition does not allow: case_violations names it
             if provision_checked(workflow, step.fields if step is not None else None):
-                stops = [
-                    stop
-                    for request in requests
-                    for stop in stop_requests(request, earlier(request.reference))
-                ]
-                refusal = provision_refusal(workflow, fields, entry.comment, stops)
+                refusal = provision_refusal(workflow, fields, entry.comment, stops_before(here))
                 if refusal is not None:
                     yield reference, entry.position, _label(refusal)
 
