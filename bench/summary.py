@@ -66,13 +66,13 @@ def _figure(value: float, unit: str) -> str:
 
 def table(targets: list[Target]) -> str:
     """The targets as a plain-text table: each with its figure, goal, ratio and peak memory."""
-    lines = [f"{'target':<46}{'measured':>16}{'goal':>18}{'ratio':>7}{'peak MB':>9}"]
+    lines = [f"{'target':<58}{'measured':>16}{'goal':>18}{'ratio':>7}{'peak MB':>9}"]
     for t in targets:
         goal = ("≥ " if t.higher_is_better else "< ") + _figure(t.goal, t.unit)
         peak = "" if t.peak_mb is None else f"{t.peak_mb:,.0f}"
         note = f"  ({t.note})" if t.note else ""
         lines.append(
-            f"{t.what[:45]:<46}{_figure(t.measured, t.unit):>16}{goal:>18}{t.ratio:>7.2f}"
+            f"{t.what[:57]:<58}{_figure(t.measured, t.unit):>16}{goal:>18}{t.ratio:>7.2f}"
             f"{peak:>9}  {'met' if t.met else 'MISSED'}{note}"
         )
     return "\n".join(lines)
