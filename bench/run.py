@@ -62,9 +62,10 @@ def main() -> None:
         for size in sizes.split(","):
             if not _run("store.py", "--events", size.strip()):
                 failed.append(f"store.py {size}")
+        scratch = ("--db", str(Path(folder) / "projections.db")) if args.quick else ()
         steps = [
             ("verify.py", "--events", sizes),
-            ("projections.py", "--events", *sizes.split(",")),
+            ("projections.py", "--events", *sizes.split(","), *scratch),
             ("cold_start.py", *(("--runs", "3") if args.quick else ())),
         ]
         if not args.skip_decisions:
