@@ -10,7 +10,7 @@ numbering keeps in the clear — so that everything else goes on.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
@@ -100,6 +100,22 @@ def disposed_cases(app: ApprovalsApplication) -> set[UUID]:
     return found
 
 
+def _with_keys(
+    app: ApprovalsApplication, notices: Iterable[Any], page: int = 2000
+) -> Iterator[Any]:
+    """Yield ``notices`` as they come, their cases' keys read a page at a time (a few queries
+    for a page of cases, not one per case)."""
+    batch: list[Any] = []
+    for notice in notices:
+        batch.append(notice)
+        if len(batch) == page:
+            app.case_keys.preload(str(n.originator_id) for n in batch)
+            yield from batch
+            batch = []
+    app.case_keys.preload(str(n.originator_id) for n in batch)
+    yield from batch
+
+
 def filings(app: ApprovalsApplication) -> list[tuple[str, CaseUnreadable | None]]:
     """Return each case not disposed of, in the order filed: its reference, and why it cannot
     be read (None when its notice can).  A notice that decrypts but does not decode (written
@@ -107,7 +123,7 @@ def filings(app: ApprovalsApplication) -> list[tuple[str, CaseUnreadable | None]
     found: list[tuple[str, CaseUnreadable | None]] = []
     disposed: set[UUID] | None = None
     names: dict[UUID, str] | None = None
-    for notification in app.notifications((Case.Filed.TOPIC,)):
+    for notification in _with_keys(app, app.notifications((Case.Filed.TOPIC,))):
         try:
             event: Any = app.mapper.to_domain_event(notification)
             reference = str(event.reference)
