@@ -412,9 +412,11 @@ def test_demo_refuses_a_folder_where_its_file_goes(scene: Scene) -> None:
     (scene.cwd / "approvals-demo.db").mkdir()
     (scene.cwd / "approvals-demo.db" / "kept.txt").write_text("kept", encoding="utf-8")
     before = snapshot(scene.cwd)
-    result = scene.invoke("demo")
+    # --db naming the demo's own file is the default (a store holding events is refused first)
+    result = scene.invoke("demo", db=str(scene.cwd / "approvals-demo.db"))
     expect_clean(result, ("demo",), scene, snapshot(scene.given.folder))
     assert result.exit_code == 1, describe(result)
+    assert "Is a directory" in result.output, describe(result)  # the folder, not the store
     assert snapshot(scene.cwd) == before
 
 

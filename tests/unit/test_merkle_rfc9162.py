@@ -38,7 +38,9 @@ VECTORS = (
 )
 
 needs_vectors = pytest.mark.skipif(
-    not VECTORS.is_dir(), reason=f"the published vectors are not at {VECTORS}"
+    not VECTORS.is_dir(),
+    reason=f"the published RFC 9162 vectors are not at {VECTORS} (not part of the sdist; set "
+    "APPROVALS_CONFORMANCE_VECTORS to the conformance-vectors folder)",
 )
 
 

@@ -148,7 +148,7 @@ def _stopped(error: OSError | UnicodeError | OverflowError, lang: str) -> tuple[
 @click.option(
     "-v", "--verbose", is_flag=True, help="Log one structured line per command to stderr."
 )
-@click.version_option(package_name="approvals")
+@click.version_option(package_name="approvals-engine")
 @click.pass_context
 def cli(
     ctx: click.Context,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shlex
 import shutil
 from pathlib import Path
 
@@ -74,11 +75,15 @@ def init(session: Session, representative: str | None, roles: tuple[str, ...]) -
         click.echo(say("init.unsigned", session.lang, user=representative))
 
 
-@click.command(short_help="Run the quickstart on a fresh SQLite file.")
+@click.command(short_help="Run the quickstart on a fresh store (./approvals-demo.db).")
 @pass_session
 def demo(session: Session) -> None:
     """The quickstart: a fresh SQLite store (./approvals-demo.db, replaced) with a sample roster,
-    each of the five workflows run to its end, then a chief's inbox and a case history."""
+    each of the five workflows run to its end, then a chief's inbox and a case history.
+
+    With --db (or APPROVALS_DB) the demo runs in that store instead, on SQLite or PostgreSQL; a
+    store that holds events already is refused and left as it was. The sample people's keys go
+    to ./approvals-demo.keys (replaced) either way."""
     from datetime import datetime
 
     from approvals.audit.signing import new_writer_key
@@ -95,14 +100,11 @@ def demo(session: Session) -> None:
     )
     from approvals.domain.clocks import JST
     from approvals.factory import open_approvals
-    from approvals.store import sqlite_url
 
-    path, keys = Path(DEMO_FILE), Path(DEMO_KEYS)
-    for leftover in (path, *(Path(f"{DEMO_FILE}-{end}") for end in ("wal", "shm", "writer"))):
-        leftover.unlink(missing_ok=True)
+    keys = Path(DEMO_KEYS)
+    url, where, hint = _demo_store(session)
     if keys.is_dir() and not keys.is_symlink():
         shutil.rmtree(keys)
-    url = sqlite_url(path)
     clock = SimulatedClock(datetime(2026, 4, 1, 9, 0, tzinfo=JST))
     # Every event is signed: the representative's own key begins signing, the demo's service
     # key signs the rest, and each sample person gets a key of their own for the command line.
@@ -130,7 +132,7 @@ def demo(session: Session) -> None:
             print_inbox(shown, app.inbox(CHIEF), CHIEF)
             return
         lang = session.lang
-        click.echo(say("demo.store", lang, path=path.resolve()))
+        click.echo(say("demo.store", lang, path=where))
         click.echo(f"\n== {say('demo.cases', lang)}")
         print_cases(shown, app.registers().cases())
         click.echo(f"\n== {say('demo.inbox', lang, user=CHIEF, role='chief')}")
@@ -140,6 +142,63 @@ def demo(session: Session) -> None:
         print_history(shown, app.history(reference))
         click.echo()
         click.echo(say("demo.done", lang, returned=run.returned_and_resubmitted,
-                       rejected=run.rejected, url=path, keys=keys))  # fmt: skip
+                       rejected=run.rejected, url=hint, keys=keys))  # fmt: skip
     finally:
         shown.close()
+
+
+def _demo_store(session: Session) -> tuple[str, str, str]:
+    """Where the demo writes: its URL, the store as shown, and the ``--db`` value its closing
+    hint gives. Without --db, ./approvals-demo.db, its leftovers deleted; with --db, that store,
+    refused when it holds events already."""
+    from approvals.errors import Label, StorageError
+    from approvals.store import shown_url, sqlite_url
+
+    path = Path(DEMO_FILE)
+    default = sqlite_url(path)
+    url = session.url if session.db else default
+    if url == default:
+        for leftover in (path, *(Path(f"{DEMO_FILE}-{end}") for end in ("wal", "shm", "writer"))):
+            leftover.unlink(missing_ok=True)
+        return url, str(path.resolve()), DEMO_FILE
+    if _holds_events(url):
+        raise StorageError(
+            url=shown_url(url),
+            reason=Label(
+                "it holds events already, so the demo writes nothing there; give --db a new file "
+                "or an empty database, or leave --db (and APPROVALS_DB) out to use "
+                f"./{DEMO_FILE}",
+                "すでにイベントがあるため、デモは何も書き込みません。--db には新しいファイルか空の"
+                f"データベースを指定するか、--db(と APPROVALS_DB)を省いて ./{DEMO_FILE} を"
+                "使ってください",
+            ),
+        )
+    where = shown_url(url)
+    given = session.db or where
+    return url, where, shlex.quote(where if "://" in given else given)
+
+
+def _holds_events(url: str) -> bool:
+    """Whether the store at ``url`` holds any event: read only, nothing made or written (a
+    SQLite file that does not exist, or is empty, holds none)."""
+    import sqlalchemy
+
+    from approvals.store import EVENTS_TABLE, create_engine, reachable
+
+    parsed = sqlalchemy.make_url(url)
+    if parsed.get_backend_name() == "sqlite" and parsed.database not in (None, "", ":memory:"):
+        file = Path(parsed.database or "").expanduser()
+        if not file.exists() or (file.is_file() and file.stat().st_size == 0):
+            return False
+    engine = create_engine(url, create=False)
+    try:
+        with reachable(engine), engine.connect() as connection:
+            if not sqlalchemy.inspect(connection).has_table(EVENTS_TABLE):
+                return False
+            table = sqlalchemy.table(EVENTS_TABLE)
+            first = connection.execute(
+                sqlalchemy.select(sqlalchemy.literal(1)).select_from(table).limit(1)
+            )
+            return first.first() is not None
+    finally:
+        engine.dispose()
