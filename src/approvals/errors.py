@@ -30,14 +30,23 @@ The tree::
 
 Each error carries a ``code`` and its ``params``; ``str(error)`` is the English sentence and
 ``error.render("ja")`` the Japanese one.  Parameters that are :class:`Label` values or tuples of
-them are shown in the language asked for.
+them are shown in the language asked for.  A template may give a field one of these formats
+(see :func:`fill`): ``{count:n}`` a number with thousands separators, ``{count:n/finding/
+findings}`` the number and the noun that agrees with it, ``{allowed:or}`` the items of a tuple
+joined by "or" (``{allowed:the-or}`` with "the" before each English item that lacks it).
+
+An :class:`EvidenceMissing` for fields or checklist items also carries, as structured params,
+the keys a caller types to supply them: ``fields`` (the field keys) and ``items`` (the
+checklist item keys), so that a command line can name ``--set KEY=…`` and ``--check ITEM``
+and a host its own form controls.
 """
 
 from __future__ import annotations
 
+import string
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from approvals.messages import MESSAGES
 
@@ -98,6 +107,55 @@ def _show(value: Param, lang: str) -> str:
     return str(value)
 
 
+_ARTICLES = ("the ", "a ", "an ")
+
+
+class _Filler(string.Formatter):
+    """Fills a template in one language, with the formats named in the module docstring."""
+
+    def __init__(self, lang: str) -> None:
+        self.lang = lang
+
+    def convert_field(self, value: Any, conversion: str | None) -> Any:
+        # ``{value!s}`` shows the value as every other field is shown, in the language asked.
+        return value if conversion == "s" else super().convert_field(value, conversion)
+
+    def format_field(self, value: Any, format_spec: str) -> str:
+        lang = self.lang
+        if format_spec.startswith("n"):
+            return count_phrase(value, format_spec, lang)
+        if format_spec in ("or", "the-or"):
+            items = value if isinstance(value, tuple) else (value,)
+            shown = [_show(item, lang) for item in items]
+            if lang == "ja":
+                return "または".join(shown)
+            if format_spec == "the-or":
+                shown = [text if text.startswith(_ARTICLES) else f"the {text}" for text in shown]
+            if len(shown) <= 2:
+                return " or ".join(shown)
+            return f"{', '.join(shown[:-1])} or {shown[-1]}"
+        if format_spec:
+            return format(value, format_spec)
+        return _show(value, lang)
+
+
+def count_phrase(value: Any, format_spec: str, lang: str) -> str:
+    """Return the number ``value`` with thousands separators, and with the ``n/one/many`` noun of
+    ``format_spec`` in the number that agrees with it (English only: Japanese has no plural)."""
+    text = str(value)
+    number = int(text) if text.lstrip("-").isdigit() else None
+    shown = text if number is None else f"{number:,}"
+    nouns = format_spec.split("/")[1:]
+    if len(nouns) != 2 or lang == "ja":
+        return shown
+    return f"{shown} {nouns[0] if number == 1 else nouns[1]}"
+
+
+def fill(template: str, lang: str, params: Mapping[str, Any]) -> str:
+    """Return ``template`` with ``params`` filled in, shown in ``lang``."""
+    return _Filler(lang).vformat(template, (), params)
+
+
 class ApprovalsError(Exception):
     """The base of every error approvals raises on purpose."""
 
@@ -112,7 +170,7 @@ class ApprovalsError(Exception):
         """Return the message as a sentence in ``lang`` ("en" or "ja")."""
         templates = MESSAGES[self.code]
         template = templates.get(lang, templates["en"])
-        return template.format(**{key: _show(value, lang) for key, value in self.params.items()})
+        return fill(template, lang, self.params)
 
     def __str__(self) -> str:
         return self.render("en")

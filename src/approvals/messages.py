@@ -136,9 +136,7 @@ MESSAGES: dict[str, dict[str, str]] = {
         "ja": "ワークフロー {workflow} はありません。使えるワークフロー: {known}。",
     },
     "person.unknown": {
-        "en": (
-            "{person} is not on the roster, so is refused; only people appointed to a role may act."
-        ),
+        "en": ("No one called {person} is on the roster: only people appointed to a role may act."),
         "ja": "{person} は名簿にないため受け付けません。役割に選任された者だけが操作できます。",
     },
     "step.not_allowed": {
@@ -265,10 +263,10 @@ MESSAGES: dict[str, dict[str, str]] = {
     "attachment.refused": {
         "en": (
             "The attachment {file} is refused: {problem}; only a regular file of at most "
-            "{limit} may be attached, and nothing was recorded."
+            "{limit:n} may be attached, and nothing was recorded."
         ),
         "ja": (
-            "添付ファイル {file} を受け付けられません({problem})。添付できるのは {limit} 以下の"
+            "添付ファイル {file} を受け付けられません({problem})。添付できるのは {limit:n} 以下の"
             "通常のファイルだけです。何も記録していません。"
         ),
     },
@@ -337,8 +335,8 @@ MESSAGES: dict[str, dict[str, str]] = {
         "ja": "{field} に{what}は使えません。{value} は受け付けません({position} 文字目)。",
     },
     "value.too_long": {
-        "en": "{field} must be at most {limit} characters long; {length} characters were given.",
-        "ja": "{field} は {limit} 文字以内で入力してください。{length} 文字が入力されました。",
+        "en": "{field} must be at most {limit:n/character/characters} long; {length:n/character was/characters were} given.",
+        "ja": "{field} は {limit:n} 文字以内で入力してください。{length:n} 文字が入力されました。",
     },
     "value.padded": {
         "en": "{field} must not begin or end with a space; {value} was given.",
@@ -360,8 +358,8 @@ MESSAGES: dict[str, dict[str, str]] = {
         "ja": "名簿は代表者 {person} で登録済みです。変更はありません。",
     },
     "roster.not_authorized": {
-        "en": "{person} cannot {action} a {role}{department}: only {allowed} may.",
-        "ja": "{person} は{department}{role}を{action}できません: できるのは {allowed} です。",
+        "en": "{person} cannot {action} a {role}{department}: only {allowed:the-or} may.",
+        "ja": "{person} は{department}{role}を{action}できません: できるのは {allowed:or} です。",
     },
     "roster.chief_auditor": {
         "en": (
@@ -376,11 +374,11 @@ MESSAGES: dict[str, dict[str, str]] = {
     "roster.self": {
         "en": (
             "{person} cannot appoint themselves as the {role}{department}: nobody appoints "
-            "themselves; another person who may ({allowed}) must."
+            "themselves; another person who may ({allowed:the-or}) must."
         ),
         "ja": (
             "{person} は自分自身を{department}{role}に選任できません: 自らを選任することはできない"
-            "ため、選任できる別の者({allowed})が行ってください。"
+            "ため、選任できる別の者({allowed:or})が行ってください。"
         ),
     },
     "roster.auditor_other": {
@@ -403,8 +401,8 @@ MESSAGES: dict[str, dict[str, str]] = {
         "ja": "鍵 {key_id} はすでに登録されています({holder})。変更はありません。",
     },
     "roster.key_not_authorized": {
-        "en": "{person} cannot register a key for {holder}: only {allowed} may.",
-        "ja": "{person} は {holder} の鍵を登録できません: できるのは {allowed} です。",
+        "en": "{person} cannot register a key for {holder}: only {allowed:the-or} may.",
+        "ja": "{person} は {holder} の鍵を登録できません: できるのは {allowed:or} です。",
     },
     "roster.key_self": {
         "en": (
@@ -534,22 +532,22 @@ MESSAGES: dict[str, dict[str, str]] = {
         "ja": "{reference} の廃棄はできません: 管理責任者の承認がありません。先に `approvals retention approve {reference}` が必要です。",
     },
     "remind.not_authorized": {
-        "en": "{person} cannot see everyone's reminders: only {allowed} may; anyone sees their "
+        "en": "{person} cannot see everyone's reminders: only {allowed:the-or} may; anyone sees their "
         "own with `approvals remind`.",
-        "ja": "{person} は全員の期限通知を見ることはできません。できるのは {allowed} です。"
+        "ja": "{person} は全員の期限通知を見ることはできません。できるのは {allowed:or} です。"
         "自分の分は `approvals remind` で見られます。",
     },
     "retention.not_authorized": {
-        "en": "{person} cannot {action} {reference}: only {allowed} may.",
-        "ja": "{person} は {reference} の{action}をできません: できるのは {allowed} です。",
+        "en": "{person} cannot {action} {reference}: only {allowed:the-or} may.",
+        "ja": "{person} は {reference} の{action}をできません: できるのは {allowed:or} です。",
     },
     "audit.not_sound": {
         "en": (
-            "No checkpoint was signed: the log does not verify ({count} findings; the first: "
+            "No checkpoint was signed: the log does not verify ({count:n/finding/findings}; the first: "
             "{first}). Run `approvals audit verify` for the whole report."
         ),
         "ja": (
-            "チェックポイントを作成しませんでした: ログの検証に失敗しています(指摘 {count} 件、"
+            "チェックポイントを作成しませんでした: ログの検証に失敗しています(指摘 {count:n} 件、"
             "最初の指摘: {first})。全体は `approvals audit verify` で確認してください。"
         ),
     },
@@ -578,24 +576,24 @@ MESSAGES: dict[str, dict[str, str]] = {
         "ja": "チェックポイントを作成しませんでした: ログにまだイベントがありません。",
     },
     "audit.no_position": {
-        "en": "There is no event at position {position}: the tree proved against holds {size} events, at positions from 0.",
-        "ja": "位置 {position} のイベントはありません: 証明の対象のツリーのイベントは {size} 件で、位置は 0 から数えます。",
+        "en": "There is no event at position {position}: the tree proved against holds {size:n/event/events}, at positions from 0.",
+        "ja": "位置 {position} のイベントはありません: 証明の対象のツリーのイベントは {size:n} 件で、位置は 0 から数えます。",
     },
     "audit.case_outside": {
-        "en": "No event of {reference} is among the first {size} events that {path} signed; prove it without --checkpoint, or against a later checkpoint.",
-        "ja": "{reference} のイベントは {path} が署名した最初の {size} 件に含まれていません。--checkpoint なしで、または後のチェックポイントで証明してください。",
+        "en": "No event of {reference} is among the first {size:n/event/events} that {path} signed; prove it without --checkpoint, or against a later checkpoint.",
+        "ja": "{reference} のイベントは {path} が署名した最初の {size:n} 件に含まれていません。--checkpoint なしで、または後のチェックポイントで証明してください。",
     },
     "audit.checkpoint_unsigned": {
         "en": "No proof was given: {path} is not validly signed, so nothing can be proved against it.",
         "ja": "証明を出力しませんでした: {path} の署名が正しくないため、これに対しては証明できません。",
     },
     "audit.checkpoint_beyond": {
-        "en": "No proof was given: {path} records {size} events but the log holds {events} (cut short, or another log); run `approvals audit verify --checkpoint {path}` for the report.",
-        "ja": "証明を出力しませんでした: {path} は {size} 件を記録していますが、ログのイベントは {events} 件です(切り取られたか別のログです)。`approvals audit verify --checkpoint {path}` で確認してください。",
+        "en": "No proof was given: {path} records {size:n/event/events} but the log holds {events:n} (cut short, or another log); run `approvals audit verify --checkpoint {path}` for the report.",
+        "ja": "証明を出力しませんでした: {path} は {size:n} 件を記録していますが、ログのイベントは {events:n} 件です(切り取られたか別のログです)。`approvals audit verify --checkpoint {path}` で確認してください。",
     },
     "audit.checkpoint_mismatch": {
-        "en": "No proof was given: the root of the first {size} events of the log is not the root {path} signed; run `approvals audit verify --checkpoint {path}` for the report.",
-        "ja": "証明を出力しませんでした: ログの最初の {size} 件のルートが {path} の署名したルートと一致しません。`approvals audit verify --checkpoint {path}` で確認してください。",
+        "en": "No proof was given: the root of the first {size:n/event/events} of the log is not the root {path} signed; run `approvals audit verify --checkpoint {path}` for the report.",
+        "ja": "証明を出力しませんでした: ログの最初の {size:n} 件のルートが {path} の署名したルートと一致しません。`approvals audit verify --checkpoint {path}` で確認してください。",
     },
     "audit.not_recorded": {
         "en": "No proof was given: the event at position {position} is not what the ledger recorded (or is gone); run `approvals audit verify` for the report.",
@@ -661,12 +659,12 @@ MESSAGES: dict[str, dict[str, str]] = {
     "audit.since": {
         "en": (
             "Incremental since position {position} (checkpoint of {signed}): signatures and rules "
-            "checked for {events} events of {cases} cases; the {position} events before were "
+            "checked for {events:n/event/events} of {cases:n/case/cases}; the {position:n/event before was/events before were} "
             "re-hashed against the signed root."
         ),
         "ja": (
-            "位置 {position} 以降の差分検証({signed} のチェックポイント): {cases} 件の案件の "
-            "{events} 件のイベントについて署名と規則を確認しました。それより前の {position} 件の"
+            "位置 {position} 以降の差分検証({signed} のチェックポイント): {cases:n} 件の案件の "
+            "{events:n} 件のイベントについて署名と規則を確認しました。それより前の {position} 件の"
             "イベントは署名されたルートに照らして再計算しました。"
         ),
     },
@@ -675,8 +673,8 @@ MESSAGES: dict[str, dict[str, str]] = {
         "ja": "種類別の指摘: {counts}。",
     },
     "audit.left_out": {
-        "en": "{shown} of {count} findings shown; {left} more left out (--limit 0 shows all).",
-        "ja": "指摘 {count} 件のうち {shown} 件を表示しました。残り {left} 件は省略しています"
+        "en": "{shown:n} of {count:n/finding/findings} shown; {left:n} more left out (--limit 0 shows all).",
+        "ja": "指摘 {count:n} 件のうち {shown:n} 件を表示しました。残り {left:n} 件は省略しています"
         "(--limit 0 ですべて表示)。",
     },
     "audit.unpinned": {

@@ -238,7 +238,7 @@ def test_a_provision_takes_the_items_it_does_not_give_again_as_the_case_holds_th
     # Each provision has its own date: none is recorded on the date of the last one.
     with refused(app, EvidenceMissing, "evidence.fresh", reference) as caught:
         app.act(reference, "record_provision", actor=STAFF, fields={"data_subjects": "Ito Jiro"})
-    assert "Provided on must be given with it" in str(caught.value)
+    assert "Provided on (`provision_date`, date) must be given with it" in str(caught.value)
     assert found(app, "policy holders") == {(reference, first)}
     assert found(app, "suzuki hanako") == {(reference, second), (reference, third)}
     (record,) = app.registers().provisions(subject="yamada taro")

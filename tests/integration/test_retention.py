@@ -58,7 +58,7 @@ def test_a_legal_hold_blocks_disposal_until_released(store: Any) -> None:
     app, clock, run = store
     retention = app.retention()
     clock.advance(days=SEVEN_YEARS_AND_A_MONTH)
-    with pytest.raises(NotAuthorized, match="only chief personal information officer may"):
+    with pytest.raises(NotAuthorized, match="only the chief personal information officer may"):
         retention.hold(run.rejected, actor=MANAGER, reason="litigation")
     held = retention.hold(run.rejected, actor=CHIEF, reason="litigation")
     assert held.hold == "litigation"

@@ -163,7 +163,7 @@ def test_each_inspection_and_report_is_recorded_with_its_own_date_not_the_last_o
     # A second inspection with no date of its own would pass for one on 1 October 2026.
     with refused(app, EvidenceMissing, "evidence.fresh", reference) as caught:
         app.act(reference, "inspect", actor=MANAGER, fields={"inspection_findings": "OK"})
-    assert "Inspected on must be given with it" in str(caught.value)
+    assert "Inspected on (`inspection_date`, date) must be given with it" in str(caught.value)
     with refused(app, EvidenceMissing, "evidence.fresh", reference):
         app.act(reference, "inspect", actor=MANAGER, fields={"inspection_date": "2027-10-01"})
     second = {"inspection_date": "2027-10-01", "inspection_findings": "Fine"}

@@ -197,7 +197,7 @@ def test_a_title_with_a_control_character_or_too_long_is_refused(
         ("a\x00b", "control characters other than line breaks and tabs"),
         ("a\x1bb", "control characters other than line breaks and tabs"),
         ("a\udfffb", "lone surrogate"),
-        ("x" * 10_001, "at most 10000 characters"),
+        ("x" * 10_001, "at most 10,000 characters"),
     ],
 )
 def test_free_text_is_unicode_without_control_characters_and_bounded(

@@ -64,7 +64,7 @@ def walk_until(app: ApprovalsApplication, ref: str, workflow: str, trigger: str)
 
 def test_an_unknown_person_is_refused(app: ApprovalsApplication) -> None:
     ref = file_case(app, "purpose").reference
-    with refused(app, UnknownPerson, "nobody", "not on the roster"):
+    with refused(app, UnknownPerson, "nobody", "is on the roster"):
         app.act(ref, "consult", actor="nobody")
     with refused(app, UnknownPerson, "nobody"):
         app.file(

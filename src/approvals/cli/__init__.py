@@ -33,17 +33,22 @@ class Refusal(click.ClickException):
 
     exit_code = 1
 
-    def __init__(self, message: str, code: str, as_json: bool) -> None:
+    def __init__(
+        self, message: str, code: str, as_json: bool, missing: dict[str, list[str]] | None = None
+    ) -> None:
         super().__init__(terminal_safe(message))
         self.code = code
         self.as_json = as_json
+        self.missing = missing
 
     def show(self, file: IO[Any] | None = None) -> None:
         if self.as_json:
             import json
 
-            click.echo(json.dumps({"error": {"code": self.code, "message": self.message}},
-                                  ensure_ascii=False))  # fmt: skip
+            error: dict[str, Any] = {"code": self.code, "message": self.message}
+            if self.missing is not None:
+                error["missing"] = self.missing
+            click.echo(json.dumps({"error": error}, ensure_ascii=False))
         click.echo(self.message, err=True)
 
 
@@ -54,10 +59,18 @@ class ApprovalsGroup(click.Group):
         try:
             return super().invoke(ctx)
         except ApprovalsError as error:
+            from approvals.cli.text import missing_keys, refusal
+
             session = ctx.find_object(Session)
             lang = session.lang if session else "en"
+            missing: dict[str, list[str]] | None = missing_keys(error.params)
+            if missing is not None and not any(missing.values()):
+                missing = None
             raise Refusal(
-                error.render(lang), error.code, bool(session and session.as_json)
+                refusal(error.render(lang), error.params, lang),
+                error.code,
+                bool(session and session.as_json),
+                missing,
             ) from None
         except (OSError, UnicodeError, OverflowError) as error:
             # What the engine did not turn into a sentence itself: a file that cannot be

@@ -15,7 +15,7 @@ from approvals.cli.output import emit_json, name_left_out
 from approvals.cli.progress import progress
 from approvals.cli.session import Session, pass_session
 from approvals.cli.text import say
-from approvals.errors import Label
+from approvals.errors import Label, fill
 from approvals.messages import MESSAGES
 
 if TYPE_CHECKING:
@@ -226,10 +226,10 @@ def _since_line(since: Since, lang: str) -> str:
     """The sentence saying how much an incremental verification checked."""
     from approvals.cli.text import moment
 
-    return MESSAGES["audit.since"][lang].format(
-        position=f"{since.position:,}", signed=moment(since.signed),
-        events=f"{since.events:,}", cases=f"{since.cases:,}",
-    )  # fmt: skip
+    return fill(MESSAGES["audit.since"][lang], lang, {
+        "position": since.position, "signed": moment(since.signed),
+        "events": since.events, "cases": since.cases,
+    })  # fmt: skip
 
 
 def _summary(report: Report, lang: str, limit: int) -> None:
@@ -254,8 +254,8 @@ def _summary(report: Report, lang: str, limit: int) -> None:
                    f"{finding.message.get(lang)}")  # fmt: skip
     if len(shown) < len(report.findings):
         left = len(report.findings) - len(shown)
-        click.echo(MESSAGES["audit.left_out"][lang].format(
-            shown=len(shown), count=len(report.findings), left=left))  # fmt: skip
+        click.echo(fill(MESSAGES["audit.left_out"][lang], lang, {
+            "shown": len(shown), "count": len(report.findings), "left": left}))  # fmt: skip
 
 
 def _pinned(report: Report, checkpoints: tuple[Path, ...], keys: tuple[Path, ...]) -> int:

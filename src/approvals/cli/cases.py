@@ -11,7 +11,7 @@ from click.shell_completion import CompletionItem
 
 from approvals.cli.output import emit_json, name_left_out, table, terminal_safe, width
 from approvals.cli.session import Session, as_of_option, pass_session
-from approvals.cli.text import day, moment, say
+from approvals.cli.text import day, moment, say, set_flag
 
 if TYPE_CHECKING:
     from datetime import datetime
@@ -123,6 +123,16 @@ def print_case(case: CaseView, lang: str, workflow: Workflow | None = None) -> N
         found = workflow.checklist.get(name) if workflow else None
         return f"{found.label.get(lang)} ({name})" if found else name
 
+    from approvals.domain.guards import kind_phrase
+
+    def wanted(name: str) -> str:
+        spec = workflow.fields.get(name) if workflow else None
+        return f"({spec.label.get(lang)}, {kind_phrase(spec).get(lang)})" if spec else ""
+
+    def to_check(name: str) -> str:
+        found = workflow.checklist.get(name) if workflow else None
+        return f"({found.label.get(lang)})" if found else ""
+
     rows: list[tuple[str, str]] = [
         (say("h.workflow", lang),
          f"{case.workflow} v{case.workflow_version} — {case.workflow_title.get(lang)}"),
@@ -144,11 +154,16 @@ def print_case(case: CaseView, lang: str, workflow: Workflow | None = None) -> N
         where = f" ({step.department})" if step.department else ""
         rows.append((say("h.next", lang), f"{step.trigger} — {step.label.get(lang)}: "
                      f"{step.role_label.get(lang)}{where}: {people}"))  # fmt: skip
-        needs = [*map(field, step.missing_fields), *map(item, step.missing_checklist)]
+        if step.missing_fields:
+            given = ", ".join(f"{set_flag(key)} {wanted(key)}" for key in step.missing_fields)
+            rows.append(("", f"  {say('to set', lang)}: {given}"))
+        if step.missing_checklist:
+            confirmed = ", ".join(
+                f"--check {key} {to_check(key)}" for key in step.missing_checklist
+            )
+            rows.append(("", f"  {say('to check', lang)}: {confirmed}"))
         if step.comment_required:
-            needs.append(say("comment required", lang))
-        if needs:
-            rows.append(("", f"  {say('needs', lang)}: {', '.join(needs)}"))
+            rows.append(("", f"  {say('needs', lang)}: {say('comment required', lang)}"))
     for deadline in case.deadlines:
         mark = f"  {say('overdue', lang)}" if deadline.overdue else ""
         rows.append(

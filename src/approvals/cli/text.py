@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import date, datetime, timedelta, timezone
 
-from approvals.errors import Label
+from approvals.errors import Label, fill
 
-__all__ = ["TEXT", "day", "moment", "say"]
+__all__ = ["TEXT", "day", "missing_keys", "moment", "refusal", "say", "set_flag"]
 
 # approvals.domain.clocks.JST, kept here too: printing a list loads no part of the domain.
 _JST = timezone(timedelta(hours=9), "JST")
@@ -91,15 +92,16 @@ TEXT: dict[str, Label] = {
         "最初の {limit} 件だけを表示しています。--limit を増やすか、--limit 0 で全件を表示します。",
     ),
     "projections.rebuilt": Label(
-        "Rebuilt {models} from the log: {events} events read.",
-        "{models} をログから再構築しました(読み込んだイベント {events} 件)。",
+        "Rebuilt {models} from the log: {events:n/event/events} read.",
+        "{models} をログから再構築しました(読み込んだイベント {events:n} 件)。",
     ),
     "projections.same": Label(
         "The read models equal a fresh rebuild from the log (at position {position}).",
         "読み取りモデルはログからの再構築と一致します(位置 {position})。",
     ),
     "projections.differ": Label(
-        "{count} rows differ from a fresh rebuild; run `approvals projections rebuild {models}`.",
+        "{count:n/row differs/rows differ} from a fresh rebuild; run "
+        "`approvals projections rebuild {models}`.",
         "{count} 行が再構築の結果と異なります。"
         "`approvals projections rebuild {models}` を実行してください。",
     ),
@@ -108,7 +110,7 @@ TEXT: dict[str, Label] = {
         "{url} のログを追跡しています。Ctrl-C で停止します。",
     ),
     "projections.stopped": Label(
-        "Stopped: {events} events taken in.", "停止しました(反映したイベント {events} 件)。"
+        "Stopped: {events:n/event/events} taken in.", "停止しました(反映したイベント {events} 件)。"
     ),
     "empty.roster.then": Label(
         "Nobody held a role at that moment.", "その時点で役割を持つ者はいませんでした。"
@@ -145,6 +147,17 @@ TEXT: dict[str, Label] = {
     "none": Label("none", "なし"),
     "by": Label("by", "担当"),
     "needs": Label("needs", "必要"),
+    "type.set": Label(
+        "To give them, type {flags} (each with its value).",
+        "入力するには {flags} を指定してください(それぞれ値を付けて)。",
+    ),
+    "type.check": Label("Once confirmed, type {flags}.", "確認したら {flags} を指定してください。"),
+    "to set": Label("to give", "入力する項目"),
+    "to check": Label("to confirm", "確認する項目"),
+    "h.filing": Label("filing", "届け出"),
+    "if": Label("when “{field}” is yes, also", "「{field}」が「はい」のときは追加で"),
+    "h.covers": Label("the approval covers", "承認の対象"),
+    "h.deadline_of": Label("deadline", "期限"),
     "comment required": Label("a comment", "コメント"),
     "new each time": Label("new each time", "毎回入力"),
     "only the filer": Label("only the filer", "届け出た本人のみ"),
@@ -174,32 +187,34 @@ TEXT: dict[str, Label] = {
         "鍵 {key_id}: 秘密鍵 {private}(監査責任者が保管)、公開鍵 {public}",
     ),
     "audit.checkpoint": Label(
-        "Checkpoint of {size} events (root {root}…) signed with key {key_id}: {path}",
+        "Checkpoint of {size:n/event/events} (root {root}…) signed with key {key_id}: {path}",
         "{size} 件のイベントのチェックポイント(ルート {root}…)を鍵 {key_id} で署名しました: {path}",
     ),
     "audit.walked": Label(
-        "Walked {events} events (root {root}…), against {checkpoints} checkpoints.",
-        "{events} 件のイベントを検証しました(ルート {root}…、チェックポイント {checkpoints} 件)。",
+        "Walked {events:n/event/events} (root {root}…), against "
+        "{checkpoints:n/checkpoint/checkpoints}.",
+        "{events:n} 件のイベントを検証しました(ルート {root}…、"
+        "チェックポイント {checkpoints:n} 件)。",
     ),
     "audit.ok": Label(
         "OK: every event is what the engine recorded, and every case kept its rules.",
         "OK: すべてのイベントが記録どおりで、すべての案件が規則を守っています。",
     ),
     "audit.failed": Label(
-        "FAILED: {count} findings. The first bad event: {subject}{where}: {message}.",
+        "FAILED: {count:n/finding/findings}. The first bad event: {subject}{where}: {message}.",
         "不合格: 指摘 {count} 件。最初の不正なイベント: {subject}{where}: {message}。",
     ),
     "audit.note": Label("Note", "注意"),
     "audit.report": Label("Report written to {path}.", "報告書を {path} に書き出しました。"),
     "audit.bundle": Label(
-        "Bundle of {events} events written to {path}; check it with "
+        "Bundle of {events:n/event/events} written to {path}; check it with "
         "`approvals audit verify --bundle {path}`.",
         "{events} 件のイベントのバンドルを {path} に書き出しました。"
         "`approvals audit verify --bundle {path}` で検証できます。",
     ),
     "retention.none": Label("No case is due.", "対象の案件はありません。"),
     "retention.was_disposed": Label(
-        "disposed of {date} by {by} ({count} events)", "{date} に {by} が廃棄({count} 件)"
+        "disposed of {date} by {by} ({count:n/event/events})", "{date} に {by} が廃棄({count} 件)"
     ),
     "retention.on_hold": Label("legal hold: {reason}", "保全措置中: {reason}"),
     "retention.approved": Label("disposal approved by {by}", "{by} が廃棄を承認"),
@@ -287,7 +302,35 @@ TEXT: dict[str, Label] = {
 
 def say(key: str, lang: str, **values: object) -> str:
     """Return the text ``key`` in ``lang`` with ``values`` filled in."""
-    return TEXT[key].get(lang).format(**values)
+    return fill(TEXT[key].get(lang), lang, values)
+
+
+def set_flag(key: str) -> str:
+    """Return what to type to give the field ``key``."""
+    return f"--set {key}=…"
+
+
+def missing_keys(params: Mapping[str, object]) -> dict[str, list[str]]:
+    """Return the keys of the fields and checklist items a refusal says are missing."""
+    found: dict[str, list[str]] = {}
+    for name, key in (("fields", "fields"), ("checklist", "items")):
+        value = params.get(key, ())
+        found[name] = [str(k) for k in value] if isinstance(value, tuple) else []
+    return found
+
+
+def refusal(sentence: str, params: Mapping[str, object], lang: str) -> str:
+    """Return a refusal's ``sentence`` followed, when it names missing fields or checklist
+    items, by what to type to give them (``--set KEY=…``, ``--check ITEM``)."""
+    missing = missing_keys(params)
+    gap = "" if lang == "ja" else " "
+    if missing["fields"]:
+        flags = " ".join(map(set_flag, missing["fields"]))
+        return f"{sentence}{gap}{say('type.set', lang, flags=flags)}"
+    if missing["checklist"]:
+        flags = " ".join(f"--check {item}" for item in missing["checklist"])
+        return f"{sentence}{gap}{say('type.check', lang, flags=flags)}"
+    return sentence
 
 
 def moment(value: datetime | None) -> str:

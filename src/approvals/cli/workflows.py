@@ -7,9 +7,9 @@ from typing import TYPE_CHECKING
 
 import click
 
-from approvals.cli.output import emit_json, table
+from approvals.cli.output import emit_json, table, terminal_safe
 from approvals.cli.session import Session, pass_session
-from approvals.cli.text import say
+from approvals.cli.text import say, set_flag
 
 if TYPE_CHECKING:
     from approvals.domain.workflow import Workflow
@@ -64,6 +64,7 @@ def show_workflow(session: Session, workflow_id: str) -> None:
         emit_json(
             {
                 "id": workflow.id, "version": workflow.version, "sha256": workflow.sha256,
+                "file": {"role": workflow.file_role, "fields": list(workflow.file_fields)},
                 "title": workflow.title, "articles": workflow.articles, "initial": workflow.initial,
                 "states": list(workflow.states.values()), "steps": list(workflow.steps.values()),
                 "fields": list(workflow.fields.values()),
@@ -126,6 +127,53 @@ def show_workflow(session: Session, workflow_id: str) -> None:
     ends = " / ".join(workflow.states[name].label.get(lang) for name in retention.starts_on)
     kept = say("retention", lang, years=retention.years, states=ends)
     click.echo(f"{say('h.retention', lang)}: {kept}")
+    click.echo()
+    print_what_to_type(workflow, lang)
+
+
+def print_what_to_type(workflow: Workflow, lang: str) -> None:
+    """Print, for filing and for each step, who takes it, the fields to give (``--set KEY=…``,
+    with label and kind), the checklist items to confirm (``--check ITEM``), the deadlines
+    running while it waits and what its approval covers."""
+    from approvals.domain.guards import kind_phrase
+    from approvals.domain.workflow import ROLES
+
+    def fields(names: tuple[str, ...]) -> str:
+        shown = []
+        for name in names:
+            spec = workflow.fields[name]
+            shown.append(f"{set_flag(name)} ({spec.label.get(lang)}, "
+                         f"{kind_phrase(spec).get(lang)})")  # fmt: skip
+        return "".join(f"\n    {text}" for text in shown)
+
+    def block(head: str, role: str, given: tuple[str, ...], checked: tuple[str, ...]) -> None:
+        click.echo(terminal_safe(f"{head}: {ROLES[role].get(lang)} ({role})"))
+        if given:
+            click.echo(terminal_safe(f"  {say('to set', lang)}:{fields(given)}", keep="\n"))
+        if checked:
+            items = "".join(
+                f"\n    --check {name} ({workflow.checklist[name].label.get(lang)})"
+                for name in checked
+            )
+            click.echo(terminal_safe(f"  {say('to check', lang)}:{items}", keep="\n"))
+
+    block(say("h.filing", lang), workflow.file_role, workflow.file_fields, ())
+    for step in workflow.steps.values():
+        head = f"{step.trigger} — {step.label.get(lang)} ({step.source} → {step.dest})"
+        block(head, step.role, step.fields, step.checklist)
+        for flag, names in step.fields_if.items():
+            condition = workflow.fields[flag].label.get(lang)
+            click.echo(
+                terminal_safe(f"  {say('if', lang, field=condition)}:{fields(names)}", keep="\n")
+            )
+        running = [d.label.get(lang) for d in workflow.deadlines if step.source in d.states]
+        if running:
+            click.echo(terminal_safe(f"  {say('h.deadline_of', lang)}: {', '.join(running)}"))
+        if step.approves:
+            covered = ", ".join(
+                f"{workflow.fields[name].label.get(lang)} ({name})" for name in step.approves
+            )
+            click.echo(terminal_safe(f"  {say('h.covers', lang)}: {covered}"))
 
 
 @workflows.command("validate")

@@ -352,15 +352,14 @@ def check_filing(
     _check_not_derived(workflow, clean)
     clean.update(derive(workflow.fields, {}, clean))
     _check_dates(workflow, (), clean, at)
-    missing = tuple(
-        workflow.fields[name].label for name in workflow.file_fields if name not in clean
-    )
-    if missing:
+    absent = tuple(name for name in workflow.file_fields if name not in clean)
+    if absent:
         raise EvidenceMissing(
             "evidence.fields",
             trigger=Label("file", "届け出"),
             reference=workflow.title,
-            missing=missing,
+            missing=tuple(field_phrase(workflow, name) for name in absent),
+            fields=absent,
         )
     return role, clean
 
@@ -659,27 +658,33 @@ def _check_evidence(
                 actual=_shown(actual),
             )
     needed = workflow.needed_by(step, merged)
-    missing = tuple(workflow.fields[name].label for name in needed if name not in merged)
-    if missing:
+    absent = tuple(name for name in needed if name not in merged)
+    if absent:
         raise EvidenceMissing(
-            "evidence.fields", trigger=step.label, reference=case.reference, missing=missing
+            "evidence.fields",
+            trigger=step.label,
+            reference=case.reference,
+            missing=tuple(field_phrase(workflow, name) for name in absent),
+            fields=absent,
         )
-    stale = tuple(
-        workflow.fields[name].label
-        for name in step.fresh
-        if name in step.fields and name not in fields
-    )
+    stale = tuple(name for name in step.fresh if name in step.fields and name not in fields)
     if stale:
         raise EvidenceMissing(
-            "evidence.fresh", trigger=step.label, reference=case.reference, missing=stale
+            "evidence.fresh",
+            trigger=step.label,
+            reference=case.reference,
+            missing=tuple(field_phrase(workflow, name) for name in stale),
+            fields=stale,
         )
     confirmed = (set(case.checked) - step.fresh_items) | set(items)
-    unchecked = tuple(
-        workflow.checklist[name].label for name in step.checklist if name not in confirmed
-    )
+    unchecked = tuple(name for name in step.checklist if name not in confirmed)
     if unchecked:
         raise EvidenceMissing(
-            "evidence.checklist", trigger=step.label, reference=case.reference, missing=unchecked
+            "evidence.checklist",
+            trigger=step.label,
+            reference=case.reference,
+            missing=tuple(item_phrase(workflow, name) for name in unchecked),
+            items=unchecked,
         )
     disorder = workflow.date_disorder(merged)
     if disorder is not None:
@@ -693,6 +698,40 @@ def _check_evidence(
         )
     if step.comment_required and not comment.strip():
         raise EvidenceMissing("evidence.comment", trigger=step.label, reference=case.reference)
+
+
+KIND_NAMES: Mapping[str, Label] = {
+    "text": Label("text", "文字列"),
+    "date": Label("date", "日付"),
+    "datetime": Label("date and time", "日時"),
+    "bool": Label("yes or no", "はい/いいえ"),
+    "int": Label("whole number", "整数"),
+    "choice": Label("one of", "次のいずれか"),
+    "case": Label("case reference", "整理番号"),
+}
+"""The short name of each kind of field, as a refusal names what is missing."""
+
+
+def kind_phrase(spec: FieldSpec) -> Label:
+    """Return the short name of the field's kind, with its choices when it has them."""
+    kind = KIND_NAMES[spec.kind]
+    if not spec.choices:
+        return kind
+    return Label(f"{kind.en} {'/'.join(spec.choices)}", f"{kind.ja} {'/'.join(spec.choices)}")
+
+
+def field_phrase(workflow: Workflow, name: str) -> Label:
+    """Return the field ``name`` as a refusal names it: its label, its key and its kind
+    ("Purpose of collection (`purpose`, text)")."""
+    spec = workflow.fields[name]
+    kind = kind_phrase(spec)
+    return Label(f"{spec.label.en} (`{name}`, {kind.en})", f"{spec.label.ja}(`{name}`、{kind.ja})")
+
+
+def item_phrase(workflow: Workflow, name: str) -> Label:
+    """Return the checklist item ``name`` as a refusal names it: its label and its key."""
+    label = workflow.checklist[name].label
+    return Label(f"{label.en} (`{name}`)", f"{label.ja}(`{name}`)")
 
 
 def _shown(value: Any) -> Label:
