@@ -18,6 +18,7 @@ from typing import Any
 import pytest
 from click.testing import CliRunner, Result
 
+import approvals.domain.flaws as flaw_checks
 from approvals import JST, ApprovalsApplication, FlawedValue, open_approvals
 from approvals.audit.verify import verify_log
 from approvals.cli import cli
@@ -47,8 +48,12 @@ REQUEST = {
 
 @contextmanager
 def earlier_version(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    """Write as a version that checked neither dates' range nor names' characters did."""
+    """Write as a version that checked neither dates' range nor names' characters did (what
+    the read models remember of that version's verdicts is forgotten with it, as a new
+    process would start without them)."""
     with monkeypatch.context() as patched:
+        fresh = {kind: {} for kind in flaw_checks._KNOWN if isinstance(kind, str)}
+        patched.setattr(flaw_checks, "_KNOWN", fresh)
         patched.setattr(guards, "_within", lambda spec, day, given: None)
         patched.setattr(guards, "check_name", lambda value, what, limit=0: value)
         patched.setattr(roster, "check_name", lambda value, what, limit=0: value)
