@@ -120,28 +120,20 @@ def filings(app: ApprovalsApplication) -> list[tuple[str, CaseUnreadable | None]
     """Return each case not disposed of, in the order filed: its reference, and why it cannot
     be read (None when its notice can).  A notice that decrypts but does not decode (written
     behind the engine's back with the case's key) is damage like one that does not decrypt."""
-    found: list[tuple[str, CaseUnreadable | None]] = []
-    disposed: set[UUID] | None = None
-    names: dict[UUID, str] | None = None
-    for notification in _with_keys(app, app.notifications((Case.Filed.TOPIC,))):
-        try:
-            event: Any = app.mapper.to_domain_event(notification)
-            reference = str(event.reference)
-        except STORAGE_ERRORS:
-            raise
-        except Exception as error:  # noqa: BLE001 - UNREADABLE, or a notice forged by hand
-            originator = notification.originator_id
-            if disposed is None:  # read once, and only when a case cannot be read
-                disposed = disposed_cases(app)
-            if originator in disposed:
-                continue  # only its retention record remains, by design
-            if names is None:
-                names = issued_references(app)
-            reference = names.get(originator, str(originator))
-            found.append((reference, CaseUnreadable(problem_of(error), reference=reference)))
-            continue
-        found.append((reference, None))
-    return found
+
+    def decoded() -> Iterator[tuple[int, UUID, str | None, bool]]:
+        for notification in _with_keys(app, app.notifications((Case.Filed.TOPIC,))):
+            try:
+                event: Any = app.mapper.to_domain_event(notification)
+                reference: str | None = str(event.reference)
+                erased = False
+            except STORAGE_ERRORS:
+                raise
+            except Exception as error:  # noqa: BLE001 - UNREADABLE, or a notice forged by hand
+                reference, erased = None, isinstance(error, CaseDataErased)
+            yield notification.id, notification.originator_id, reference, erased
+
+    return read_filings(app, decoded())
 
 
 _WHY = {

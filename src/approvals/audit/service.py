@@ -12,7 +12,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey,
 from sqlalchemy import select
 
 from approvals.audit.checkpoint import VERIFIED_FULL, Checkpoint, key_id, load_checkpoint, sign
-from approvals.audit.findings import Finding
+from approvals.audit.findings import signed_by_keys_not_given
 from approvals.audit.hashing import leaf_data, leaf_hash
 from approvals.audit.merkle import Read, consistency_proof, inclusion_proofs, range_hash
 from approvals.audit.verify import Report, verify_log
@@ -148,19 +148,7 @@ def verify_with_keys(
             return replace(report, notes=(*report.notes, note))
         return report
     pinned = {key_id(key) for key in keys}
-    strangers = [
-        Finding(
-            "checkpoint_key",
-            None,
-            c.path,
-            Label(
-                f"{c.path} is signed by key {c.key_id}, which is not one of the keys given",
-                f"{c.path} は指定されていない鍵 {c.key_id} で署名されています",
-            ),
-        )
-        for c in checkpoints
-        if c.key_id not in pinned
-    ]
+    strangers = signed_by_keys_not_given(c for c in checkpoints if c.key_id not in pinned)
     if not strangers:
         return report
     return replace(report, findings=(*report.findings, *strangers))
@@ -198,19 +186,7 @@ def verify_since(
     trusted_since(since, keys)
     report = verify_log(app, checkpoints, progress=progress, since=since)
     pinned = {key_id(key) for key in keys}
-    strangers = [
-        Finding(
-            "checkpoint_key",
-            None,
-            c.path,
-            Label(
-                f"{c.path} is signed by key {c.key_id}, which is not one of the keys given",
-                f"{c.path} は指定されていない鍵 {c.key_id} で署名されています",
-            ),
-        )
-        for c in checkpoints
-        if c.key_id not in pinned
-    ]
+    strangers = signed_by_keys_not_given(c for c in checkpoints if c.key_id not in pinned)
     return replace(report, findings=(*report.findings, *strangers)) if strangers else report
 
 

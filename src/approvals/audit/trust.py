@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
-from approvals.audit.findings import Finding
+from approvals.audit.findings import Finding, signed_by_keys_not_given
 from approvals.audit.verify import Report, verify_log
 from approvals.domain.case import case_id
 from approvals.errors import Label
@@ -67,19 +67,7 @@ def pinned_report(
         carried = [c for c in carried if c.public_key in pinned]
     compared = [*given, *carried]
     report = verify_log(app, compared)
-    findings = [
-        Finding(
-            "checkpoint_key",
-            None,
-            c.path,
-            Label(
-                f"{c.path} is signed by key {c.key_id}, which is not one of the keys given",
-                f"{c.path} は指定されていない鍵 {c.key_id} で署名されています",
-            ),
-        )
-        for c in given
-        if pinned and c.public_key not in pinned
-    ]
+    findings = signed_by_keys_not_given(c for c in given if pinned and c.public_key not in pinned)
     if not any(c.public_key in pinned for c in compared):
         why = (
             ("No public key was pinned (--key)", "公開鍵が指定されていません(--key)")
