@@ -6,7 +6,9 @@ roster (see ``approvals.demo``); times are the real clock's.
 
 from __future__ import annotations
 
+import csv
 import hashlib
+import io
 import json
 import re
 import shlex
@@ -849,6 +851,16 @@ def test_json_list_gives_the_register_entries(run: Run) -> None:
     ]
 
 
+def test_a_register_as_csv_writes_yes_or_no_as_true_or_false(run: Run) -> None:
+    reference = file_case(run)
+    for lang in ("en", "ja"):
+        rows = list(csv.DictReader(io.StringIO(run("register", "cases", "--csv", user=CHIEF,
+                                                   lang=lang).stdout)))  # fmt: skip
+        (row,) = [r for r in rows if r["reference"] == reference]
+        assert row["terminal"] == "false"
+        assert row["ended_at"] == ""
+
+
 def test_json_roster_list_and_appoint_give_terms(run: Run) -> None:
     terms = data(run("--json", "roster", "list", user=CHIEF))
     assert all(set(term) == TERM_KEYS for term in terms)
@@ -1417,6 +1429,7 @@ def test_the_root_help_names_the_environment_the_default_store_and_the_exit_code
         assert words in shown, words
     for name in cli.commands:
         assert re.search(rf"^  {name}\s", shown, re.MULTILINE), name
+    assert f"on {len(load_directory())} workflows" in " ".join(shown.split())
 
 
 @pytest.mark.parametrize("path", list(HELP), ids=" ".join)

@@ -175,8 +175,10 @@ def cli(
 ) -> None:
     """Run the sign-offs the personal-information regulation requires, and keep their records.
 
-    届け出 (notice) → 協議 (consultation) → 承認 (approval), for new collection purposes, new
-    or indirect collection methods, entrustment to vendors, third-party provision and joint use.
+    届け出 (notice) → 協議 (consultation) → 承認 (approval) on 12 workflows: the five actions
+    the regulation names (a new collection purpose, a new or indirect collection method,
+    entrustment to a vendor, third-party provision, joint use) and the duties around them
+    (see `approvals workflows list`).
     """
     from approvals.logging import configure
 

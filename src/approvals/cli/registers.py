@@ -57,7 +57,7 @@ def _print_entries(
         writer.writerow(names)
         for entry in entries:
             values = plain(entry, lang)
-            writer.writerow(["" if values[n] is None else values[n] for n in names])
+            writer.writerow([_csv_cell(values[n]) for n in names])
         return
     if not entries:
         click.echo(say("empty.register", lang))
@@ -66,6 +66,16 @@ def _print_entries(
         [say(f"h.{key}", lang) for key, _ in columns],
         [[show(entry, lang) for _, show in columns] for entry in entries],
     )
+
+
+def _csv_cell(value: Any) -> Any:
+    """A value as a CSV cell: nothing for None, true/false for a yes-or-no (as JSON writes
+    them, in any language), the rest as it is."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return value
 
 
 def _field(name: str) -> Callable[[Any, str], str]:
