@@ -39,6 +39,7 @@ from sqlalchemy import Connection, inspect
 from approvals.audit.damage import STORAGE_ERRORS, issued_references
 from approvals.audit.findings import Finding
 from approvals.audit.keys import CASE_TOPICS, CaseDataErased, CaseEventUnreadable
+from approvals.audit.links import LinkSummary, summarized
 from approvals.audit.pages import (
     as_bytes,
     as_uuid,
@@ -129,8 +130,9 @@ class Replay:
     whether what was checked stands (it replays) or the case is unreadable after all (it
     does not, or says the case was disposed of).  When ``ok`` (its rules could be checked),
     ``violations`` are what they say, ``versions`` its events' and ``workflow_id`` its
-    workflow's; ``case`` and ``workflow`` come along only when the rules across cases may
-    need them (:func:`linked_workflows`)."""
+    workflow's; ``workflow`` and ``links`` (what the rules across cases read of the case:
+    :class:`~approvals.audit.links.LinkSummary`) come along only when those rules may need
+    them (:data:`LINKABLE`); ``case``, only in this process (a worker sends none)."""
 
     stage: str
     record: UUID | None = None
@@ -140,6 +142,7 @@ class Replay:
     workflow_id: str = ""
     case: Case | None = None
     workflow: Workflow | None = None
+    links: LinkSummary | None = None
 
 
 def linked_workflows(workflow_ids: Iterable[str]) -> set[str]:
@@ -376,7 +379,10 @@ class _Walker:
         except Exception:  # noqa: BLE001 - a tampered case may not replay; that is the finding
             return Replay("checked", record)
         versions = tuple(entry.position for entry in case.history)
-        return Replay("checked", record, True, violations, versions, workflow.id, case, workflow)
+        links = summarized(case, workflow) if workflow.id in LINKABLE else None
+        return Replay(
+            "checked", record, True, violations, versions, workflow.id, case, workflow, links
+        )
 
 
 LINKABLE = frozenset(
@@ -385,7 +391,7 @@ LINKABLE = frozenset(
     | {PROVISION, REQUEST}
 )
 """The workflows whose cases the rules across cases may read (:func:`linked_workflows` never
-names another): only their cases are kept, whole, for the parent."""
+names another): only their cases' summaries are kept for the parent."""
 
 
 _FLUSH = 2000
@@ -400,8 +406,8 @@ class _Anomaly(Exception):
 class _Stream(_Walker):
     """One share of a sound log's aggregates (a range of their ids), read aggregate by
     aggregate, each replayed as soon as its last event is read and then dropped: what a
-    worker holds is one page of events, a few hundred bytes per case (its replay's summary)
-    and the cases the rules across cases may read (:data:`LINKABLE`).
+    worker holds is one page of events and a few hundred bytes per case (its replay's summary,
+    and what the rules across cases read of it when they may: :data:`LINKABLE`).
 
     Only for a log whose first layer found nothing: each event then has its ledger row (the
     one its database id names), so reading them joined is what :func:`paired` gives."""
@@ -450,8 +456,8 @@ class _Stream(_Walker):
                 raise _Anomaly(reference)
             if reference not in self.share.replays:
                 replay = self._replay(reference)
-                if replay is not None and replay.workflow_id not in LINKABLE:
-                    replay = replace(replay, case=None, workflow=None)  # no rule reads it again
+                if replay is not None:  # its summary is what the rules across cases read
+                    replay = _stripped(replay)
                 self.share.replays[reference] = replay
                 if replay is not None:
                     cases.add(str(filed_in))
@@ -459,6 +465,13 @@ class _Stream(_Walker):
             if originator not in cases:
                 self._record(originator, events)
         self.events.clear()
+
+
+def _stripped(replay: Replay) -> Replay:
+    """The ``replay`` without its case, and without its definition unless the rules across
+    cases may read it: what a worker keeps and sends."""
+    workflow = replay.workflow if replay.workflow_id in LINKABLE else None
+    return replace(replay, case=None, workflow=workflow)
 
 
 def _by_aggregate(
@@ -558,8 +571,8 @@ def _companion(events: list[tuple[Any, Any, BaseException | None]]) -> str:
 
 
 def _serve(index: int, page: int, pipe: Connection_) -> None:
-    """Walk share ``index`` (in a forked worker) and send what it found, its cases stripped;
-    then send the cases the parent asks for (the rules across cases), and end."""
+    """Walk share ``index`` (in a forked worker) and send what it found, its cases stripped
+    (what the rules across cases read of them is in their summaries), and end."""
     try:
         app, roster, count, counter, sound, signatures = _JOB
         walker = (_Stream if sound else _Walker)(app, index, count, roster)
@@ -584,15 +597,10 @@ def _serve(index: int, page: int, pipe: Connection_) -> None:
         if roster is not None and not sound:
             walker.replay_all()
         walker.events.clear()
-        kept: dict[str, tuple[Case | None, Workflow | None]] = {}
         for reference, replay in walker.share.replays.items():
             if replay is not None and replay.case is not None:
-                if replay.workflow_id in LINKABLE:
-                    kept[reference] = (replay.case, replay.workflow)
-                walker.share.replays[reference] = replace(replay, case=None, workflow=None)
+                walker.share.replays[reference] = _stripped(replay)
         pipe.send(("share", walker.share))
-        wanted: list[str] = pipe.recv()
-        pipe.send(("cases", {r: kept[r] for r in wanted if r in kept}))
     except BaseException as error:  # noqa: BLE001 - the parent walks the log itself instead
         with suppress(Exception):
             pipe.send(("failed", repr(error)))
@@ -711,18 +719,6 @@ class CasePass:
                     done = int(self.counter.value) // walks
                     self.progress(min(done, self.total), max(done, self.total))
             whole = merged([got[index] for index in range(len(self.workers))])
-            linked = linked_workflows(r.workflow_id for r in whole.replays.values() if r)
-            for _, pipe in self.workers:
-                pipe.send([reference for reference, replay in whole.replays.items()
-                           if replay is not None and replay.workflow_id in linked])  # fmt: skip
-            for _, pipe in self.workers:
-                kind, cases = pipe.recv()
-                if kind != "cases":
-                    return None
-                for reference, (case, workflow) in cases.items():
-                    found = whole.replays[reference]
-                    if found is not None:
-                        whole.replays[reference] = replace(found, case=case, workflow=workflow)
         except (EOFError, OSError):
             return None  # a worker died: the caller walks the log itself
         return whole

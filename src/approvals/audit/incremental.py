@@ -323,9 +323,9 @@ def without_cases(share: Share) -> tuple[Share, dict[str, tuple[Case, Workflow]]
     for reference, replay in share.replays.items():
         if replay is not None and replay.case is not None and replay.workflow is not None:
             kept[reference] = (replay.case, replay.workflow)
-            replays[reference] = replace(replay, case=None, workflow=None)
+            replays[reference] = replace(replay, case=None, workflow=None, links=None)
         else:
-            replays[reference] = replay
+            replays[reference] = None if replay is None else replace(replay, links=None)
     return replace(share, replays=replays), kept
 
 

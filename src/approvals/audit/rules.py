@@ -15,10 +15,10 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any, cast
 
-from approvals.audit.cases import Replay, Share, linked_workflows
+from approvals.audit.cases import LINKABLE, Replay, Share, linked_workflows
 from approvals.audit.findings import Finding
 from approvals.audit.keys import CaseDataErased
-from approvals.audit.links import link_violations
+from approvals.audit.links import summarized, summary_violations
 from approvals.audit.pages import Positions
 from approvals.domain.approved import conflict
 from approvals.domain.case import Case, Entry, case_id
@@ -286,20 +286,21 @@ def check_rules(
 def _links(
     app: ApprovalsApplication, checked: Sequence[tuple[str, Replay]], positions: Positions
 ) -> list[tuple[str, int, Label]]:
-    """The rules across cases, over the cases they can concern (the others, as read by
-    :func:`link_violations`, yield nothing); an event of any case checked that the ledger
-    holds twice makes them all unreadable, as reading its position would."""
+    """The rules across cases, over the cases they can concern (the others yield nothing),
+    from their summaries (:func:`~approvals.audit.links.summary_violations`); an event of any
+    case checked that the ledger holds twice makes them all unreadable, as reading its
+    position would."""
     for reference, replay in checked:
         originator = case_id(reference)
         if any(positions.twice(originator, version) for version in replay.versions):
             raise LookupError(f"{reference} has an event the ledger holds twice")
     linked = linked_workflows(replay.workflow_id for _, replay in checked)
     loaded = {
-        reference: (replay.case, replay.workflow)
+        reference: (replay.links, replay.workflow)
         for reference, replay in checked
-        if replay.workflow_id in linked and replay.case is not None and replay.workflow is not None
+        if replay.workflow_id in linked and replay.links is not None and replay.workflow is not None
     }
-    return list(link_violations(app, loaded, positions))
+    return list(summary_violations(app, loaded, positions))
 
 
 def _verdict(replay: Replay, found: Share) -> str:
@@ -332,7 +333,8 @@ def _read_back(app: ApprovalsApplication, roster: Roster, reference: str) -> Rep
     except Exception:  # noqa: BLE001 - a tampered case may not replay; that is the finding
         return Replay("unreadable")
     versions = tuple(entry.position for entry in case.history)
-    return Replay("checked", None, True, violations, versions, workflow.id, case, workflow)
+    links = summarized(case, workflow) if workflow.id in LINKABLE else None
+    return Replay("checked", None, True, violations, versions, workflow.id, case, workflow, links)
 
 
 def requirement_violations(
