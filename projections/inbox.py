@@ -49,7 +49,7 @@ class Inbox(ReadModel):
     """What waits for whom: open steps by role and department; the roster's running terms."""
 
     name = "inbox"
-    version = 1
+    version = 2  # 2: a filer's step no longer shows the deadline of another role's step
     uses_calendar = True
     metadata = metadata
     case_tables = (inbox,)
@@ -64,6 +64,11 @@ class Inbox(ReadModel):
             default=None,
         )
         waiting = since(case)
+        steps = workflow.allowed(case.state)
+        # A deadline running while others may act is theirs to meet: the filer's own step
+        # beside theirs (withdraw, while the manager is to consult) shows none.  When only the
+        # filer may act (resubmit or withdraw a returned notice) the deadline is the filer's.
+        others_act = any(not step.filer_only for step in steps)
         rows: list[dict[str, Any]] = [
             {
                 "reference": case.reference,
@@ -79,9 +84,9 @@ class Inbox(ReadModel):
                 "case_department": case.department,
                 "state": case.state,
                 "since": waiting,
-                "due_at": due,
+                "due_at": None if step.filer_only and others_act else due,
             }
-            for step in workflow.allowed(case.state)
+            for step in steps
         ]
         return {inbox: rows}
 

@@ -33,7 +33,9 @@ Each error carries a ``code`` and its ``params``; ``str(error)`` is the English 
 them are shown in the language asked for.  A template may give a field one of these formats
 (see :func:`fill`): ``{count:n}`` a number with thousands separators, ``{count:n/finding/
 findings}`` the number and the noun that agrees with it, ``{allowed:or}`` the items of a tuple
-joined by "or" (``{allowed:the-or}`` with "the" before each English item that lacks it).
+joined by "or" (``{allowed:the-or}`` with "the" before each English item that lacks it),
+``{role:a}`` the value with "a" or "an" before it in English ("a staff member", "an audit
+officer").
 
 An :class:`EvidenceMissing` for fields or checklist items also carries, as structured params,
 the keys a caller types to supply them: ``fields`` (the field keys) and ``items`` (the
@@ -125,18 +127,32 @@ class _Filler(string.Formatter):
         if format_spec.startswith("n"):
             return count_phrase(value, format_spec, lang)
         if format_spec in ("or", "the-or"):
-            items = value if isinstance(value, tuple) else (value,)
-            shown = [_show(item, lang) for item in items]
-            if lang == "ja":
-                return "または".join(shown)
-            if format_spec == "the-or":
-                shown = [text if text.startswith(_ARTICLES) else f"the {text}" for text in shown]
-            if len(shown) <= 2:
-                return " or ".join(shown)
-            return f"{', '.join(shown[:-1])} or {shown[-1]}"
+            return _joined(value, format_spec, lang)
+        if format_spec == "a":
+            return _indefinite(_show(value, lang), lang)
         if format_spec:
             return format(value, format_spec)
         return _show(value, lang)
+
+
+def _joined(value: Any, format_spec: str, lang: str) -> str:
+    """Return the items of ``value`` joined by "or" ("the" before each with ``the-or``)."""
+    items = value if isinstance(value, tuple) else (value,)
+    shown = [_show(item, lang) for item in items]
+    if lang == "ja":
+        return "または".join(shown)
+    if format_spec == "the-or":
+        shown = [text if text.startswith(_ARTICLES) else f"the {text}" for text in shown]
+    if len(shown) <= 2:
+        return " or ".join(shown)
+    return f"{', '.join(shown[:-1])} or {shown[-1]}"
+
+
+def _indefinite(shown: str, lang: str) -> str:
+    """Return ``shown`` with "a" or "an" before it in English, unless it has an article."""
+    if lang == "ja" or not shown or shown.startswith(_ARTICLES):
+        return shown
+    return f"{'an' if shown[0].lower() in 'aeiou' else 'a'} {shown}"
 
 
 def count_phrase(value: Any, format_spec: str, lang: str) -> str:

@@ -155,8 +155,8 @@ MESSAGES: dict[str, dict[str, str]] = {
     },
     "step.not_authorized": {
         "en": (
-            "Step '{trigger}' is refused for {person} on {reference}: the step needs the "
-            "{role}{department}, and {person} holds {held}."
+            "Step '{trigger}' is refused for {person} on {reference}: the step needs "
+            "{role:a}{department}, and {person} holds {held}."
         ),
         "ja": (
             "{person} は {reference} に「{trigger}」をできません: この手順には{department}"
@@ -202,8 +202,8 @@ MESSAGES: dict[str, dict[str, str]] = {
     },
     "file.not_authorized": {
         "en": (
-            "Filing '{workflow}' for {department} is refused for {person}: filing needs the "
-            "{role} of that department, and {person} holds {held}."
+            "Filing '{workflow}' for {department} is refused for {person}: filing needs "
+            "{role:a} of that department, and {person} holds {held}."
         ),
         "ja": (
             "{person} は {department} の「{workflow}」を届け出ることはできません: その部の"
@@ -358,7 +358,7 @@ MESSAGES: dict[str, dict[str, str]] = {
         "ja": "名簿は代表者 {person} で登録済みです。変更はありません。",
     },
     "roster.not_authorized": {
-        "en": "{person} cannot {action} a {role}{department}: only {allowed:the-or} may.",
+        "en": "{person} cannot {action} {role:a}{department}: only {allowed:the-or} may.",
         "ja": "{person} は{department}{role}を{action}できません: できるのは {allowed:or} です。",
     },
     "roster.chief_auditor": {
@@ -373,7 +373,7 @@ MESSAGES: dict[str, dict[str, str]] = {
     },
     "roster.self": {
         "en": (
-            "{person} cannot appoint themselves as the {role}{department}: nobody appoints "
+            "{person} cannot appoint themselves as {role:a}{department}: nobody appoints "
             "themselves; another person who may ({allowed:the-or}) must."
         ),
         "ja": (
@@ -383,7 +383,7 @@ MESSAGES: dict[str, dict[str, str]] = {
     },
     "roster.auditor_other": {
         "en": (
-            "{person} cannot be both the audit officer and the {role}{department}: the audit "
+            "{person} cannot be both the audit officer and {role:a}{department}: the audit "
             "officer takes no step on any case and holds no other role while audit officer "
             "(Art.21)."
         ),
@@ -460,15 +460,15 @@ MESSAGES: dict[str, dict[str, str]] = {
         "ja": "鍵 {key_id} は {holder} 本人のものです: {writer} のために署名できません。",
     },
     "roster.already": {
-        "en": "{person} already holds the {role}{department}; nothing changed.",
+        "en": "{person} is already {role:a}{department}; nothing changed.",
         "ja": "{person} はすでに{department}{role}です。変更はありません。",
     },
     "roster.not_held": {
-        "en": "{person} does not hold the {role}{department}, so cannot be dismissed from it.",
+        "en": "{person} is not {role:a}{department}, so cannot be dismissed as one.",
         "ja": "{person} は{department}{role}ではないため、解任できません。",
     },
     "roster.department_needed": {
-        "en": "The {role} belongs to a department; name the department.",
+        "en": "Each {role} belongs to a department; name the department.",
         "ja": "{role}は部ごとの役割です。部を指定してください。",
     },
     "roster.no_department": {

@@ -211,7 +211,9 @@ def test_a_manager_appoints_and_dismisses_staff_of_their_department(run: Run, la
     appointed = ok(run("roster", "appoint", "newbie", "staff", "-d", "sales", user=MANAGER,
                        lang=lang))  # fmt: skip
     assert appointed.stdout.strip() == pick(
-        lang, "Appointed newbie as staff of sales.", "newbie をsalesの担当者に選任しました。"
+        lang,
+        "Appointed newbie as a staff member of sales.",
+        "newbie をsalesの担当者に選任しました。",
     )
     holders = data(run("--json", "roster", "list", user=MANAGER))
     assert {"user": "newbie", "role": "staff", "department": "sales"}.items() <= next(
@@ -221,7 +223,9 @@ def test_a_manager_appoints_and_dismisses_staff_of_their_department(run: Run, la
     dismissed = ok(run("roster", "dismiss", "newbie", "staff", "--department", "sales",
                        user=MANAGER, lang=lang))  # fmt: skip
     assert dismissed.stdout.strip() == pick(
-        lang, "Dismissed newbie as staff of sales.", "newbie のsalesの担当者を解任しました。"
+        lang,
+        "Dismissed newbie as a staff member of sales.",
+        "newbie のsalesの担当者を解任しました。",
     )
     assert "newbie" not in ok(run("roster", "list", user=MANAGER)).stdout
 
@@ -496,7 +500,7 @@ def test_the_shortcuts_take_their_step_and_say_the_new_state(
                 r"suzuki$",
                 r"^  next\s+return — return for revision: .*: suzuki$",
                 r"^\s+needs: a comment$",
-                r"^  next\s+withdraw — withdraw: staff \(sales\): tanaka$",
+                r"^  next\s+withdraw — withdraw: staff member \(sales\): tanaka$",
                 r"^  deadlines\s+consult the chief \(immediately\): \d{4}-\d\d-\d\d \d\d:\d\d$",
                 r"^  recorded\s+Purpose of collection \(purpose\): Newsletter to customers$",
                 r"^  kept\s+starts when the case ends$",
@@ -1330,8 +1334,8 @@ HELP: dict[tuple[str, ...], list[str]] = {
     ("init",): ["--representative NAME", "--grant ROLE"],
     ("demo",): ["approvals-demo.db"],
     ("roster",): ["appoint", "dismiss", "list", "register-key", "revoke-key", "keys"],
-    ("roster", "appoint"): ["USER", "staff|handler|manager", "ROLE", "--department"],
-    ("roster", "dismiss"): ["USER", "staff|handler|manager", "ROLE", "--department"],
+    ("roster", "appoint"): ["USER", "staff, handler, manager", "ROLE", "--department"],
+    ("roster", "dismiss"): ["USER", "staff, handler, manager", "ROLE", "--department"],
     ("roster", "list"): ["--as-of WHEN"],
     ("roster", "register-key"): ["HOLDER FILE", "--service"],
     ("roster", "revoke-key"): ["KEY_ID"],

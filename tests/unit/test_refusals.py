@@ -141,7 +141,7 @@ def test_only_the_filer_withdraws_or_resubmits(app: ApprovalsApplication) -> Non
 
 
 def test_filing_needs_the_staff_role_in_that_department(app: ApprovalsApplication) -> None:
-    with refused(app, NotAuthorized, HR_STAFF, "for sales", "staff of hr"):
+    with refused(app, NotAuthorized, HR_STAFF, "for sales", "staff member of hr"):
         app.file(
             "purpose", actor=HR_STAFF, title="x", department="sales", fields=FILINGS["purpose"]
         )
@@ -167,7 +167,7 @@ def test_authority_is_the_roster_at_the_moment_of_the_action(app: ApprovalsAppli
         (REPRESENTATIVE, "newbie", "staff", "", ["name the department"]),
         (REPRESENTATIVE, "newbie", "auditor", "sales", ["company-wide"]),
         (REPRESENTATIVE, "newbie", "wizard", "", ["no role called wizard"]),
-        (MANAGER, STAFF, "staff", "sales", ["already holds"]),
+        (MANAGER, STAFF, "staff", "sales", ["is already a staff member of sales"]),
     ],
 )
 def test_roster_changes_that_break_a_rule_are_refused(
@@ -186,7 +186,7 @@ def test_roster_changes_that_break_a_rule_are_refused(
 def test_a_dismissal_needs_a_running_term_and_leaves_a_representative(
     app: ApprovalsApplication,
 ) -> None:
-    with refused(app, RosterRefused, "does not hold"):
+    with refused(app, RosterRefused, "is not a personal information manager"):
         app.dismiss(actor=CHIEF, user=OTHER_STAFF, role="manager", department="sales")
     with refused(app, RosterRefused, "only representative"):
         app.dismiss(actor=REPRESENTATIVE, user=REPRESENTATIVE, role="representative")

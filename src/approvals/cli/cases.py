@@ -287,8 +287,13 @@ def _take(
 
 
 def _shortcut(trigger: str, summary: str) -> click.Command:
+    """The command ``approvals TRIGGER CASE``; its help is one sentence, ``summary`` (which
+    ends in its Japanese name, when it has one) and the ``act`` command it stands for."""
+
     @click.command(
-        trigger, short_help=summary, help=f"{summary} (the same as `approvals act CASE {trigger}`)."
+        trigger,
+        short_help=f"{summary}.",
+        help=f"{summary}; the same as `approvals act CASE {trigger}`.",
     )
     @case_argument
     @comment_option
@@ -433,12 +438,12 @@ def print_cases(session: Session, cases: Sequence[CaseEntry]) -> None:
 
 
 SHORTCUTS: list[tuple[str, str]] = [
-    ("consult", "Consult the chief (協議)"),
-    ("approve", "Approve (承認)"),
-    ("reject", "Reject"),
-    ("return", "Return for revision"),
-    ("resubmit", "Resubmit a returned notice"),
-    ("withdraw", "Withdraw a notice you filed"),
+    ("consult", "Consult the chief on CASE (協議)"),
+    ("approve", "Approve CASE (承認)"),
+    ("reject", "Reject CASE"),
+    ("return", "Return CASE for revision"),
+    ("resubmit", "Resubmit CASE once returned"),
+    ("withdraw", "Withdraw CASE, a notice you filed"),
 ]
 
 COMMANDS: list[click.Command] = [

@@ -17,7 +17,9 @@ if TYPE_CHECKING:
 __all__ = ["roster"]
 
 ROLE_NAMES = ["staff", "handler", "manager", "chief", "auditor", "representative"]
-role_argument = click.argument("role", type=click.Choice(ROLE_NAMES))
+# A short metavar: the six choices in braces are too long for a usage line, which then breaks
+# inside a word; the commands' help lists them instead.
+role_argument = click.argument("role", type=click.Choice(ROLE_NAMES), metavar="ROLE")
 department_option = click.option(
     "--department", "-d", default="", help="For staff, handlers and managers: their department."
 )
@@ -42,7 +44,10 @@ def roster() -> None:
 @pass_session
 def appoint(session: Session, user: str, role: str, department: str) -> None:
     """Appoint USER to ROLE (the representative appoints the chief and the auditor, the chief
-    appoints managers, a department's manager its staff and handlers)."""
+    appoints managers, a department's manager its staff and handlers).
+
+    ROLE is one of: staff, handler, manager, chief, auditor, representative.
+    """
     done = session.app().appoint(actor=session.actor, user=user, role=role, department=department)
     if session.as_json:
         emit_json(done, session.lang)
@@ -58,7 +63,10 @@ def appoint(session: Session, user: str, role: str, department: str) -> None:
 @department_option
 @pass_session
 def dismiss(session: Session, user: str, role: str, department: str) -> None:
-    """End USER's term as ROLE (by whoever may appoint to it)."""
+    """End USER's term as ROLE (by whoever may appoint to it).
+
+    ROLE is one of: staff, handler, manager, chief, auditor, representative.
+    """
     session.app().dismiss(actor=session.actor, user=user, role=role, department=department)
     if session.as_json:
         emit_json(

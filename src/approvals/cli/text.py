@@ -61,10 +61,10 @@ TEXT: dict[str, Label] = {
     ),
     "key.revoked": Label("Revoked key {key_id}.", "鍵 {key_id} を失効させました。"),
     "appointed": Label(
-        "Appointed {user} as {role}{department}.", "{user} を{department}{role}に選任しました。"
+        "Appointed {user} as {role:a}{department}.", "{user} を{department}{role}に選任しました。"
     ),
     "dismissed": Label(
-        "Dismissed {user} as {role}{department}.", "{user} の{department}{role}を解任しました。"
+        "Dismissed {user} as {role:a}{department}.", "{user} の{department}{role}を解任しました。"
     ),
     "init.done": Label("Store ready at {url}.", "保存先を用意しました: {url}"),
     "init.roster": Label("The roster's representative: {user}.", "名簿の代表者: {user}"),
@@ -80,16 +80,18 @@ TEXT: dict[str, Label] = {
         "情報主体「{subject}」を含む提供の記録はありません。",
     ),
     "remind.none": Label(
-        "Nothing is overdue or due within {days} days.",
-        "期限超過のもの、{days} 日以内に期限が来るものはありません。",
+        "Nothing is overdue or due within {days:n/day/days}.",
+        "期限超過のもの、{days:n} 日以内に期限が来るものはありません。",
     ),
     "remind.person": Label(
-        "{person}: {overdue} overdue, {soon} due soon",
-        "{person}: 期限超過 {overdue} 件、期限間近 {soon} 件",
+        "{person}: {overdue:n} overdue, {soon:n} due soon",
+        "{person}: 期限超過 {overdue:n} 件、期限間近 {soon:n} 件",
     ),
     "register.more": Label(
-        "Only the first {limit} entries are shown; raise --limit, or give --limit 0 for all.",
-        "最初の {limit} 件だけを表示しています。--limit を増やすか、--limit 0 で全件を表示します。",
+        "Only the first {limit:n/entry is/entries are} shown; raise --limit, or give --limit 0 "
+        "for all.",
+        "最初の {limit:n} 件だけを表示しています。"
+        "--limit を増やすか、--limit 0 で全件を表示します。",
     ),
     "projections.rebuilt": Label(
         "Rebuilt {models} from the log: {events:n/event/events} read.",
@@ -102,7 +104,7 @@ TEXT: dict[str, Label] = {
     "projections.differ": Label(
         "{count:n/row differs/rows differ} from a fresh rebuild; run "
         "`approvals projections rebuild {models}`.",
-        "{count} 行が再構築の結果と異なります。"
+        "{count:n} 行が再構築の結果と異なります。"
         "`approvals projections rebuild {models}` を実行してください。",
     ),
     "projections.following": Label(
@@ -110,7 +112,8 @@ TEXT: dict[str, Label] = {
         "{url} のログを追跡しています。Ctrl-C で停止します。",
     ),
     "projections.stopped": Label(
-        "Stopped: {events:n/event/events} taken in.", "停止しました(反映したイベント {events} 件)。"
+        "Stopped: {events:n/event/events} taken in.",
+        "停止しました(反映したイベント {events:n} 件)。",
     ),
     "empty.roster.then": Label(
         "Nobody held a role at that moment.", "その時点で役割を持つ者はいませんでした。"
@@ -188,7 +191,8 @@ TEXT: dict[str, Label] = {
     ),
     "audit.checkpoint": Label(
         "Checkpoint of {size:n/event/events} (root {root}…) signed with key {key_id}: {path}",
-        "{size} 件のイベントのチェックポイント(ルート {root}…)を鍵 {key_id} で署名しました: {path}",
+        "{size:n} 件のイベントのチェックポイント(ルート {root}…)を鍵 {key_id} で署名しました: "
+        "{path}",
     ),
     "audit.walked": Label(
         "Walked {events:n/event/events} (root {root}…), against "
@@ -202,19 +206,19 @@ TEXT: dict[str, Label] = {
     ),
     "audit.failed": Label(
         "FAILED: {count:n/finding/findings}. The first bad event: {subject}{where}: {message}.",
-        "不合格: 指摘 {count} 件。最初の不正なイベント: {subject}{where}: {message}。",
+        "不合格: 指摘 {count:n} 件。最初の不正なイベント: {subject}{where}: {message}。",
     ),
     "audit.note": Label("Note", "注意"),
     "audit.report": Label("Report written to {path}.", "報告書を {path} に書き出しました。"),
     "audit.bundle": Label(
         "Bundle of {events:n/event/events} written to {path}; check it with "
         "`approvals audit verify --bundle {path}`.",
-        "{events} 件のイベントのバンドルを {path} に書き出しました。"
+        "{events:n} 件のイベントのバンドルを {path} に書き出しました。"
         "`approvals audit verify --bundle {path}` で検証できます。",
     ),
     "retention.none": Label("No case is due.", "対象の案件はありません。"),
     "retention.was_disposed": Label(
-        "disposed of {date} by {by} ({count:n/event/events})", "{date} に {by} が廃棄({count} 件)"
+        "disposed of {date} by {by} ({count:n/event/events})", "{date} に {by} が廃棄({count:n} 件)"
     ),
     "retention.on_hold": Label("legal hold: {reason}", "保全措置中: {reason}"),
     "retention.approved": Label("disposal approved by {by}", "{by} が廃棄を承認"),

@@ -10,14 +10,15 @@ from typing import Protocol
 from approvals.errors import Label
 
 ROLES: Mapping[str, Label] = {
-    "staff": Label("staff", "担当者"),
+    "staff": Label("staff member", "担当者"),
     "handler": Label("data handling officer", "個人情報取扱担当者"),
     "manager": Label("personal information manager", "個人情報管理者"),
     "chief": Label("chief personal information officer", "個人情報管理責任者"),
     "auditor": Label("audit officer", "個人情報保護監査責任者"),
     "representative": Label("representative", "代表者"),
 }
-"""The roles of the regulation (Art.3, 20, 21) and their names."""
+"""The roles of the regulation (Art.3, 20, 21) and their names, each a noun for one person
+(messages put "a" or "the" before it: "a staff member of hr")."""
 
 DEPARTMENT_ROLES = frozenset({"staff", "handler", "manager"})
 """Roles held within one department; the others are company-wide."""
