@@ -11,9 +11,9 @@ from approvals.domain.flaws import flaws
 from approvals.domain.roster import Roster
 from approvals.domain.workflow import DEPARTMENT_ROLES, ROLES, Workflow
 from approvals.errors import Label
-from approvals.results import CaseView, DeadlineView, HistoryEntry, InboxItem, NextStep
+from approvals.results import CaseView, DeadlineView, HistoryEntry, NextStep
 
-__all__ = ["DECISIONS", "case_view", "history_entries", "inbox_items", "register_values"]
+__all__ = ["DECISIONS", "case_view", "history_entries", "register_values"]
 
 FILE_LABEL = Label("file", "届け出")
 
@@ -125,31 +125,6 @@ def since(case: Case) -> datetime:
         if entry.source != entry.dest:
             return entry.at
     return case.history[0].at
-
-
-def inbox_items(case: Case, view: CaseView, person: str) -> tuple[InboxItem, ...]:
-    """Return the steps of ``case`` that wait for ``person``."""
-    due = min((d.due_at for d in view.deadlines), default=None)
-    return tuple(
-        InboxItem(
-            reference=view.reference,
-            workflow=view.workflow,
-            workflow_title=view.workflow_title,
-            title=view.title,
-            department=view.department,
-            state=view.state,
-            state_label=view.state_label,
-            trigger=step.trigger,
-            label=step.label,
-            role=step.role,
-            role_label=step.role_label,
-            since=since(case),
-            due_at=due,
-            overdue=any(d.overdue for d in view.deadlines),
-        )
-        for step in view.next_steps
-        if person in step.people
-    )
 
 
 def register_values(case: Case, workflow: Workflow) -> dict[str, Any]:
