@@ -170,7 +170,8 @@ def _since(history: tuple[HistoryEntry, ...]) -> datetime:
 
 def inbox(registers: Registers, domain: Domain) -> Iterator[Comparison]:
     """Each person's inbox field by field (who may act from the case view's next steps, due
-    from its running deadlines); every open step of every case; the roster's running terms."""
+    from its running deadlines, on the step whose deadline it is); every open step of every
+    case; the roster's running terms."""
     terms = registers.app.roster()
     steps: set[tuple[str, str, str]] = set()
     waiting: dict[str, list[tuple[Any, ...]]] = {term.user: [] for term in terms}
@@ -179,12 +180,19 @@ def inbox(registers: Registers, domain: Domain) -> Iterator[Comparison]:
             continue
         due = min((d.due_at for d in view.deadlines), default=None)
         since = _since(domain.histories[reference])
+        # A step only the filer may take shows no due date while another role may act: the
+        # deadline running is theirs (when only the filer may act, it is the filer's).
+        allowed = registers.app.definition(view.workflow, view.workflow_version).allowed(view.state)
+        filers = {s.trigger for s in allowed if s.filer_only}
+        others_act = any(not s.filer_only for s in allowed)
         for step in view.next_steps:
             steps.add((reference, step.trigger, step.role))
+            shown = None if step.trigger in filers and others_act else due
             for person in step.people:
                 waiting.setdefault(person, []).append((
                     since, reference, step.trigger, view.workflow, view.title, view.department,
-                    view.state, step.role, due, any(d.overdue for d in view.deadlines),
+                    view.state, step.role, shown,
+                    shown is not None and any(d.overdue for d in view.deadlines),
                 ))  # fmt: skip
     for person, expected in sorted(waiting.items()):
         actual = [
