@@ -24,6 +24,7 @@ from approvals.domain.links import (
     Linked,
     StopRequest,
     link_refusal,
+    linked_in,
     provision_checked,
     provision_refusal,
     running_states,
@@ -151,15 +152,8 @@ def linked_before(
             state = dest
     if state is None:
         return None
-    known = workflow.states.get(state)
-    return Linked(
-        reference=found.reference,
-        workflow_id=found.workflow_id,
-        state=state,
-        state_label=known.label if known else Label(state, state),
-        department=found.department,
-        in_effect=state in running(workflow),
-    )
+    return linked_in(found.reference, found.workflow_id, found.department, state, workflow,
+                     running=running)  # fmt: skip
 
 
 def link_violations(

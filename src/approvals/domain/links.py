@@ -42,6 +42,7 @@ __all__ = [
     "StopRequest",
     "link_refusal",
     "linked_as_of",
+    "linked_in",
     "provision_checked",
     "provision_refusal",
     "running_states",
@@ -148,15 +149,28 @@ def linked_as_of(
     entries = [e for e in case.history if before is None or before(e)]
     if not entries:
         return None
-    state = entries[-1].dest
+    return linked_in(case.reference, case.workflow_id, case.department, entries[-1].dest, workflow)
+
+
+def linked_in(
+    reference: str,
+    workflow_id: str,
+    department: str,
+    state: str,
+    workflow: Workflow,
+    *,
+    running: Callable[[Workflow], frozenset[str]] | None = None,
+) -> Linked:
+    """Return the named case ``reference`` (of ``department``, on ``workflow``) as it stood in
+    ``state``; ``running`` gives the workflow's states in effect (:func:`running_states`)."""
     known = workflow.states.get(state)
     return Linked(
-        reference=case.reference,
-        workflow_id=case.workflow_id,
+        reference=reference,
+        workflow_id=workflow_id,
         state=state,
         state_label=known.label if known else Label(state, state),
-        department=case.department,
-        in_effect=state in running_states(workflow),
+        department=department,
+        in_effect=state in (running or running_states)(workflow),
     )
 
 
