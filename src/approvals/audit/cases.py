@@ -41,6 +41,7 @@ from approvals.audit.findings import Finding
 from approvals.audit.keys import CASE_TOPICS, CaseDataErased, CaseEventUnreadable
 from approvals.audit.links import LinkSummary, summarized
 from approvals.audit.pages import (
+    PAGE,
     as_bytes,
     as_uuid,
     columns_of,
@@ -70,7 +71,7 @@ if TYPE_CHECKING:
     from approvals.application import ApprovalsApplication
     from approvals.domain.workflow import Workflow
 
-__all__ = ["PARALLEL_FROM", "CasePass", "Replay", "Share", "merged", "subjects"]
+__all__ = ["PARALLEL_FROM", "CasePass", "Replay", "Share", "merged", "subjects", "walk_cases"]
 
 PARALLEL_FROM = 10_000
 """Events from which the cases are shared out over processes (below, one process is quicker)."""
@@ -192,10 +193,16 @@ class _Walker:
     """One share's walk: decoding, actors, notices, and the replay of its cases."""
 
     def __init__(
-        self, app: ApprovalsApplication, index: int, count: int, roster: Roster | None
+        self,
+        app: ApprovalsApplication,
+        index: int,
+        count: int,
+        roster: Roster | None,
+        only: frozenset[str] | None = None,
     ) -> None:
         self.app = app
         self.index, self.count = index, count
+        self.only = only  # the aggregates (ids as text) walked, when not all of them
         self.roster = roster
         self.share = Share()
         self.unreadable_cases: set[str] = set()  # whose notice does not decrypt: damage.py's
@@ -204,6 +211,8 @@ class _Walker:
         self._names: dict[str, str] | None = None
 
     def mine(self, originator: str) -> bool:
+        if self.only is not None:
+            return originator in self.only
         return self.count == 1 or crc32(originator.encode()) % self.count == self.index
 
     def name(self, originator: str) -> str:
@@ -681,27 +690,17 @@ class CasePass:
         """Wait for every share; return what they found, merged in the sequential order."""
         whole = self._shared() if self.workers else None
         if whole is None:
-            whole = self._here()
+            return self._here()  # which tells the progress of its end itself
         if self.progress is not None:
             done = whole.events
             self.progress(max(done, self.total), max(done, self.total))
         return whole
 
     def _here(self) -> Share:
-        walker = _Walker(self.app, 0, 1, self.roster)
-        progress, total = self.progress, self.total
-
-        def tick(done: int) -> None:
-            if progress is not None:
-                progress(min(done, total), max(done, total))
-
-        with self.app.engine.connect() as connection:
-            walker.walk(connection, self.page, tick if progress is not None else None)
-        if self.roster is not None:
-            walker.replay_all()
+        share = walk_cases(self.app, self.roster, progress=self.progress, page=self.page)
         if self.signatures:
-            walker.share.signed = signature_findings(self.app)
-        return walker.share
+            share.signed = signature_findings(self.app)
+        return share
 
     def _shared(self) -> Share | None:
         """What the workers found, or None when one failed (the caller walks it here)."""
@@ -722,6 +721,36 @@ class CasePass:
         except (EOFError, OSError):
             return None  # a worker died: the caller walks the log itself
         return whole
+
+
+def walk_cases(
+    app: ApprovalsApplication,
+    roster: Roster | None,
+    *,
+    only: Iterable[str] | None = None,
+    progress: Callable[[int, int], None] | None = None,
+    page: int = PAGE,
+) -> Share:
+    """Walk the log in this process: decode every event (of the aggregates ``only`` names, as
+    text ids, when given: the others are read, not decoded), check signed events' actors and,
+    given a ``roster``, replay each case.  ``progress`` is told (done, total) every ``page``
+    events and at the end."""
+    wanted = None if only is None else frozenset(only)
+    walker = _Walker(app, 0, 1, roster, wanted)
+    total = app.recorder.max_notification_id() or 0
+
+    def tick(done: int) -> None:
+        if progress is not None:
+            progress(min(done, total), max(done, total))
+
+    with app.engine.connect() as connection:
+        walker.walk(connection, page, tick if progress is not None else None)
+    if roster is not None:
+        walker.replay_all()
+    if progress is not None:
+        done = walker.share.events
+        progress(max(done, total), max(done, total))
+    return walker.share
 
 
 def merged(shares: list[Share]) -> Share:

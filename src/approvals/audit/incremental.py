@@ -22,7 +22,7 @@ auditor's pinned key) vouches for what the other layers said of them then.  What
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
@@ -30,7 +30,6 @@ from typing import TYPE_CHECKING, Any
 from eventsourcing.persistence import StoredEvent
 from sqlalchemy import func, select
 
-from approvals.audit import cases, writers
 from approvals.audit.cases import Replay, Share, linked_workflows
 from approvals.audit.damage import (
     KEY_MISSING,
@@ -41,17 +40,16 @@ from approvals.audit.damage import (
 )
 from approvals.audit.findings import Finding
 from approvals.audit.links import link_violations
-from approvals.audit.pages import PAGE, Positions, as_bytes, as_uuid, text_id
+from approvals.audit.pages import Positions, as_bytes, as_uuid, text_id
 from approvals.domain.case import Case, case_id
 from approvals.domain.links import IN_EFFECT_LINKS, PROVISION, REQUEST
-from approvals.domain.roster import Roster
 from approvals.errors import CaseUnreadable, Label
 
 if TYPE_CHECKING:
     from approvals.application import ApprovalsApplication
     from approvals.domain.workflow import Workflow
 
-__all__ = ["Since", "context_links", "missing_keys", "signatures_since", "touched", "walk_touched"]
+__all__ = ["Since", "context_links", "missing_keys", "touched"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,98 +86,6 @@ def events_since(app: ApprovalsApplication, since: int) -> int:
     with app.engine.connect() as connection:
         query = select(func.count()).select_from(ledger).where(ledger.c.position >= since)
         return int(connection.execute(query).scalar_one())
-
-
-# -- the writers' signatures ----------------------------------------------------------------------
-
-
-class _SignaturesSince(writers._Walk):  # private to writers: see signatures_since
-    """The signature walk, checking signatures from ``since`` on; before it, only the roster's
-    events are replayed, for the keys registered and revoked."""
-
-    since = 0
-
-    def row(self, row: Any) -> None:
-        position = int(row.position)
-        if position >= self.since:
-            super().row(row)
-            return
-        if row.topic is None:
-            return  # not the roster's: nothing to replay
-        event = self.roster_event(row)
-        if event is None:
-            return
-        if self.signed_from is None and isinstance(event, Roster.KeyRegistered):
-            self.signed_from = position
-        self.apply(event, position)
-
-
-def signatures_since(app: ApprovalsApplication, since: int) -> writers.Signatures:
-    """:func:`~approvals.audit.writers.signature_findings` for the events at ``since`` and
-    after: the roster's keys replayed from the start, each later event's signature checked.
-
-    It reuses the walk of :mod:`approvals.audit.writers` (its private ``_Walk``, ``_rows``,
-    ``_Batches`` and ``_orphans``); a ``since`` parameter there would make this a call."""
-    count = 0
-    batches = writers._Batches(events_since(app, since))
-    with app.engine.connect() as connection, batches:
-        walk = _SignaturesSince(app, batches)
-        walk.since = since
-        batches.judge = walk.judge
-        for row in writers._rows(app, connection):
-            walk.row(row)
-            count += 1
-        batches.finish()
-        for position in writers._orphans(app, connection):
-            walk.add(
-                "signature_orphan", position,
-                f"a signature for position {position} has no event in the ledger",
-                f"位置 {position} の署名に対応するイベントが台帳にありません",
-            )  # fmt: skip
-    return writers.Signatures(tuple(walk.findings), walk.signed_from, count)
-
-
-# -- decoding, actors and the cases' own rules ---------------------------------------------------
-
-
-class _TouchedWalker(cases._Walker):  # private to cases: see walk_touched
-    """The case walker of :mod:`approvals.audit.cases`, taking the touched aggregates only."""
-
-    wanted: frozenset[str] = frozenset()
-
-    def mine(self, originator: str) -> bool:
-        return originator in self.wanted
-
-
-def walk_touched(
-    app: ApprovalsApplication,
-    roster: Roster | None,
-    wanted: Iterable[str],
-    *,
-    progress: Callable[[int, int], None] | None = None,
-) -> Share:
-    """Decode every event of the ``wanted`` aggregates (their events before the checkpoint
-    too), check signed events' actors and, given a ``roster``, replay each of their cases.
-
-    In this process: after a checkpoint the touched cases are few.  It reuses the walker of
-    :mod:`approvals.audit.cases` (its private ``_Walker``), whose other events it reads but
-    does not decode; an "only these aggregates" parameter there would make this a call."""
-    total = app.recorder.max_notification_id() or 0
-    walker = _TouchedWalker(app, 0, 1, roster)
-    walker.wanted = frozenset(wanted)
-
-    def tick(done: int) -> None:
-        if progress is not None:
-            progress(min(done, total), max(done, total))
-
-    with app.engine.connect() as connection:
-        walker.walk(connection, PAGE, tick if progress is not None else None)
-    if roster is not None:
-        walker.replay_all()
-    if progress is not None:
-        done = walker.share.events
-        progress(max(done, total), max(done, total))
-    return walker.share
 
 
 # -- the rules across cases -----------------------------------------------------------------------

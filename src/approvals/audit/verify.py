@@ -33,7 +33,7 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Connection
 
-from approvals.audit.cases import CasePass, subjects
+from approvals.audit.cases import CasePass, subjects, walk_cases
 from approvals.audit.damage import damage_findings, read_filings
 from approvals.audit.findings import Finding
 from approvals.audit.hashing import GENESIS, leaf_data
@@ -43,9 +43,7 @@ from approvals.audit.incremental import (
     count_cases,
     events_since,
     missing_keys,
-    signatures_since,
     touched,
-    walk_touched,
     without_cases,
 )
 from approvals.audit.integrity import Tree, sound_log
@@ -456,8 +454,8 @@ def _since(
     wanted = touched(app, size)
     roster = read_roster(app) if rules else None
     replayed = roster[0] if roster is not None else None
-    signed = signatures_since(app, size)
-    found = walk_touched(app, replayed, wanted, progress=progress)
+    signed = signature_findings(app, since=size)
+    found = walk_cases(app, replayed, only=wanted, progress=progress)
     walk.findings += signed.findings
     notes.append(signed.note)
     positions = Positions(app)

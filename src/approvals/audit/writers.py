@@ -273,17 +273,26 @@ class _Batches:
             self.receive()
 
 
-def _signatures(connection: Connection, app: ApprovalsApplication) -> int:
-    """How many signatures the store holds (none before signing began)."""
+def _signatures(connection: Connection, app: ApprovalsApplication, since: int = 0) -> int:
+    """How many signatures the store holds at position ``since`` or after (none before
+    signing began)."""
     if not inspect(connection).has_table(SIGNATURES_TABLE):
         return 0
     signatures = app.recorder.signatures  # type: ignore[attr-defined]
-    return int(connection.execute(select(func.count()).select_from(signatures)).scalar_one())
+    query = select(func.count()).select_from(signatures)
+    if since:
+        query = query.where(signatures.c.position >= since)
+    return int(connection.execute(query).scalar_one())
 
 
 class _Walk:
-    def __init__(self, app: ApprovalsApplication, batches: _Batches) -> None:
+    """The signature walk: the roster replayed at every row, each event's signature checked
+    from ``since`` on (before it, only the roster's events are replayed, for the keys they
+    register and revoke)."""
+
+    def __init__(self, app: ApprovalsApplication, batches: _Batches, since: int = 0) -> None:
         self.app = app
+        self.since = since
         self.roster: Roster | None = None
         self.found: list[tuple[int, Finding]] = []  # (order of the walk, finding)
         self.seq = 0
@@ -334,6 +343,9 @@ class _Walk:
 
     def row(self, row: Any) -> None:
         position = int(row.position)
+        if position < self.since:
+            self.before(row, position)
+            return
         event: Any = self.roster_event(row) if row.topic is not None else None
         registration = isinstance(event, Roster.KeyRegistered)
         keys = getattr(self.roster, "keys", None) or {}
@@ -348,6 +360,17 @@ class _Walk:
                 self.signature(row, keys, event)
         if event is not None:
             self.apply(event, position)
+
+    def before(self, row: Any, position: int) -> None:
+        """A row before ``since``: the roster's events replayed, nothing checked."""
+        if row.topic is None:
+            return  # not the roster's: nothing to replay
+        event = self.roster_event(row)
+        if event is None:
+            return
+        if self.signed_from is None and isinstance(event, Roster.KeyRegistered):
+            self.signed_from = position
+        self.apply(event, position)
 
     def registration(self, event: Any, position: int) -> None:
         assert self.roster is not None
@@ -452,16 +475,20 @@ class _First:
     end = None
 
 
-def signature_findings(app: ApprovalsApplication) -> Signatures:
-    """Check the signature of every event after signing began; never raises on what it reads.
+def signature_findings(app: ApprovalsApplication, *, since: int = 0) -> Signatures:
+    """Check the signature of every event after signing began (of those at position
+    ``since`` or after, given a ``since``); never raises on what it reads.
 
-    The roster is replayed in this process, in position order (it is small); the Ed25519
-    verifications go in batches to one process per core when there are more than
-    :data:`PARALLEL_FROM` signatures, else they are checked here.
+    The roster is replayed in this process, in position order, from the start whatever
+    ``since`` is (it is small); the Ed25519 verifications go in batches to one process per
+    core when there are more than :data:`PARALLEL_FROM` signatures, else they are checked here.
     """
     count = 0
-    with app.engine.connect() as connection, _Batches(_signatures(connection, app)) as batches:
-        walk = _Walk(app, batches)
+    with (
+        app.engine.connect() as connection,
+        _Batches(_signatures(connection, app, since)) as batches,
+    ):
+        walk = _Walk(app, batches, since)
         batches.judge = walk.judge
         for row in _rows(app, connection):
             walk.row(row)
