@@ -62,6 +62,7 @@ def test_the_sdist_holds_what_its_tests_read() -> None:
             "examples", "bench"} <= tops  # fmt: skip
     for needed in (
         "docs/traceability.md",
+        "docs/workflows.md",
         "examples/quickstart.py",
         "examples/intranet/app.py",
         "tests/conftest.py",

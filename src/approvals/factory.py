@@ -10,7 +10,7 @@ from sqlalchemy import Engine, text
 from approvals.application import ApprovalsApplication, Clock, system_clock
 from approvals.audit.signing import WriterKey
 from approvals.calendar import JapaneseCalendar
-from approvals.definitions import load_directory
+from approvals.definitions import load_workflows
 from approvals.domain.clocks import Holiday
 from approvals.domain.workflow import Workflow
 from approvals.store import (
@@ -42,8 +42,14 @@ def open_approvals(
     own (WAL, ``synchronous=FULL``, a 30 s busy timeout, the writers' queue, transactions at the
     driver's default isolation whatever the host chose for its own work); to make the
     host's rows and an approval one unit, see :meth:`ApprovalsApplication.joined`.
-    ``workflows`` is a folder of definition files (default: the reference workflows) or
-    already loaded definitions.  ``clock`` returns the current time,
+    ``workflows`` is the folder of the company's own definition files, added beside the
+    built-in workflows: a file with an id of its own adds a workflow, one with a built-in's id
+    and a higher ``version`` replaces it for new filings (cases filed before keep their
+    version, kept in the log); the same id with the same or a lower version, or two files with
+    one id, is refused with a :class:`DefinitionError` naming the file (see
+    :func:`approvals.definitions.load_workflows` and ``docs/workflows.md``).  Without it, the
+    built-ins alone.  A mapping of already loaded definitions (id to :class:`Workflow`) is
+    taken as it is, built-ins or not: exactly the host's set.  ``clock`` returns the current time,
     timezone-aware; tests inject their own.  ``holiday`` is the calendar business days are
     counted on (default: Japan's national holidays, see :func:`approvals.calendar.load_calendar`
     for the company's own days and what "immediately" means).  With ``create`` (the default) a
@@ -85,7 +91,7 @@ def _open(
     if isinstance(workflows, Mapping):
         definitions = dict(workflows)
     else:
-        definitions = load_directory(Path(workflows) if workflows is not None else None)
+        definitions = load_workflows(Path(workflows) if workflows is not None else None)
     with reachable(engine), engine.connect() as connection:
         connection.execute(text("SELECT 1"))
     if not create:

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-import shutil
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -124,29 +123,30 @@ def test_a_hosts_engine_is_used_and_left_open(backend_url: str, clock: FakeClock
         reopened.close()
 
 
-def _copy_workflows(tmp_path: Path) -> Path:
-    folder = tmp_path / "workflows"
-    shutil.copytree(builtin_workflows_dir(), folder)
+def _company_purpose(tmp_path: Path, change: Callable[[str], str] = str) -> Path:
+    """A company folder holding the built-in purpose workflow one version up, ``change``d."""
+    folder = tmp_path / "company"
+    folder.mkdir(exist_ok=True)
+    source = (builtin_workflows_dir() / "purpose.toml").read_text(encoding="utf-8")
+    version = load_directory()["purpose"].version
+    bumped = source.replace(f"version = {version}", f"version = {version + 1}")
+    (folder / "purpose.toml").write_text(change(bumped), encoding="utf-8")
     return folder
 
 
 def test_a_case_keeps_the_definition_version_it_started_with(
     backend_url: str, clock: FakeClock, tmp_path: Path
 ) -> None:
-    folder = _copy_workflows(tmp_path)
-    app = open_approvals(backend_url, clock=clock, workflows=folder)
+    app = open_approvals(backend_url, clock=clock)
     appoint_standard_roster(app)
     old = file_case(app, "purpose").reference
     app.close()
+    version = load_directory()["purpose"].version
 
-    # The next version renames the consultation step.
-    source = (folder / "purpose.toml").read_text(encoding="utf-8")
-    version = load_directory(folder)["purpose"].version
-    changed = source.replace(f"version = {version}", f"version = {version + 1}").replace(
-        'trigger = "consult"', 'trigger = "consult_chief"'
+    # The company's next version renames the consultation step.
+    folder = _company_purpose(
+        tmp_path, lambda text: text.replace('trigger = "consult"', 'trigger = "consult_chief"')
     )
-    (folder / "purpose.toml").write_text(changed, encoding="utf-8")
-
     app = open_approvals(backend_url, clock=clock, workflows=folder)
     try:
         case = app.case(old)
@@ -164,7 +164,7 @@ def test_a_case_keeps_the_definition_version_it_started_with(
 def test_a_definition_changed_without_a_new_version_is_refused(
     backend_url: str, clock: FakeClock, tmp_path: Path
 ) -> None:
-    folder = _copy_workflows(tmp_path)
+    folder = _company_purpose(tmp_path)
     app = open_approvals(backend_url, clock=clock, workflows=folder)
     appoint_standard_roster(app)
     file_case(app, "purpose")

@@ -357,6 +357,7 @@ class _Walker:
             approval_violations,
             case_violations,
             date_violations,
+            newest_definition,
             requirement_violations,
         )
 
@@ -376,7 +377,7 @@ class _Walker:
         record = retention_id(key)
         try:
             workflow = self.app.definition_of(case)
-            newest = self.app.workflows.get(workflow.id, workflow)
+            newest = newest_definition(self.app, workflow)
             violations = (
                 *case_violations(case.history, workflow, roster, case.department),
                 *approval_violations(case.history, workflow, newest),

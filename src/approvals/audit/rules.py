@@ -48,6 +48,7 @@ __all__ = [
     "case_violations",
     "check_rules",
     "date_violations",
+    "newest_definition",
     "read_roster",
     "requirement_violations",
     "roster_violations",
@@ -316,12 +317,20 @@ def _verdict(replay: Replay, found: Share) -> str:
     return "ok" if record == "ok" and replay.ok else "unreadable"
 
 
+def newest_definition(app: ApprovalsApplication, workflow: Workflow) -> Workflow:
+    """The definition whose rules a case on ``workflow`` is checked by too: the one new cases
+    are filed on, unless ``workflow`` is newer (a company's version of a built-in, read from
+    the log by a verifier not given the company's folder)."""
+    newest = app.workflows.get(workflow.id, workflow)
+    return newest if newest.version >= workflow.version else workflow
+
+
 def _read_back(app: ApprovalsApplication, roster: Roster, reference: str) -> Replay:
     """Read one case back from the store and check it (a case no share could replay)."""
     try:
         case: Case = app.repository.get(case_id(reference))
         workflow = app.workflow_of(reference)
-        newest = app.workflows.get(workflow.id, workflow)
+        newest = newest_definition(app, workflow)
         violations = (
             *case_violations(case.history, workflow, roster, case.department),
             *approval_violations(case.history, workflow, newest),

@@ -17,16 +17,10 @@ if TYPE_CHECKING:
 __all__ = ["workflows"]
 
 
-def _definitions() -> dict[str, Workflow]:
-    from approvals.definitions import load_directory
-
-    return load_directory()
-
-
-def _one(workflow_id: str) -> Workflow:
+def _one(session: Session, workflow_id: str) -> Workflow:
     from approvals.definitions import find_workflow
 
-    return find_workflow(_definitions(), workflow_id)
+    return find_workflow(session.definitions(), workflow_id)
 
 
 @click.group(short_help="List, show, check and draw the workflow definitions.")
@@ -37,8 +31,8 @@ def workflows() -> None:
 @workflows.command("list")
 @pass_session
 def list_workflows(session: Session) -> None:
-    """List the workflows new cases are filed on."""
-    found = list(_definitions().values())
+    """List the workflows new cases are filed on (the built-ins and --workflows DIR)."""
+    found = list(session.definitions().values())
     lang = session.lang
     if session.as_json:
         emit_json(
@@ -58,7 +52,7 @@ def list_workflows(session: Session) -> None:
 @pass_session
 def show_workflow(session: Session, workflow_id: str) -> None:
     """Show a workflow's states, steps (who, what they need) and deadlines."""
-    workflow = _one(workflow_id)
+    workflow = _one(session, workflow_id)
     lang = session.lang
     if session.as_json:
         emit_json(
@@ -180,15 +174,16 @@ def print_what_to_type(workflow: Workflow, lang: str) -> None:
 @click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
 @pass_session
 def validate(session: Session, paths: tuple[Path, ...]) -> None:
-    """Check definition files or folders (default: the reference workflows)."""
-    from approvals.definitions import builtin_workflows_dir, load_directory, load_file
+    """Check definition files or folders (default: the built-ins and --workflows DIR)."""
+    from approvals.definitions import load_directory, load_file
 
-    files = list(paths) or [builtin_workflows_dir()]
-    for path in files:
-        found = load_directory(path).values() if path.is_dir() else [load_file(path)]
-        for workflow in found:
-            click.echo(say("valid", session.lang, path=workflow.path, workflow=workflow.id,
-                           version=workflow.version))  # fmt: skip
+    # Without a path, as every command loads them: a company's file beside the built-ins.
+    found = [] if paths else list(session.definitions().values())
+    for path in paths:
+        found += load_directory(path).values() if path.is_dir() else [load_file(path)]
+    for workflow in found:
+        click.echo(say("valid", session.lang, path=workflow.path, workflow=workflow.id,
+                       version=workflow.version))  # fmt: skip
 
 
 @workflows.command("diagram")
@@ -198,4 +193,4 @@ def diagram(session: Session, workflow_id: str) -> None:
     """Print the workflow as a Mermaid state diagram."""
     from approvals.audit.diagram import mermaid
 
-    click.echo(mermaid(_one(workflow_id), session.lang))
+    click.echo(mermaid(_one(session, workflow_id), session.lang))

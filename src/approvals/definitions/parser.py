@@ -9,6 +9,16 @@ from typing import Any
 from transitions import Machine
 
 from approvals.definitions.graph import check_graph
+from approvals.definitions.keys import (
+    CHECKLIST_KEYS,
+    DEADLINE_KEYS,
+    FIELD_KEYS,
+    FILE_KEYS,
+    RETENTION_KEYS,
+    STATE_KEYS,
+    STEP_KEYS,
+    TOP_KEYS,
+)
 from approvals.definitions.reader import TableReader
 from approvals.domain.guards import normalise_value
 from approvals.domain.workflow import (
@@ -29,26 +39,6 @@ from approvals.errors import InvalidValue
 
 __all__ = ["WorkflowParser"]
 
-_TOP_KEYS = {
-    "id",
-    "version",
-    "prefix",
-    "title",
-    "articles",
-    "initial",
-    "file",
-    "retention",
-    "fields",
-    "checklist",
-    "states",
-    "steps",
-    "deadlines",
-    "date_order",
-}
-_DEADLINE_KEYS = {
-    "id", "label", "states", "within", "restart_on", "articles", "from", "until", "when", "unless",
-    "periodic",
-}  # fmt: skip
 _MOMENT_KINDS = ("date", "datetime")
 
 
@@ -56,7 +46,7 @@ class WorkflowParser(TableReader):
     """Reads one definition file into a Workflow, or refuses it."""
 
     def workflow(self, data: dict[str, Any], source: str) -> Workflow:
-        top = self.table(data, "", _TOP_KEYS)
+        top = self.table(data, "", TOP_KEYS)
         workflow_id = self.name(self.required(top, "id", ""), "id")
         version = self.integer(self.required(top, "version", ""), "version")
         prefix = self.text(self.required(top, "prefix", ""), "prefix")
@@ -128,11 +118,7 @@ class WorkflowParser(TableReader):
         for raw_name, spec in table.items():
             key = f"fields.{raw_name}"
             name = self.name(raw_name, key)
-            body = self.table(
-                spec,
-                key,
-                {"label", "kind", "choices", "workflow", "items", "past", "not_before", "any_of"},
-            )
+            body = self.table(spec, key, FIELD_KEYS)
             kind = self.text(body.get("kind", "text"), f"{key}.kind")
             if kind not in FIELD_KINDS:
                 raise self.fail(
@@ -203,7 +189,7 @@ class WorkflowParser(TableReader):
         items: dict[str, ChecklistItem] = {}
         for raw_name, spec in table.items():
             key = f"checklist.{raw_name}"
-            body = self.table(spec, key, {"label"})
+            body = self.table(spec, key, CHECKLIST_KEYS)
             items[self.name(raw_name, key)] = ChecklistItem(
                 raw_name, self.label(self.required(body, "label", key), f"{key}.label")
             )
@@ -216,7 +202,7 @@ class WorkflowParser(TableReader):
         states: dict[str, State] = {}
         for raw_name, spec in table.items():
             key = f"states.{raw_name}"
-            body = self.table(spec, key, {"label", "terminal"})
+            body = self.table(spec, key, STATE_KEYS)
             states[self.name(raw_name, key)] = State(
                 raw_name,
                 self.label(self.required(body, "label", key), f"{key}.label"),
@@ -225,7 +211,7 @@ class WorkflowParser(TableReader):
         return states
 
     def filing(self, value: Any, fields: Mapping[str, FieldSpec]) -> tuple[str, tuple[str, ...]]:
-        body = self.table(value, "file", {"role", "fields"})
+        body = self.table(value, "file", FILE_KEYS)
         role = self.role(body.get("role", "staff"), "file.role")
         wanted = self.names(body.get("fields", []), "file.fields")
         self.declared(wanted, fields, "file.fields", "field", "項目")
@@ -268,15 +254,10 @@ class WorkflowParser(TableReader):
             raise self.fail(
                 "steps", "must be a list of [[steps]] tables", "[[steps]] のリストが必要です"
             )
-        allowed = {
-            "trigger", "from", "to", "role", "label", "fields", "checklist",
-            "comment_required", "filer_only", "expect", "articles", "fresh", "approves",
-            "fields_if",
-        }  # fmt: skip
         steps: dict[tuple[str, str], Step] = {}
         for index, raw in enumerate(value):
             key = f"steps[{index}]"
-            body = self.table(raw, key, allowed)
+            body = self.table(raw, key, STEP_KEYS)
             trigger = self.name(self.required(body, "trigger", key), f"{key}.trigger")
             key = f"steps[{index}] ({trigger})"
             if "role" not in body:
@@ -430,7 +411,7 @@ class WorkflowParser(TableReader):
         deadlines: list[Deadline] = []
         for index, raw in enumerate(value):
             key = f"deadlines[{index}]"
-            body = self.table(raw, key, _DEADLINE_KEYS)
+            body = self.table(raw, key, DEADLINE_KEYS)
             name = self.name(self.required(body, "id", key), f"{key}.id")
             if any(deadline.name == name for deadline in deadlines):
                 raise self.fail(
@@ -540,7 +521,7 @@ class WorkflowParser(TableReader):
     def retention(
         self, value: Any, states: Mapping[str, State], fields: Mapping[str, FieldSpec]
     ) -> Retention:
-        body = self.table(value, "retention", {"starts_on", "years", "articles", "from_field"})
+        body = self.table(value, "retention", RETENTION_KEYS)
         from_field = (
             self.name(body["from_field"], "retention.from_field") if "from_field" in body else ""
         )

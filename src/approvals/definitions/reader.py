@@ -9,6 +9,7 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
+from approvals.definitions.keys import LABEL_KEYS
 from approvals.errors import DefinitionError, Label
 
 __all__ = [
@@ -84,7 +85,7 @@ class TableReader:
         return tuple(self.name(item, f"{key}[{index}]") for index, item in enumerate(value))
 
     def label(self, value: Any, key: str) -> Label:
-        table = self.table(value, key, {"en", "ja"})
+        table = self.table(value, key, LABEL_KEYS)
         return Label(
             en=self.text(self.required(table, "en", key), f"{key}.en"),
             ja=self.text(self.required(table, "ja", key), f"{key}.ja"),
