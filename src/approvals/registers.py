@@ -300,7 +300,7 @@ class Registers:
         ``retained_until`` is the later of the two, None while that one runs, and ``kept_with``
         names it."""
         table = self._table("rm_retention")
-        today = (as_of or self.app.now()).astimezone(JST).date()
+        today = (as_of or self.app.now()).astimezone(JST).date()  # Japan's day, as counted
         query = sa.select(table).order_by(table.c.retained_until, table.c.reference)
         if reference is not None:
             query = query.where(table.c.reference == reference_key(reference))

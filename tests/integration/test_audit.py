@@ -129,7 +129,9 @@ def test_the_log_exports_as_json_lines_and_csv_within_dates(
     dated = approvals(url, "audit", "export", "--from", "2026-04-20", "--to", "2026-04-22")
     within = [json.loads(line) for line in dated.stdout.splitlines()]
     assert within
-    assert all("2026-04-20" <= line["at"][:10] <= "2026-04-21" for line in within)
+    # --to names the last day exported, whole: the 22nd is in
+    assert all("2026-04-20" <= line["at"][:10] <= "2026-04-22" for line in within)
+    assert within == [line for line in lines if "2026-04-20" <= line["at"][:10] <= "2026-04-22"]
 
 
 def test_a_case_read_as_of_each_of_its_events_is_the_case_as_it_was(backend_url: str) -> None:

@@ -5,6 +5,7 @@ filings pages before, the cases that cannot be read left out the same way."""
 from __future__ import annotations
 
 import io
+import json
 import multiprocessing
 import os
 from collections.abc import Callable
@@ -105,11 +106,17 @@ def test_a_damaged_case_is_left_out_by_the_workers_as_by_one_process(
         text, count, _ = in_workers(monkeypatch, tmp_path, store.app)
         assert text == in_this_process(monkeypatch, store.app)
         assert text == plain_jsonl(plain_export(store.app))
-        subjects = {line.split('"subject": "')[1].split('"')[0] for line in text.splitlines()}
+        rows = [json.loads(line) for line in text.splitlines()]
+        subjects = {row["subject"] for row in rows if row["kind"] == "case"}
         assert store.bad not in subjects
         assert store.disposed not in subjects
         assert set(store.good) <= subjects
-        assert count == len(text.splitlines())
+        # the retention records name their cases: what was disposed of, what is held
+        assert [(row["subject"], row["event"]) for row in rows if row["kind"] == "retention"] == [
+            (store.disposed, "Opened"), (store.disposed, "DisposalApproved"),
+            (store.disposed, "Disposed"), (store.bad, "Opened"), (store.bad, "HoldPlaced"),
+        ]  # fmt: skip
+        assert count == len(rows)
     finally:
         store.app.close()
 

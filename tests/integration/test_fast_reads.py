@@ -6,7 +6,7 @@ from __future__ import annotations
 import io
 import json
 from collections.abc import Callable, Iterator
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, tzinfo
 from typing import Any
 
 import pytest
@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 from approvals import JST, ApprovalsApplication, ApprovalsError, open_approvals
 from approvals.audit import export
 from approvals.audit.keys import CaseDataErased, CaseEventUnreadable
-from approvals.domain.case import Case
+from approvals.audit.rows import row_of, subject_named
 from approvals.projections import all_models
 from approvals.readmodel import Projector, rows_of
 from tests.conftest import FakeClock, appoint_standard_roster
@@ -31,24 +31,27 @@ sequences = st.lists(
 
 
 def plain_export(
-    app: ApprovalsApplication, start: datetime | None = None, end: datetime | None = None
+    app: ApprovalsApplication,
+    start: datetime | None = None,
+    end: datetime | None = None,
+    zone: tzinfo = JST,
 ) -> Iterator[dict[str, Any]]:
     """The export written the straightforward way: eventsourcing's notifications, its mapper,
-    every reference kept."""
+    every reference kept; [start, end], both included."""
     references: dict[str, str] = {}
     for position, notification in enumerate(app.notifications()):
         try:
             event: Any = app.mapper.to_domain_event(notification)
         except (CaseDataErased, CaseEventUnreadable):
             continue
-        if isinstance(event, Case.Filed):
-            references[str(event.originator_id)] = event.reference
+        subject = subject_named(event)
+        if subject is not None:
+            references[str(event.originator_id)] = subject
         at: datetime = event.timestamp
-        if (start and at < start) or (end and at >= end):
+        if (start and at < start) or (end and at > end):
             continue
-        row = export._row(event, _Known(references), 0)
-        if row is not None:
-            yield {"position": position, "at": at.astimezone(JST).isoformat(), **row}
+        row = row_of(event, _Known(references), 0)
+        yield {"position": position, "at": at.astimezone(zone).isoformat(), **row}
 
 
 class _Known:

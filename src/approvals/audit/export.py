@@ -1,4 +1,7 @@
-"""Exports for auditors' own tools: every case and roster event, as JSON Lines or CSV."""
+"""Exports for auditors' own tools: every event of the log, as JSON Lines or CSV.
+
+Each event makes one row (see :mod:`approvals.audit.rows`: its ``kind`` says what it is),
+its time in the zone asked for, with its offset."""
 
 from __future__ import annotations
 
@@ -10,7 +13,7 @@ import os
 import sys
 from collections import OrderedDict, deque
 from collections.abc import Callable, Iterator
-from datetime import datetime
+from datetime import datetime, tzinfo
 from json.encoder import encode_basestring
 from typing import IO, TYPE_CHECKING, Any, Protocol, cast
 from uuid import UUID
@@ -20,19 +23,16 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from approvals.audit.decoding import EventOpener, PageDecoder, as_event, case_text, read_events
 from approvals.audit.keys import CASE_TOPICS, CaseDataErased, CaseEventUnreadable
+from approvals.audit.rows import COLUMNS, row_of, subject_named
 from approvals.domain.case import Case
-from approvals.domain.clocks import JST
-from approvals.domain.roster import Roster
+from approvals.domain.registry import ReferenceCounter
+from approvals.domain.retention import RetentionRecord
+from approvals.zones import company_zone
 
 if TYPE_CHECKING:
     from approvals.application import ApprovalsApplication
 
 __all__ = ["COLUMNS", "export_rows", "write_csv", "write_jsonl"]
-
-COLUMNS = [
-    "position", "at", "subject", "event", "actor", "role", "trigger", "from", "to",
-    "comment", "fields", "checklist", "attachments", "user", "department",
-]  # fmt: skip
 
 
 PAGE = 5000
@@ -47,18 +47,21 @@ def export_rows(
     start: datetime | None = None,
     end: datetime | None = None,
     *,
+    zone: tzinfo | None = None,
     progress: Callable[[int, int], None] | None = None,
 ) -> Iterator[dict[str, Any]]:
-    """Yield one row per case or roster event, in the order recorded, within [start, end);
-    the events of a case that cannot be read (see ``app.unreadable()``) are left out.
-    ``progress(done, total)`` is called after each page: the log's positions read so far, out
-    of the last one when the export began.
+    """Yield one row per event of the log (see :mod:`approvals.audit.rows`), in the order
+    recorded, within [start, end] (both included), each time ``at`` in ``zone`` (default: the
+    company's, :func:`approvals.zones.company_zone`) with its offset; the events of a case
+    that cannot be read (see ``app.unreadable()``) or was disposed of are left out (its
+    retention record's rows say what was).  ``progress(done, total)`` is called after each
+    page: the log's positions read so far, out of the last one when the export began.
 
     The log is read with the driver's cursor a page at a time and each event decoded once
     (see :mod:`approvals.audit.decoding`); memory stays bounded whatever the log's size.
     :func:`write_jsonl` given these rows writes them without building them (see
     :class:`_Export`), in worker processes when the log is large."""
-    return _Export(app, start, end, progress)
+    return _Export(app, start, end, company_zone() if zone is None else zone, progress)
 
 
 class _Export(Iterator[dict[str, Any]]):
@@ -79,11 +82,13 @@ class _Export(Iterator[dict[str, Any]]):
         app: ApprovalsApplication,
         start: datetime | None,
         end: datetime | None,
+        zone: tzinfo,
         progress: Callable[[int, int], None] | None,
     ) -> None:
         self.app = app
         self.start = start
         self.end = end
+        self.zone = zone
         self.progress = progress
         self.count = 0
         self._dicts: Iterator[dict[str, Any]] | None = None
@@ -95,7 +100,7 @@ class _Export(Iterator[dict[str, Any]]):
 
     def _rows(self) -> Iterator[dict[str, Any]]:
         """The rows as dicts, decoded in this process."""
-        app, start, end = self.app, self.start, self.end
+        app, start, end, zone = self.app, self.start, self.end, self.zone
         decoder = PageDecoder(app)
         references = _References(app, decoder)
         position = -1
@@ -108,14 +113,14 @@ class _Export(Iterator[dict[str, Any]]):
                     continue  # disposed of (its retention record says what was), or damaged
                 except CaseEventUnreadable:
                     continue  # a damaged case, which ApprovalsApplication.unreadable() names
-                if isinstance(event, Case.Filed):
-                    references.filed(str(event.originator_id), event.reference)
+                subject = subject_named(event)
+                if subject is not None:
+                    references.filed(str(event.originator_id), subject)
                 at: datetime = event.timestamp
-                if (start and at < start) or (end and at >= end):
+                if (start and at < start) or (end and at > end):
                     continue
-                row = _row(event, references, stored[0])
-                if row is not None:
-                    yield {"position": position, "at": at.astimezone(JST).isoformat(), **row}
+                row = row_of(event, references, stored[0])
+                yield {"position": position, "at": at.astimezone(zone).isoformat(), **row}
 
     def _pages(
         self, decoder: PageDecoder, prepare: Callable[[list[tuple[Any, ...]]], None]
@@ -149,9 +154,9 @@ class _Export(Iterator[dict[str, Any]]):
             for piece in pieces:
                 if type(piece) is str:
                     text.append(piece)
-                elif len(piece) == 2:  # a hole for a case's reference
+                elif len(piece) == 2:  # a hole for a case's reference (a counter's series)
                     text.append(encode(references.of(piece[0], cast(int, piece[1]))))
-                else:  # a case's filing
+                else:  # a case's filing (a counter's start, a retention record's opening)
                     references.filed(piece[0], piece[1])
             self.count += count
             if text:
@@ -162,7 +167,7 @@ class _Export(Iterator[dict[str, Any]]):
         (a few pages in flight, so that memory stays bounded)."""
         app, progress, size = self.app, self.progress, PAGE
         total = app.recorder.max_notification_id() or 0
-        window = (self.start, self.end)
+        window = (self.start, self.end, self.zone)
         workers = _workers(total)
         pool = None
         if workers:
@@ -236,9 +241,11 @@ def _workers(events: int) -> int:
 
 _Piece = str | tuple[str, int] | tuple[str, Any, None]
 """A part of a page's JSON Lines: text; a hole for the reference of the case (id as text) whose
-event (at this position in the log) the row is; or a case's filing (its id and reference)."""
-_Window = tuple[datetime | None, datetime | None]
-"""The times [start, end) of the events exported (None: no bound)."""
+event (at this position in the log) the row is; or a case's filing (its id and reference).  A
+counter's series and a retention record's case are filled in the same way."""
+_Window = tuple[datetime | None, datetime | None, tzinfo]
+"""The times [start, end] of the events exported (None: no bound), and the zone their times
+are written in."""
 _Job = tuple[int, int, int, int, _Window]
 """A page to encode: the stored events past ``after`` up to ``upto``, at most ``size``; the
 first is ``position``-th in the log; those in ``window`` make rows."""
@@ -332,11 +339,11 @@ def _encode(
                 cls, state = type(event), vars(event)
         except (CaseDataErased, CaseEventUnreadable):
             continue  # see ApprovalsApplication.unreadable() and the retention records
-        if issubclass(cls, Case.Filed):
+        if issubclass(cls, _NAMING):
             if text:
                 pieces.append("".join(text))
                 text.clear()
-            pieces.append((case, as_event(cls, state).reference, None))
+            pieces.append((case, subject_named(as_event(cls, state)), None))
         line = _line(cls, state, at, stored[0], window)
         if line is None:
             continue
@@ -353,6 +360,11 @@ def _encode(
     return pieces, count
 
 
+_NAMING = (Case.Filed, RetentionRecord.Opened, ReferenceCounter.Started)
+"""The first events of aggregates that name the subject of their later events (see
+:func:`~approvals.audit.rows.subject_named`)."""
+
+
 def _ids(raw: Any) -> tuple[str, UUID]:
     """A case's id, as the driver gives it, as text and as a UUID."""
     originator = raw if isinstance(raw, UUID) else UUID(bytes=bytes(raw))
@@ -364,18 +376,19 @@ def _line(
 ) -> str | tuple[str, str] | None:
     """The JSON line of the event of class ``cls`` with ``state`` (``position``-th in the log,
     stored at ``at``), whole or as the text before and after its case's reference; None when
-    it makes no row or lies outside ``window``."""
-    start, end = window
+    it lies outside ``window``."""
+    start, end, zone = window
     found = state.get("timestamp")
     timestamp: datetime = as_event(cls, state).timestamp if found is None else found
-    if (start and timestamp < start) or (end and timestamp >= end):
+    if (start and timestamp < start) or (end and timestamp > end):
         return None
-    when = timestamp.astimezone(JST).isoformat()
+    when = timestamp.astimezone(zone).isoformat()
     line = _usual(cls, state, position, when)
     if line is not None:
         return line
-    row = _row(as_event(cls, state), _Hole(), at)
-    return None if row is None else _general(row, position, when)
+    hole = _Hole()
+    row = row_of(as_event(cls, state), hole, at)
+    return _general(row, position, when, hole=hole.asked)
 
 
 def _json(value: list[Any] | dict[str, Any]) -> str:
@@ -383,26 +396,23 @@ def _json(value: list[Any] | dict[str, Any]) -> str:
     return _ENCODE(value) if value else "[]" if type(value) is list else "{}"
 
 
-class _Referencing(Protocol):
-    """What gives :func:`_row` the references of cases."""
-
-    def of(self, originator: UUID | str, position: int) -> str:
-        """The reference of the case ``originator`` for its event stored at ``position``."""
-        ...
-
-
 class _Hole:
-    """References for :func:`_row` in a worker: the subject is filled in afterwards."""
+    """References for :func:`~approvals.audit.rows.row_of` in a worker: the subject is filled
+    in afterwards (``asked``: the row has a hole for it)."""
+
+    def __init__(self) -> None:
+        self.asked = False
 
     def of(self, originator: UUID | str, position: int) -> str:
+        self.asked = True
         return ""
 
 
-def _general(row: dict[str, Any], position: int, when: str) -> str | tuple[str, str]:
-    """The JSON line of ``row`` (with its position and time): whole for a roster event, else
-    the text before and after the case's reference."""
+def _general(row: dict[str, Any], position: int, when: str, *, hole: bool) -> str | tuple[str, str]:
+    """The JSON line of ``row`` (with its position and time): whole for an event that names
+    its subject, else (``hole``) the text before and after its case's reference."""
     whole = {"position": position, "at": when, **row}
-    if row["subject"] == "roster":
+    if not hole:
         return _ENCODE(whole) + "\n"
     before = {k: v for k, v in whole.items() if k < "subject"}
     after = {k: v for k, v in whole.items() if k > "subject"}
@@ -432,7 +442,8 @@ def _usual(cls: type, state: dict[str, Any], position: int, when: str) -> tuple[
                 f'{{"actor": {q(actor)}, "at": {q(when)}, "attachments": {_json(attachments)}'
                 f', "checklist": {_json(checklist)}, "comment": {q(comment)}'
                 f', "department": "", "event": "StepTaken", "fields": {_json(fields)}'
-                f', "from": {q(source)}, "position": {position}, "role": {q(role)}, {_SUBJECT}',
+                f', "from": {q(source)}, "kind": "case", "position": {position}'
+                f', "role": {q(role)}, {_SUBJECT}',
                 f', "to": {q(dest)}, "trigger": {q(trigger)}, "user": ""}}\n',
             )
         if cls is Case.Filed:
@@ -449,7 +460,7 @@ def _usual(cls: type, state: dict[str, Any], position: int, when: str) -> tuple[
             return (
                 f'{{"actor": {q(actor)}, "at": {q(when)}, "attachments": {_json(attachments)}'
                 f', "checklist": [], "comment": {q(comment)}, "department": {q(department)}'
-                f', "event": "Filed", "fields": {_json(fields)}, "from": ""'
+                f', "event": "Filed", "fields": {_json(fields)}, "from": "", "kind": "case"'
                 f', "position": {position}, "role": {q(role)}, {_SUBJECT}',
                 f', "to": {q(to)}, "trigger": "file", "user": ""}}\n',
             )
@@ -460,7 +471,8 @@ def _usual(cls: type, state: dict[str, Any], position: int, when: str) -> tuple[
 
 class _References:
     """The reference of each case seen filed, by case id (as text): the most recent in memory,
-    an older one read again from the case's first event (before the event being exported)."""
+    an older one read again from the case's first event (before the event being exported).
+    The series of a counter and the case of a retention record, by their ids, likewise."""
 
     def __init__(self, app: ApprovalsApplication, decoder: PageDecoder) -> None:
         self.app = app
@@ -496,46 +508,7 @@ class _References:
             event = self.decoder.decode(rows[0])
         except (CaseDataErased, CaseEventUnreadable):
             return originator
-        return event.reference if isinstance(event, Case.Filed) else originator
-
-
-def _row(event: Any, references: _Referencing, position: int) -> dict[str, Any] | None:
-    if isinstance(event, Case.Filed):
-        return {
-            **_case_row(event, references, position), "trigger": "file", "from": "", "to": event.state,
-            "checklist": [], "department": event.department,
-        }  # fmt: skip
-    if isinstance(event, Case.StepTaken):
-        return {
-            **_case_row(event, references, position), "trigger": event.trigger, "from": event.source,
-            "to": event.dest, "checklist": list(event.checklist), "department": "",
-        }  # fmt: skip
-    if isinstance(event, Roster.Established):
-        return {**_roster_row(event, "", "representative"), "user": event.representative}
-    if isinstance(event, Roster.Appointed | Roster.Dismissed):
-        return {
-            **_roster_row(event, event.actor_role, event.role),
-            "user": event.user,
-            "department": event.department,
-        }
-    return None
-
-
-def _case_row(event: Any, references: _Referencing, position: int) -> dict[str, Any]:
-    return {
-        "subject": references.of(event.originator_id, position),
-        "event": type(event).__name__, "actor": event.actor, "role": event.role,
-        "comment": event.comment, "fields": dict(event.fields),
-        "attachments": list(event.attachments), "user": "",
-    }  # fmt: skip
-
-
-def _roster_row(event: Any, role: str, to: str) -> dict[str, Any]:
-    return {
-        "subject": "roster", "event": type(event).__name__, "actor": event.actor, "role": role,
-        "trigger": type(event).__name__.lower(), "from": "", "to": to, "comment": "",
-        "fields": {}, "checklist": [], "attachments": [], "user": "", "department": "",
-    }  # fmt: skip
+        return subject_named(event) or originator
 
 
 def write_jsonl(rows: Iterator[dict[str, Any]], stream: IO[str]) -> int:

@@ -13,7 +13,7 @@ import statistics
 from collections import Counter, defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime, time
+from datetime import date, datetime, time, tzinfo
 from typing import TYPE_CHECKING
 
 from approvals.audit.diagram import mermaid, svg_diagram
@@ -23,6 +23,7 @@ from approvals.domain.clocks import JST, Holiday, episodes
 from approvals.domain.workflow import Workflow
 from approvals.errors import Label
 from approvals.views import history_entries
+from approvals.zones import company_zone, zone_called
 
 if TYPE_CHECKING:
     from approvals.application import ApprovalsApplication
@@ -48,6 +49,8 @@ class YearReport:
     verified: bool = False
     events: int = 0
     findings: int = 0
+    zone: tzinfo = field(default_factory=company_zone)
+    """The zone its times are shown in (the year is Japan's calendar year whatever it is)."""
 
 
 def _within(moment: datetime, year: int) -> bool:
@@ -84,10 +87,13 @@ def _vendor_events(report: YearReport, reference: str, history: Sequence[History
             report.inspections.append((reference, entry.at, entry.actor))
 
 
-def build_report(app: ApprovalsApplication, year: int) -> YearReport:
-    """Gather the year's figures from the log."""
+def build_report(app: ApprovalsApplication, year: int, *, zone: tzinfo | None = None) -> YearReport:
+    """Gather the year's figures from the log; its times to be shown in ``zone`` (default: the
+    company's, see :mod:`approvals.zones`)."""
     year_end = datetime.combine(date(year, 12, 31), time.max, tzinfo=JST)
     report = YearReport(year=year, made_at=app.now(), workflows=dict(app.workflows))
+    if zone is not None:
+        report.zone = zone
     outcomes: dict[str, Counter[str]] = defaultdict(Counter)
     decisions: dict[str, list[float]] = defaultdict(list)
     cutoff = min(year_end, app.now())  # a report made during the year: overdue by now
@@ -129,8 +135,9 @@ def build_report(app: ApprovalsApplication, year: int) -> YearReport:
     return report
 
 
-def _day(moment: datetime | None) -> str:
-    return "" if moment is None else moment.astimezone(JST).strftime("%Y-%m-%d %H:%M")
+def _moment(moment: datetime | None, zone: tzinfo) -> str:
+    """``moment`` to the minute in ``zone``, with its offset."""
+    return "" if moment is None else moment.astimezone(zone).isoformat(sep=" ", timespec="minutes")
 
 
 def _sections(report: YearReport, lang: str) -> list[tuple[str, list[str], list[list[str]]]]:
@@ -138,6 +145,9 @@ def _sections(report: YearReport, lang: str) -> list[tuple[str, list[str], list[
 
     def t(en: str, ja: str) -> str:
         return Label(en, ja).get(lang)
+
+    def _day(moment: datetime | None) -> str:
+        return _moment(moment, report.zone)
 
     tables: list[tuple[str, list[str], list[list[str]]]] = []
     rows = [
@@ -178,10 +188,9 @@ def _summary(report: YearReport, lang: str) -> list[str]:
     )
     bad = Label(f"the log does NOT verify: {report.findings} findings (run `approvals audit verify`)",
                 f"ログの検証: 不合格、指摘 {report.findings} 件(`approvals audit verify` を実行)")  # fmt: skip
+    made, zone = _moment(report.made_at, report.zone), zone_called(report.zone)
     return [
-        Label(f"Made {_day(report.made_at)} JST.", f"作成日時 {_day(report.made_at)}(JST)").get(
-            lang
-        ),
+        Label(f"Made {made}; times in {zone}.", f"作成日時 {made}(時刻は {zone})").get(lang),
         (ok if report.verified else bad).get(lang),
     ]
 

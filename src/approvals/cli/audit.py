@@ -217,7 +217,7 @@ def _since_json(report: Report) -> dict[str, object] | None:
     since = report.since
     if since is None:
         return None
-    return {"position": since.position, "signed": since.signed.isoformat(),
+    return {"position": since.position, "signed": since.signed,
             "checkpoint": since.path, "events": since.events, "cases": since.cases,
             "aggregates": since.aggregates}  # fmt: skip
 
@@ -227,7 +227,7 @@ def _since_line(since: Since, lang: str) -> str:
     from approvals.cli.text import moment
 
     return fill(MESSAGES["audit.since"][lang], lang, {
-        "position": since.position, "signed": moment(since.signed),
+        "position": since.position, "signed": moment(since.signed, offset=True),
         "events": since.events, "cases": since.cases,
     })  # fmt: skip
 
@@ -283,14 +283,11 @@ def _pinned(report: Report, checkpoints: tuple[Path, ...], keys: tuple[Path, ...
     return count
 
 
-def _moment(_ctx: click.Context, _param: click.Parameter, value: str | None) -> datetime | None:
+def _moment(_ctx: click.Context, param: click.Parameter, value: str | None) -> datetime | None:
     from approvals.cli.session import parse_moment
 
-    if value is None:
-        return None
-    moment = parse_moment(value)
-    # --from 2026-04-01 means from the start of that day
-    return moment.replace(hour=0, minute=0, second=0, microsecond=0) if len(value) == 10 else moment
+    # --from 2026-04-01 is the start of that day, --to 2026-04-01 its end
+    return None if value is None else parse_moment(value, end=param.name == "end")
 
 
 @audit.command("export", short_help="Export the log: a bundle, JSON Lines or CSV.")
@@ -302,8 +299,15 @@ def _moment(_ctx: click.Context, _param: click.Parameter, value: str | None) -> 
     "--format", "kind", type=click.Choice(["jsonl", "csv"]), default="jsonl", show_default=True,
     help="Without --bundle: the format written to stdout.",
 )  # fmt: skip
-@click.option("--from", "start", metavar="WHEN", callback=_moment, help="Events from then (JST).")
-@click.option("--to", "end", metavar="WHEN", callback=_moment, help="Events before then (JST).")
+@click.option(
+    "--from", "start", metavar="WHEN", callback=_moment,
+    help="Events from then on: 2026-04-30 (from the start of that day) or 2026-04-30T17:00.",
+)  # fmt: skip
+@click.option(
+    "--to", "end", metavar="WHEN", callback=_moment,
+    help="Events until then: 2026-04-30 (to the end of that day) or 2026-04-30T17:00; both in "
+    "the zone (--zone) unless an offset is given.",
+)  # fmt: skip
 @click.option(
     "--checkpoint", "checkpoints", multiple=True, metavar="FILE|DIR",
     type=click.Path(exists=True, path_type=Path), help="Checkpoints to put in the bundle.",
@@ -329,9 +333,10 @@ def export(
     keys: tuple[Path, ...],
     seal_to: Path | None,
 ) -> None:
-    """Export every case and roster event (JSON Lines or CSV on stdout, --from/--to), or a
-    whole bundle for offline verification: integrity-only, with no case key, unless
-    --seal-to seals the case keys to the auditor's public key."""
+    """Export every event of the log, each with its kind (JSON Lines or CSV on stdout,
+    --from/--to, times in the zone), or a whole bundle for offline verification:
+    integrity-only, with no case key, unless --seal-to seals the case keys to the auditor's
+    public key."""
     app = session.reader()
     if bundle is not None:
         from approvals.audit.bundle import export_bundle
@@ -346,9 +351,10 @@ def export(
             click.echo(say("audit.bundle", session.lang, path=bundle, events=manifest["events"]))
         return
     from approvals.audit.export import export_rows, write_csv, write_jsonl
+    from approvals.cli.session import shown_zone
 
     with progress(session, "progress.export") as shown:
-        rows = export_rows(app, start, end, progress=shown)
+        rows = export_rows(app, start, end, zone=shown_zone(), progress=shown)
         if kind == "csv":
             write_csv(rows, sys.stdout)
         else:
@@ -380,7 +386,7 @@ def timeline_command(session: Session, reference: str) -> None:
     ]  # fmt: skip
     keys = ("when", "who", "as", "what", "to")
     headers = [say("h.position", lang), *(say(f"h.{k}", lang) for k in keys), "leaf", "✓"]
-    table(headers, rows)
+    table(headers, rows, fit={6: "clip"})  # the leaf hash (its first 16): whole in --json
 
 
 @audit.command("report", short_help="The yearly audit summary (Art.29-30).")
@@ -401,8 +407,9 @@ def report(session: Session, year: int, kind: str, out: Path | None) -> None:
     """Cases per workflow and outcome, time to decision, overdue steps, breaches and measures,
     inspections done and missed, roster changes, and whether the log verifies."""
     from approvals.audit.report import build_report, render_html, render_markdown
+    from approvals.cli.session import shown_zone
 
-    made = build_report(session.reader(), year)
+    made = build_report(session.reader(), year, zone=shown_zone())
     text = (render_html if kind == "html" else render_markdown)(made, session.lang)
     if out is None:
         click.echo(text)

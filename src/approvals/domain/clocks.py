@@ -31,7 +31,8 @@ __all__ = [
 ]
 
 JST = timezone(timedelta(hours=9), "JST")
-"""Japan Standard Time: days, business days and years are counted in it."""
+"""Japan Standard Time: days, business days and years are counted in it (the calendar is
+Japan's), whatever zone times are shown in (see :mod:`approvals.zones`)."""
 
 EARLIEST = date(1900, 1, 1)
 LATEST = date(2200, 12, 31)
