@@ -54,6 +54,14 @@ def fresh_logging() -> Iterator[None]:
     structlog.reset_defaults()
 
 
+@pytest.fixture(autouse=True)
+def whole_tables(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Print tables whole, as piped output is: pytest-xdist's workers set COLUMNS=80 (and
+    LINES), which the command line's tables would fit. A test wanting a width sets it."""
+    monkeypatch.delenv("COLUMNS", raising=False)
+    monkeypatch.delenv("LINES", raising=False)
+
+
 @pytest.fixture(scope="session")
 def workflows() -> dict[str, object]:
     return dict(load_directory())

@@ -161,7 +161,7 @@ def test_the_calendar_file_moves_business_day_deadlines_and_the_read_models_foll
     assert company == "2026-01-05 09:00"
     env_company = run("--json", "register", "overdue", db=str(path), user=AUDITOR,
                       env={"APPROVALS_CALENDAR": str(calendar)})  # fmt: skip
-    assert "2026-01-05T00:00" in env_company.stdout  # 09:00 JST, in UTC
+    assert "2026-01-05T09:00" in env_company.stdout  # in the company's zone, Asia/Tokyo
     assert due() == "2025-12-29 09:00"  # and back: the read models follow the calendar
 
 

@@ -5,20 +5,24 @@ from __future__ import annotations
 import dataclasses
 import json
 import re
-import unicodedata
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import date, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
+from approvals.cli.session import Session
 from approvals.errors import ApprovalsError, Label
 
-__all__ = ["emit_json", "name_left_out", "plain", "table", "terminal_safe", "width"]
+if TYPE_CHECKING:
+    from approvals.cli.tables import Fit
+
+__all__ = ["emit_json", "labelled", "name_left_out", "plain", "table", "terminal_safe", "width"]
 
 
 def plain(value: Any, lang: str) -> Any:
-    """Return ``value`` as JSON data: labels in ``lang``, times in ISO 8601 with their offset."""
+    """Return ``value`` as JSON data: labels in ``lang``, times in ISO 8601 in the command's
+    zone, with its offset."""
     if isinstance(value, Label):
         return value.get(lang)
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
@@ -27,6 +31,10 @@ def plain(value: Any, lang: str) -> Any:
             for field in dataclasses.fields(value)
         }
     if isinstance(value, datetime | date):
+        if isinstance(value, datetime) and value.tzinfo is not None:
+            from approvals.cli.session import shown_zone
+
+            value = value.astimezone(shown_zone())  # the command's zone (--zone)
         return value.isoformat()
     if isinstance(value, Mapping):
         return {str(key): plain(item, lang) for key, item in value.items()}
@@ -67,19 +75,37 @@ def name_left_out(problems: Iterable[ApprovalsError], lang: str) -> None:
 
 def width(text: str) -> int:
     """Return how many terminal columns ``text`` takes (Japanese characters take two)."""
-    return sum(2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in text)
+    from approvals.cli.tables import width as cells
+
+    return cells(text)
 
 
-def _pad(text: str, columns: int) -> str:
-    return text + " " * (columns - width(text))
+def _room() -> int | None:
+    """The width to fit: none with --wide (see :func:`approvals.cli.tables.limit`)."""
+    from approvals.cli import tables
+
+    context = click.get_current_context(silent=True)
+    session = context.find_object(Session) if context is not None else None
+    return tables.limit(wide=session is not None and session.wide)
 
 
-def table(headers: Sequence[str], rows: Iterable[Sequence[str]]) -> None:
-    """Print ``rows`` under ``headers`` in aligned columns."""
+def labelled(rows: Sequence[tuple[str, str]]) -> None:
+    """Print each label and its value, the labels in a column, the values wrapped to fit."""
+    from approvals.cli import tables
+
+    tables.echo(tables.labelled(rows, _room()))
+
+
+def table(
+    headers: Sequence[str],
+    rows: Iterable[Sequence[str]],
+    fit: Mapping[int, Fit] | None = None,
+) -> None:
+    """Print ``rows`` under ``headers`` in aligned columns, fitted to the terminal: each column
+    gives way as ``fit`` says by its index (``wrap`` when not said; see
+    :data:`approvals.cli.tables.Fit`).
+    With ``--wide``, or when output is piped without COLUMNS, every row stays one line."""
+    from approvals.cli import tables
+
     body = [[terminal_safe(str(cell)) for cell in row] for row in rows]
-    widths = [width(h) for h in headers]
-    for row in body:
-        widths = [max(w, width(cell)) for w, cell in zip(widths, row, strict=True)]
-    lines = [headers, ["-" * w for w in widths], *body]
-    for line in lines:
-        click.echo("  ".join(_pad(cell, w) for cell, w in zip(line, widths, strict=True)).rstrip())
+    tables.echo(tables.layout(headers, body, fit or {}, _room()))

@@ -72,4 +72,4 @@ def remind(session: Session, days: int, everyone: bool) -> None:
             for item in items
         ]  # fmt: skip
         keys = ("reference", "title", "deadline", "due", "status", "steps")
-        table([say(f"h.{key}", lang) for key in keys], rows)
+        table([say(f"h.{key}", lang) for key in keys], rows, fit={1: "clip"})  # whole in `show`

@@ -9,7 +9,7 @@ import click
 
 from approvals.cli.output import emit_json, table
 from approvals.cli.session import Session, as_of_option, pass_session
-from approvals.cli.text import moment, say
+from approvals.cli.text import moment, say, zone_mark
 
 if TYPE_CHECKING:
     from datetime import datetime
@@ -150,8 +150,9 @@ def list_keys(session: Session) -> None:
          moment(r.start), moment(r.end)]
         for r in records
     ]  # fmt: skip
+    zone = zone_mark()
     headers = {
-        "en": ["holder", "key", "registered by", "since", "revoked"],
-        "ja": ["保持者", "鍵", "登録者", "登録日時", "失効日時"],
+        "en": ["holder", "key", "registered by", f"since ({zone})", f"revoked ({zone})"],
+        "ja": ["保持者", "鍵", "登録者", f"登録日時({zone})", f"失効日時({zone})"],
     }[lang]
     table(headers, rows)
