@@ -30,6 +30,9 @@ cases = Table(
     Column("updated_at", UTCDateTime, nullable=True),
     Column("decision", String(64), nullable=True),
     Column("decided_at", UTCDateTime, nullable=True),
+    # the day the action starts, as the case records it (a workflow's effective_date field),
+    # beside the moment the step putting it in effect was recorded
+    Column("effective_date", Date, nullable=True),
     Column("effective_at", UTCDateTime, nullable=True),
     Column("ended_at", UTCDateTime, nullable=True),
     Column("retention_until", Date, nullable=True),
@@ -62,6 +65,7 @@ def disposed_row(reference: str, disposal: Mapping[str, Any]) -> dict[str, Any]:
         "updated_at": None,
         "decision": None,
         "decided_at": None,
+        "effective_date": None,
         "effective_at": None,
         "ended_at": None,
         "retention_until": None,
@@ -74,7 +78,7 @@ class CaseRegister(ReadModel):
     """台帳: one row per case, disposed cases kept as the disposal record's row."""
 
     name = "cases"
-    version = 2
+    version = 3  # 3: the recorded effective_date beside the moment put in effect
     metadata = metadata
     case_tables = (cases,)
 

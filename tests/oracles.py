@@ -138,6 +138,9 @@ def cases(registers: Registers, domain: Domain) -> Iterator[Comparison]:
             view.filed_at, reference, view.workflow, view.title, view.department, view.filer,
             view.state, view.terminal, view.version, view.updated_at,
             decision.trigger if decision else None, _at(decision),
+            # the day recorded, when the workflow asks for one
+            usable_day(view.fields.get("effective_date")) if "effective_date" in workflow.fields
+            else None,
             _at(_entered(history, workflow.effective_states)),
             _at(_entered(history, workflow.retention.starts_on)),
             view.retention_until, None,
@@ -146,14 +149,14 @@ def cases(registers: Registers, domain: Domain) -> Iterator[Comparison]:
         disposal = record.disposal
         expected.append((
             record.disposed_at, reference, disposal["workflow"], "", disposal["department"], "",
-            "disposed", True, disposal["count"], None, None, None, None, None, None,
+            "disposed", True, disposal["count"], None, None, None, None, None, None, None,
             record.disposed_at,
         ))  # fmt: skip
     expected.sort(key=lambda row: (row[0], row[1]))
     actual = [
         (e.filed_at or e.disposed_at, e.reference, e.workflow, e.title, e.department, e.filer,
-         e.state, e.terminal, e.events, e.updated_at, e.decision, e.decided_at, e.effective_at,
-         e.ended_at, e.retention_until, e.disposed_at)
+         e.state, e.terminal, e.events, e.updated_at, e.decision, e.decided_at, e.effective_date,
+         e.effective_at, e.ended_at, e.retention_until, e.disposed_at)
         for e in registers.cases()
     ]  # fmt: skip
     yield "cases: the register, in order", expected, actual

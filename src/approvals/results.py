@@ -262,7 +262,11 @@ class CaseEntry:
     updated_at: datetime | None
     decision: str | None
     decided_at: datetime | None
+    effective_date: date | None
+    """The day the action starts, as the case records it (its workflow's ``effective_date``
+    field); None when the workflow has no such field or it is not recorded yet."""
     effective_at: datetime | None
+    """When the step that put the action in effect was recorded."""
     ended_at: datetime | None
     retention_until: date | None
     disposed_at: datetime | None

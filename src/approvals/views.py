@@ -6,16 +6,19 @@ from datetime import datetime
 from typing import Any
 
 from approvals.domain.case import Case
-from approvals.domain.clocks import Holiday, due_dates, retention_until, weekends
+from approvals.domain.clocks import Holiday, due_dates, retention_until, usable_day, weekends
 from approvals.domain.flaws import flaws
 from approvals.domain.roster import Roster
 from approvals.domain.workflow import DEPARTMENT_ROLES, ROLES, Workflow
 from approvals.errors import Label
 from approvals.results import CaseView, DeadlineView, HistoryEntry, NextStep
 
-__all__ = ["DECISIONS", "case_view", "history_entries", "register_values"]
+__all__ = ["DECISIONS", "EFFECTIVE_DATE", "case_view", "history_entries", "register_values"]
 
 FILE_LABEL = Label("file", "届け出")
+
+EFFECTIVE_DATE = "effective_date"
+"""The field in which a workflow records the day its action starts (the register shows it)."""
 
 DECISIONS = ("approve", "reject")
 """The chief's decisions (承認 or not): the first one taken dates the decision."""
@@ -129,7 +132,9 @@ def since(case: Case) -> datetime:
 
 def register_values(case: Case, workflow: Workflow) -> dict[str, Any]:
     """Return what the case register (台帳) shows of ``case``: state and the dates of its
-    notice, decision, effect (the action may start) and end."""
+    notice, decision, effect (the day the action starts as the case records it, when its
+    workflow has an ``effective_date`` field, and the moment the step putting it in effect was
+    recorded) and end."""
     history = case.history
     decision = next((e for e in history if e.trigger in DECISIONS), None)
     running = workflow.effective_states
@@ -149,6 +154,11 @@ def register_values(case: Case, workflow: Workflow) -> dict[str, Any]:
         "updated_at": case.modified_on,
         "decision": decision.trigger if decision else None,
         "decided_at": decision.at if decision else None,
+        "effective_date": (
+            usable_day(case.fields.get(EFFECTIVE_DATE))
+            if EFFECTIVE_DATE in workflow.fields
+            else None
+        ),
         "effective_at": effective.at if effective else None,
         "ended_at": ended.at if ended else None,
         "retention_until": retention_until(history, workflow.retention),
