@@ -703,4 +703,12 @@ MESSAGES: dict[str, dict[str, str]] = {
         "en": "Cannot use the database {url}: {reason}.",
         "ja": "データベース {url} を使えません: {reason}。",
     },
+    "storage.needs_upgrade": {
+        "en": "Cannot use the database {url}: {reason}; nothing was written, and the store's owner runs `approvals --db {owner} upgrade` first.",
+        "ja": "データベース {url} を使えません({reason})。何も書き込んでいません: 先に保存先の所有者が `approvals --db {owner} upgrade` を実行してください。",
+    },
+    "storage.newer": {
+        "en": "Cannot use the database {url}: a newer release of approvals than this one ({release}) upgraded it (schema {revision}), and no store is ever downgraded; nothing was written, so use that release or a later one.",
+        "ja": "データベース {url} を使えません: このリリース({release})より新しい approvals が更新しています(スキーマ {revision})。保存先を古いリリースに戻すことはしません。何も書き込んでいません: そのリリース以降の approvals を使ってください。",
+    },
 }

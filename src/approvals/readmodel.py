@@ -57,7 +57,10 @@ from approvals.domain.case import Case, case_id
 from approvals.domain.clocks import Holiday, weekends
 from approvals.domain.retention import RetentionRecord, retention_id
 from approvals.domain.roster import Roster
+from approvals.errors import Label
 from approvals.logging import get_logger
+from approvals.schema import needs_upgrade, not_owned
+from approvals.store import shown_url
 from approvals.stored import reading
 
 if TYPE_CHECKING:
@@ -317,6 +320,7 @@ class Projector:
             _create(self.tracking.metadata, [self.tracking], self.engine)
             self._add_calendar_column()
             stored = self._stored()
+            self._may_rebuild(stored)
             for model in self.models:
                 known = stored.get(model.name)
                 if known is not None and known[0] != model.version:
@@ -331,6 +335,33 @@ class Projector:
                     if known is None:
                         self._start(model)
         self._ready = True
+
+    def _may_rebuild(self, stored: Mapping[str, tuple[int, int, str | None]]) -> None:
+        """Refuse, before anything is written, a model stored under another version whose
+        tables this role may not drop (PostgreSQL: it does not own them): their owner's
+        ``approvals upgrade`` rebuilds it."""
+        outdated = [
+            (model, stored[model.name][0])
+            for model in self.models
+            if model.name in stored and stored[model.name][0] != model.version
+        ]
+        if not outdated:
+            return
+        with self.engine.connect() as connection:
+            foreign = set(not_owned(connection, [t.name for m, _ in outdated for t in m.tables]))
+        for model, version in outdated:
+            if foreign & {t.name for t in model.tables}:
+                raise needs_upgrade(
+                    shown_url(self.engine.url),
+                    Label(
+                        f"the read model {model.name} is stored at version {version} and this "
+                        f"release writes version {model.version}, which only the owner of its "
+                        "tables may rebuild",
+                        f"読み取りモデル {model.name} はバージョン {version} で保存されていますが、"
+                        f"このリリースはバージョン {model.version} を書きます。作り直せるのはその"
+                        "テーブルの所有者だけです",
+                    ),
+                )
 
     def _stored(self) -> dict[str, tuple[int, int, str | None]]:
         tracking = self.tracking.c

@@ -6,6 +6,9 @@ inside the database too: triggers abort every UPDATE and DELETE (and on PostgreS
 TRUNCATE), whoever sends them. So is ``approvals_disposals``, the cases disposed of; a case
 key (``approvals_case_keys``) is never updated, and deleted only once its case is named there,
 which disposal does in the transaction that records it.
+
+A store names its schema's revision (:mod:`approvals.schema`): a new store is made at this
+release's; one of another release is refused until its owner runs ``approvals upgrade``.
 """
 
 from __future__ import annotations
@@ -31,6 +34,15 @@ from approvals.audit.keys import CASE_KEYS_TABLE, DISPOSALS_TABLE, disposals_tab
 from approvals.audit.ledger import INTEGRITY_TABLE, IntegrityRecorder
 from approvals.audit.signing import SIGNATURES_TABLE
 from approvals.errors import Label, StorageError
+from approvals.schema import (
+    SCHEMA_REVISION,
+    UPGRADES_TABLE,
+    VERSION_TABLE,
+    permission_refusal,
+    stamp_of,
+    upgrades_table,
+    version_table,
+)
 from approvals.urls import default_url, sqlite_url
 
 __all__ = [
@@ -40,10 +52,17 @@ __all__ = [
     "check_schema",
     "create_engine",
     "default_url",
+    "ensure_guards",
     "ensure_schema",
     "grant_least_privilege",
+    "granted_roles",
+    "guard_names",
     "in_autocommit",
+    "lacking_privileges",
     "least_privilege_grants",
+    "least_privileges",
+    "lock_schema",
+    "missing_guards",
     "persistence_env",
     "shown_url",
     "sqlite_url",
@@ -261,6 +280,9 @@ def reachable(engine: Engine) -> Iterator[None]:
     try:
         yield
     except sqlalchemy.exc.DBAPIError as error:  # unreachable, no such schema, no right to create
+        refused = permission_refusal(shown_url(engine.url), error)
+        if refused is not None:
+            raise refused from None
         reason = str(error.orig).strip().splitlines()[0] if error.orig else str(error)
         raise StorageError(url=shown_url(engine.url), reason=Label(reason, reason)) from None
 
@@ -289,6 +311,9 @@ def persistence_env(extra: Mapping[str, str] | None = None) -> dict[str, str]:
 
 APPEND_ONLY_TABLES = (EVENTS_TABLE, INTEGRITY_TABLE, SIGNATURES_TABLE, DISPOSALS_TABLE)
 """Never updated, never deleted. Case keys are never updated, and deleted only at disposal."""
+
+GUARDED_TABLES = (*APPEND_ONLY_TABLES, UPGRADES_TABLE)
+"""The tables whose triggers refuse every UPDATE and DELETE: the log's, and the upgrades'."""
 
 _SQLITE_KEY_DELETE = f"""CREATE TRIGGER IF NOT EXISTS {CASE_KEYS_TABLE}_no_delete
     BEFORE DELETE ON {CASE_KEYS_TABLE}
@@ -351,18 +376,24 @@ def _postgres_triggers(table: str) -> list[str]:
 _LOCK_KEY = int.from_bytes(hashlib.sha256(b"approvals schema").digest()[:4], "big")
 
 
+def lock_schema(connection: Connection) -> None:
+    """Hold the schema for ``connection``'s transaction, which must not have written yet: on
+    PostgreSQL the lock :func:`ensure_schema` takes (released at commit); on SQLite the write
+    lock (BEGIN IMMEDIATE), taken before the first read so that what is read stays true."""
+    if connection.dialect.name == "postgresql":
+        connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _LOCK_KEY})
+    elif connection.dialect.name == "sqlite":
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+
 def check_schema(engine: Engine) -> None:
-    """Refuse a database that holds no approvals event table."""
+    """Refuse a database that holds no approvals store, or a store of another release's schema
+    (:meth:`approvals.schema.Stamp.refusal`)."""
     with reachable(engine), engine.connect() as connection:
-        present = sqlalchemy.inspect(connection).has_table(EVENTS_TABLE)
-    if not present:
-        raise StorageError(
-            url=shown_url(engine.url),
-            reason=Label(
-                "it is not set up for approvals; create the store with `approvals init`",
-                "approvals 用に準備されていません。`approvals init` で作成してください",
-            ),
-        )
+        stamp = stamp_of(connection)
+    refused = stamp.refusal(shown_url(engine.url))
+    if refused is not None:
+        raise refused
 
 
 def ensure_schema(engine: Engine, tables: list[sqlalchemy.Table]) -> None:
@@ -370,32 +401,78 @@ def ensure_schema(engine: Engine, tables: list[sqlalchemy.Table]) -> None:
 
     On PostgreSQL an advisory lock serialises processes that start at the same moment.  The
     table of disposals is made here too: without a row in it for the case, the database
-    refuses to delete a case key (see :meth:`approvals.audit.keys.CaseKeys.destroy`).
+    refuses to delete a case key (see :meth:`approvals.audit.keys.CaseKeys.destroy`).  A new
+    store is stamped with this release's schema revision; a store of another release's is
+    refused, untouched (``approvals upgrade`` is for that).
     """
     if all(t.name != DISPOSALS_TABLE for t in tables):
         tables = [*tables, disposals_table()]
     with reachable(engine), engine.begin() as connection:
         if engine.dialect.name == "postgresql":
             connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _LOCK_KEY})
-        for table in tables:
+        stamp = stamp_of(connection)
+        if stamp.present:
+            refused = stamp.refusal(shown_url(engine.url))
+            if refused is not None:
+                raise refused
+        for table in [*tables, upgrades_table()]:
             table.create(connection, checkfirst=True)
-        if engine.dialect.name == "sqlite":
-            statements = [s for t in APPEND_ONLY_TABLES for s in _sqlite_triggers(t)]
-            statements += [_sqlite_triggers(CASE_KEYS_TABLE)[0], _SQLITE_KEY_DELETE]
-        elif engine.dialect.name == "postgresql":
-            statements = [_POSTGRES_FUNCTION, _POSTGRES_NO_KEY_UPDATE, *_POSTGRES_KEY_DELETE]
-            statements += [s for t in APPEND_ONLY_TABLES for s in _postgres_triggers(t)]
-        else:
-            raise StorageError(
-                url=shown_url(engine.url),
-                reason=Label(
-                    f"{engine.dialect.name} is not supported; use SQLite or PostgreSQL",
-                    f"{engine.dialect.name} には対応していません。"
-                    "SQLite か PostgreSQL を使ってください",
-                ),
-            )
-        for statement in statements:
-            connection.execute(text(statement))
+        ensure_guards(connection)
+        if stamp.revision is None:
+            stamped = version_table()
+            stamped.create(connection, checkfirst=True)
+            connection.execute(sqlalchemy.insert(stamped).values(version_num=SCHEMA_REVISION))
+
+
+def _guard_statements(dialect: str) -> list[str]:
+    """The statements that make the append-only triggers (and what they call), for ``dialect``."""
+    if dialect == "sqlite":
+        statements = [s for t in GUARDED_TABLES for s in _sqlite_triggers(t)]
+        return [*statements, _sqlite_triggers(CASE_KEYS_TABLE)[0], _SQLITE_KEY_DELETE]
+    statements = [_POSTGRES_FUNCTION, _POSTGRES_NO_KEY_UPDATE, *_POSTGRES_KEY_DELETE]
+    return statements + [s for t in GUARDED_TABLES for s in _postgres_triggers(t)]
+
+
+def guard_names(dialect: str) -> list[str]:
+    """The names of the append-only triggers a store holds on ``dialect``."""
+    if dialect == "sqlite":
+        names = [f"{t}_{what}" for t in GUARDED_TABLES for what in ("no_update", "no_delete")]
+    else:
+        names = [f"{t}_{what}" for t in GUARDED_TABLES for what in ("append_only", "no_truncate")]
+        names.append(f"{CASE_KEYS_TABLE}_no_truncate")
+    return [*names, f"{CASE_KEYS_TABLE}_no_update", f"{CASE_KEYS_TABLE}_no_delete"]
+
+
+def ensure_guards(connection: Connection) -> None:
+    """Make the append-only triggers where missing (as they are in this release), in the
+    transaction of ``connection``: a store's own, and after each upgrade, which may have made
+    a table anew."""
+    dialect = connection.dialect.name
+    if dialect not in ("sqlite", "postgresql"):
+        raise StorageError(
+            url=shown_url(connection.engine.url),
+            reason=Label(
+                f"{dialect} is not supported; use SQLite or PostgreSQL",
+                f"{dialect} には対応していません。SQLite か PostgreSQL を使ってください",
+            ),
+        )
+    for statement in _guard_statements(dialect):
+        connection.execute(text(statement))
+
+
+def missing_guards(connection: Connection) -> list[str]:
+    """The append-only triggers the store of ``connection`` lacks (none when all are there)."""
+    if connection.dialect.name == "sqlite":
+        query = text("SELECT name FROM sqlite_master WHERE type = 'trigger'")
+    else:
+        query = text(
+            "SELECT t.tgname FROM pg_catalog.pg_trigger t"
+            " JOIN pg_catalog.pg_class c ON c.oid = t.tgrelid"
+            " WHERE c.relnamespace = CAST(current_schema() AS regnamespace)"
+            " AND NOT t.tgisinternal AND t.tgenabled <> 'D'"
+        )
+    present = {str(name) for name in connection.execute(query).scalars()}
+    return [name for name in guard_names(connection.dialect.name) if name not in present]
 
 
 def least_privilege_grants(engine: Engine, role: str, read_tables: Sequence[str] = ()) -> list[str]:
@@ -403,8 +480,10 @@ def least_privilege_grants(engine: Engine, role: str, read_tables: Sequence[str]
 
     The role may SELECT and INSERT on the event table and the integrity ledger (no UPDATE,
     DELETE or TRUNCATE, even without the triggers), INSERT and DELETE case keys (a key is deleted
-    when its case is disposed of), and read and write the disposable read-model tables
-    ``read_tables``.  Creating, dropping or altering any table stays with their owner.
+    when its case is disposed of), read the schema's revision and the upgrades, and read and
+    write the disposable read-model tables ``read_tables``.  Creating, dropping or altering any
+    table stays with their owner (so does ``approvals upgrade``, which grants the roles
+    :func:`granted_roles` names again).
     """
     quote = engine.dialect.identifier_preparer.quote
     who = quote(role)
@@ -414,11 +493,13 @@ def least_privilege_grants(engine: Engine, role: str, read_tables: Sequence[str]
             text("SELECT pg_get_serial_sequence(:table, 'id')"), {"table": EVENTS_TABLE}
         ).scalar_one()
     log_tables = ", ".join(quote(t) for t in APPEND_ONLY_TABLES)
+    schema_tables = f"{quote(VERSION_TABLE)}, {quote(UPGRADES_TABLE)}"
     statements = [
-        f"REVOKE ALL ON {log_tables}, {quote(CASE_KEYS_TABLE)} FROM {who}",
+        f"REVOKE ALL ON {log_tables}, {quote(CASE_KEYS_TABLE)}, {schema_tables} FROM {who}",
         f"GRANT USAGE ON SCHEMA {quote(schema)} TO {who}",
         f"GRANT SELECT, INSERT ON {log_tables} TO {who}",
         f"GRANT SELECT, INSERT, DELETE ON {quote(CASE_KEYS_TABLE)} TO {who}",
+        f"GRANT SELECT ON {schema_tables} TO {who}",  # which release the store is for
     ]
     if sequence:
         statements.append(f"GRANT USAGE ON SEQUENCE {sequence} TO {who}")
@@ -426,6 +507,35 @@ def least_privilege_grants(engine: Engine, role: str, read_tables: Sequence[str]
         tables = ", ".join(quote(t) for t in read_tables)
         statements.append(f"GRANT SELECT, INSERT, UPDATE, DELETE ON {tables} TO {who}")
     return statements
+
+
+def least_privileges(read_tables: Sequence[str] = ()) -> list[tuple[str, str]]:
+    """The (table, privilege) pairs :func:`least_privilege_grants` gives a role."""
+    pairs = [(t, p) for t in APPEND_ONLY_TABLES for p in ("SELECT", "INSERT")]
+    pairs += [(CASE_KEYS_TABLE, p) for p in ("SELECT", "INSERT", "DELETE")]
+    pairs += [(VERSION_TABLE, "SELECT"), (UPGRADES_TABLE, "SELECT")]
+    return pairs + [(t, p) for t in read_tables for p in ("SELECT", "INSERT", "UPDATE", "DELETE")]
+
+
+def lacking_privileges(
+    connection: Connection, roles: Sequence[str], read_tables: Sequence[str] = ()
+) -> list[str]:
+    """Those of the PostgreSQL ``roles`` that lack a right :func:`least_privilege_grants` gives
+    on a table that exists (one rebuilt since it was granted, say)."""
+    if connection.dialect.name != "postgresql" or not roles:
+        return []
+    pairs = least_privileges(read_tables)
+    query = text(
+        "SELECT DISTINCT g.role FROM unnest(CAST(:roles AS text[])) AS g(role)"
+        " CROSS JOIN unnest(CAST(:tables AS text[]), CAST(:privileges AS text[])) AS n(t, p)"
+        " WHERE to_regclass(n.t) IS NOT NULL AND NOT has_table_privilege(g.role, n.t, n.p)"
+        " ORDER BY g.role"
+    )
+    tables, privileges = [t for t, _ in pairs], [p for _, p in pairs]
+    found = connection.execute(
+        query, {"roles": list(roles), "tables": tables, "privileges": privileges}
+    )
+    return [str(role) for role in found.scalars()]
 
 
 def grant_least_privilege(engine: Engine, role: str, read_tables: Sequence[str] = ()) -> None:
@@ -457,3 +567,18 @@ def grant_least_privilege(engine: Engine, role: str, read_tables: Sequence[str] 
     with reachable(engine), engine.begin() as connection:
         for statement in statements:
             connection.execute(text(statement))
+
+
+def granted_roles(connection: Connection) -> list[str]:
+    """The PostgreSQL roles that may append to the log of the current schema: those granted
+    least privilege (the table's owner and superusers aside), by name; none on SQLite."""
+    if connection.dialect.name != "postgresql":
+        return []
+    query = text(
+        "SELECT DISTINCT r.rolname FROM pg_catalog.pg_class c"
+        " CROSS JOIN LATERAL aclexplode(c.relacl) AS a"
+        " JOIN pg_catalog.pg_roles r ON r.oid = a.grantee"
+        " WHERE c.oid = to_regclass(:table) AND a.privilege_type = 'INSERT'"
+        " AND a.grantee <> c.relowner ORDER BY r.rolname"
+    )
+    return [str(name) for name in connection.execute(query, {"table": EVENTS_TABLE}).scalars()]

@@ -29,6 +29,7 @@ from approvals.audit.keys import CaseKeyMapper, CaseKeys
 from approvals.errors import ApprovalsError, ConcurrencyConflict, Label, StorageError
 from approvals.joined import HostTransactions
 from approvals.logging import get_logger
+from approvals.schema import ANY_RIGHT, permission_refusal
 from approvals.store import Factory, in_autocommit, persistence_env, shown_url
 
 __all__ = ["StoredApplication"]
@@ -259,6 +260,11 @@ class StoredApplication(Application[UUID]):
             yield
         except (sqlalchemy.exc.OperationalError, sqlalchemy.exc.InterfaceError) as error:
             raise self._storage_error(error) from None
+        except sqlalchemy.exc.ProgrammingError as error:
+            refused = permission_refusal(shown_url(self._engine.url), error, ANY_RIGHT)
+            if refused is None:
+                raise
+            raise refused from None
         except PersistenceError as error:
             if isinstance(error, IntegrityError):
                 raise
@@ -266,6 +272,9 @@ class StoredApplication(Application[UUID]):
 
     def _storage_error(self, error: Exception) -> StorageError:
         cause = error.__cause__ or error
+        refused = permission_refusal(shown_url(self._engine.url), cause, ANY_RIGHT)
+        if refused is not None:  # a right the role lacks: the owner's upgrade grants it again
+            return refused
         original = getattr(cause, "orig", None) or cause
         reason = (
             str(original).strip().splitlines()[0]
