@@ -11,17 +11,21 @@ a definition version the file no longer holds, a value the tables keep altered, 
 cannot read), it raises :class:`NotCurrent` and the caller takes the full path, which catches
 up and answers or refuses as always.
 
+With a folder of the company's own workflows (``--workflows DIR``), the definitions are loaded
+and checked as the full path loads them (the built-ins and the company's files, each refused
+as there), and the labels of a workflow version they hold come from them: a company's
+workflow is shown with its own labels, never a built-in file's.  A case of a company's
+workflow read without the folder is left to the full path, which reads its definition from
+the log.
+
 The table shapes and model versions here are those of ``projections/``; a test compares them,
 and compares this path's answers with the full path's on the same store.
 """
 
 from __future__ import annotations
 
-import tomllib
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from datetime import UTC, datetime
-from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -29,17 +33,21 @@ import sqlalchemy as sa
 
 from approvals.domain.workflow import ROLES
 from approvals.errors import ApprovalsError, CaseUnreadable, FlawedValue, Label
+from approvals.labels import Labels as _Labels
+from approvals.labels import NotCurrent, read_labels, workflows_dir
 from approvals.results import CaseEntry, InboxItem
+from approvals.schema import SCHEMA_REVISION, VERSION_TABLE
 
 if TYPE_CHECKING:
     from approvals.domain.clocks import Holiday
+    from approvals.domain.workflow import Workflow
 
 __all__ = ["CALENDAR_MODELS", "MODELS", "NotCurrent", "ReadModels"]
 
 T = TypeVar("T")
 
 MODELS: dict[str, int] = {
-    "cases": 2, "inbox": 2, "deadlines": 2, "vendors": 6, "provisions": 4, "receipts": 1,
+    "cases": 3, "inbox": 2, "deadlines": 2, "vendors": 6, "provisions": 4, "receipts": 1,
     "retention": 3, "unreadable": 2,
 }  # fmt: skip
 """Each read model, with the version of its rows this path reads (that of ``projections/``)."""
@@ -48,13 +56,13 @@ CALENDAR_MODELS = frozenset({"deadlines", "inbox", "vendors"})
 """The models whose rows hold due dates, and so depend on the calendar."""
 
 DISPOSED = Label("disposed", "廃棄済み")
-_DEFINITION_LIMIT = 1024 * 1024  # as the definition reader: larger files are refused there
 
 _tracking = sa.table(
     "approvals_projections", sa.column("name"), sa.column("version"), sa.column("position"),
     sa.column("calendar"),
 )  # fmt: skip
 _events = sa.table("approvals_events", sa.column("id"))
+_revision = sa.table(VERSION_TABLE, sa.column("version_num"))
 _inbox = sa.table(
     "rm_inbox", *map(sa.column, (
         "reference", "trigger", "role", "department", "filer", "workflow", "workflow_version",
@@ -64,10 +72,14 @@ _inbox = sa.table(
 _roster = sa.table("rm_roster", sa.column("user"), sa.column("role"), sa.column("department"))
 _CASE_COLUMNS = (
     "reference", "workflow", "workflow_version", "title", "department", "filer", "state",
-    "terminal", "events", "filed_at", "updated_at", "decision", "decided_at", "effective_at",
-    "ended_at", "retention_until", "disposed_at",
+    "terminal", "events", "filed_at", "updated_at", "decision", "decided_at", "effective_date",
+    "effective_at", "ended_at", "retention_until", "disposed_at",
 )  # fmt: skip
-_CASE_TYPES: dict[str, Any] = {"terminal": sa.Boolean(), "retention_until": sa.Date()}
+_CASE_TYPES: dict[str, Any] = {
+    "terminal": sa.Boolean(),
+    "effective_date": sa.Date(),
+    "retention_until": sa.Date(),
+}
 _cases = sa.table(
     "rm_cases", *(sa.column(name, _CASE_TYPES.get(name)) for name in (*_CASE_COLUMNS, "listed_at"))
 )
@@ -79,10 +91,6 @@ _flawed = sa.table(
 )
 # The widths of the columns a filter compares with: a longer value is kept shortened there.
 _WIDTHS = {"user": 200, "workflow": 64, "state": 64, "department": 200}
-
-
-class NotCurrent(Exception):
-    """The read models cannot give the full path's answer as they stand: take the full path."""
 
 
 def _moment(value: Any) -> datetime | None:
@@ -107,68 +115,13 @@ def _stored(value: str, column: str) -> str:
     return value
 
 
-@dataclass(frozen=True, slots=True)
-class _Labels:
-    """What the lists show of one definition version: its title, states and steps."""
-
-    title: Label
-    states: dict[str, Label]
-    steps: dict[tuple[str, str], Label]
-
-    def step(self, state: str, trigger: str) -> Label:
-        """The label of ``trigger`` from ``state``, else of the first step it names."""
-        found = self.steps.get((state, trigger))
-        if found is None:
-            found = next((label for (_, t), label in self.steps.items() if t == trigger), None)
-        return found if found is not None else Label(trigger, trigger)
-
-
-def workflows_dir() -> Path:
-    """The folder of the reference workflows (as :func:`approvals.definitions
-    .builtin_workflows_dir` finds it)."""
-    packaged = resources.files("approvals") / "workflows"
-    if packaged.is_dir():
-        return Path(str(packaged))
-    return Path(__file__).resolve().parents[2] / "workflows"
-
-
-def _label(value: Any) -> Label:
-    if not isinstance(value, dict) or not all(isinstance(value.get(k), str) for k in ("en", "ja")):
-        raise NotCurrent("label")
-    return Label(value["en"], value["ja"])
-
-
-def read_labels(folder: Path, workflow: str, version: int) -> _Labels:
-    """Read the labels of ``workflow`` from its file in ``folder`` when the file holds that
-    version; otherwise the definition is in the log, for the full path to read."""
-    if not workflow.replace("_", "").isalnum() or not workflow.isascii():
-        raise NotCurrent(workflow)
-    path = folder / f"{workflow}.toml"
-    try:
-        if not path.is_file() or path.stat().st_size > _DEFINITION_LIMIT:
-            raise NotCurrent(workflow)
-        data = tomllib.loads(path.read_bytes().decode("utf-8"))
-    except (OSError, UnicodeError, tomllib.TOMLDecodeError):
-        raise NotCurrent(workflow) from None
-    if data.get("id") != workflow or data.get("version") != version:
-        raise NotCurrent(workflow)
-    try:
-        states = {name: _label(body["label"]) for name, body in data["states"].items()}
-        steps: dict[tuple[str, str], Label] = {}
-        for step in data["steps"]:
-            sources = step["from"] if isinstance(step["from"], list) else [step["from"]]
-            for source in sources:
-                steps.setdefault((source, step["trigger"]), _label(step["label"]))
-        return _Labels(_label(data["title"]), states, steps)
-    except (KeyError, TypeError, AttributeError):
-        raise NotCurrent(workflow) from None
-
-
 class ReadModels:
     """The read-model tables of one store, read while they are current.
 
     ``holiday`` is the calendar the command counts on (the models holding due dates must have
-    been computed on it); ``clock`` gives now (for what is overdue)."""
+    been computed on it); ``clock`` gives now (for what is overdue); ``workflows`` the folder
+    of the built-in workflow files (default: the installed ones), ``company`` that of the
+    company's own (``--workflows``), when the command names one."""
 
     def __init__(
         self,
@@ -177,11 +130,14 @@ class ReadModels:
         holiday: Holiday,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
         workflows: Path | None = None,
+        company: Path | None = None,
     ) -> None:
         self.url = url
         self._holiday = holiday
         self._clock = clock
         self._folder = workflows or workflows_dir()
+        self._company = company
+        self._loaded: dict[str, tuple[int, _Labels]] | None = None
         self._labels: dict[tuple[str, int], _Labels] = {}
         self._engine: sa.Engine | None = None
         self._connection: sa.Connection | None = None
@@ -220,14 +176,19 @@ class ReadModels:
 
     def check(self) -> None:
         """Refuse (:class:`NotCurrent`) read models that are not all at the log's last position,
-        under the versions read here, on the command's calendar."""
+        under the versions read here, on the command's calendar, in a store of this release's
+        schema (another's is the full path's to refuse)."""
         head = sa.select(sa.func.max(_events.c.id)).scalar_subquery()
+        revision = sa.select(sa.func.max(_revision.c.version_num)).scalar_subquery()
         query = sa.select(_tracking.c.name, _tracking.c.version, _tracking.c.position,
-                          _tracking.c.calendar, head.label("head"))  # fmt: skip
+                          _tracking.c.calendar, head.label("head"),
+                          revision.label("revision"))  # fmt: skip
         rows = self._rows(query)
         found = {row.name: row for row in rows}
         if set(MODELS) - set(found):
             raise NotCurrent("models")
+        if any(row.revision != SCHEMA_REVISION for row in rows):
+            raise NotCurrent("schema")
         fingerprint: str | None = None
         for name, version in MODELS.items():
             row = found[name]
@@ -303,7 +264,9 @@ class ReadModels:
         if workflow is not None and not (
             workflow.replace("_", "").isalnum()
             and workflow.isascii()
-            and (self._folder / f"{workflow}.toml").is_file()
+            and (
+                workflow in self._company_labels() or (self._folder / f"{workflow}.toml").is_file()
+            )
         ):
             raise NotCurrent("workflow")
         query = sa.select(*(table.c[name] for name in _CASE_COLUMNS)).order_by(
@@ -349,8 +312,31 @@ class ReadModels:
         key = (workflow, version)
         found = self._labels.get(key)
         if found is None:
-            found = self._labels[key] = read_labels(self._folder, workflow, version)
+            loaded = self._company_labels().get(workflow)
+            if loaded is not None and loaded[0] == version:
+                found = self._labels[key] = loaded[1]
+            else:
+                found = self._labels[key] = read_labels(self._folder, workflow, version)
         return found
+
+    def load_company(self) -> None:
+        """Load the company's workflow folder, when the command names one, as the full path
+        loads it; refuse it (:class:`~approvals.errors.DefinitionError`) when it is broken."""
+        self._company_labels()
+
+    def _company_labels(self) -> dict[str, tuple[int, _Labels]]:
+        """The version and labels of each workflow new cases are filed on, when the command
+        names a folder of the company's own (loaded once, as the full path loads them)."""
+        if self._company is None:
+            return {}
+        if self._loaded is None:
+            from approvals.definitions import load_workflows  # noqa: PLC0415 - only with a folder
+
+            self._loaded = {
+                workflow.id: (workflow.version, _labels_of_workflow(workflow))
+                for workflow in load_workflows(self._company).values()
+            }
+        return self._loaded
 
     @staticmethod
     def _state(labels: _Labels, state: str) -> Label:
@@ -358,6 +344,15 @@ class ReadModels:
         if found is None:
             raise NotCurrent(state)
         return found
+
+
+def _labels_of_workflow(workflow: Workflow) -> _Labels:
+    """What the lists show of a loaded definition (as :func:`read_labels` reads a file)."""
+    steps: dict[tuple[str, str], Label] = {}
+    for (source, trigger), step in workflow.steps.items():
+        steps.setdefault((source, trigger), step.label)
+    states = {name: state.label for name, state in workflow.states.items()}
+    return _Labels(workflow.title, states, steps)
 
 
 def _fingerprint(holiday: Holiday) -> str:
@@ -368,12 +363,20 @@ def _fingerprint(holiday: Holiday) -> str:
     return f"{getattr(holiday, '__module__', '')}.{getattr(holiday, '__qualname__', holiday)}"[:64]
 
 
-def answer(url: str, holiday: Holiday, question: Callable[[ReadModels], T]) -> T | None:
+def answer(
+    url: str,
+    holiday: Holiday,
+    question: Callable[[ReadModels], T],
+    *,
+    workflows: Path | None = None,
+) -> T | None:
     """Answer ``question`` from the read models of the store at ``url`` when they are current;
-    None when the full path must answer (the models are behind, or anything is unsure)."""
+    None when the full path must answer (the models are behind, or anything is unsure).
+    ``workflows`` is the folder of the company's own workflow files, as the command names it."""
     try:
-        with ReadModels(url, holiday=holiday) as models:
+        with ReadModels(url, holiday=holiday, company=workflows) as models:
             models.check()
+            models.load_company()  # a broken file: the full path refuses it, naming the file
             return question(models)
     except (NotCurrent, sa.exc.SQLAlchemyError, ImportError, ValueError):
         return None

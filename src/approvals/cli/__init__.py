@@ -7,6 +7,7 @@ Exit codes: 0 done; 1 refused (a rule, an unknown case or person, a lost race, t
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import tzinfo
 from typing import IO, Any
 
 import click
@@ -19,7 +20,8 @@ __all__ = ["cli", "main"]
 
 EPILOG = """\b
 Environment: APPROVALS_DB (the store), APPROVALS_USER (who acts), APPROVALS_LANG (en|ja),
-APPROVALS_CALENDAR (the company's calendar file).
+APPROVALS_CALENDAR (the company's calendar file), APPROVALS_WORKFLOWS (its workflow files),
+APPROVALS_ZONE (the time zone times are shown in).
 The default store is the SQLite file ~/.local/share/approvals/approvals.db ($XDG_DATA_HOME
 when set). For PostgreSQL: --db postgresql+psycopg://USER@HOST/DB; a plain path is a SQLite
 file.
@@ -66,12 +68,19 @@ class ApprovalsGroup(click.Group):
             missing: dict[str, list[str]] | None = missing_keys(error.params)
             if missing is not None and not any(missing.values()):
                 missing = None
+            message = refusal(error.render(lang), error.params, lang)
+            if error.code == "workflow.not_found" and not (session and session.workflows):
+                from approvals.cli.text import say
+
+                message += ("" if lang == "ja" else " ") + say("hint.workflows", lang)
             raise Refusal(
-                refusal(error.render(lang), error.params, lang),
+                message,
                 error.code,
                 bool(session and session.as_json),
                 missing,
             ) from None
+        except BrokenPipeError:
+            raise  # the reader of stdout left (| head): click's main stops quietly, exit 1
         except (OSError, UnicodeError, OverflowError) as error:
             # What the engine did not turn into a sentence itself: a file that cannot be
             # written or read, text that is not UTF-8, a number too large to compute with.
@@ -96,6 +105,48 @@ def _key_folder(value: str | None) -> str | None:
     except OSError as error:
         raise click.BadParameter(f"cannot be used ({error.strerror}).") from None
     return value
+
+
+def _workflow_folder(value: str | None) -> str | None:
+    """Refuse a workflow folder that is not one: a file, a path that is not there, control
+    characters (the files in it are read when a command needs the definitions)."""
+    from pathlib import Path
+
+    if not value:
+        return None
+    if any(ord(c) < 32 or ord(c) == 127 or 0xD800 <= ord(c) <= 0xDFFF for c in value):
+        raise click.BadParameter("may not hold control characters or bytes that are not UTF-8.")
+    try:
+        if not Path(value).is_dir():
+            raise click.BadParameter(
+                f"{value!r} is not a folder; give the folder of the company's workflow files."
+            )
+    except OSError as error:
+        raise click.BadParameter(f"cannot be used ({error.strerror}).") from None
+    return value
+
+
+def _keep_zone(ctx: click.Context, name: str | None) -> None:
+    """Keep the zone's name until --lang is known: a name not known is refused in it."""
+    ctx.meta["approvals.zone"] = name
+
+
+def _zone(ctx: click.Context, lang: str) -> tzinfo | None:
+    """The zone --zone (or APPROVALS_ZONE) names, None when not given; one sentence for a name
+    the time zone database does not know."""
+    from approvals.zones import UnknownZone, zone_named
+
+    name = ctx.meta.get("approvals.zone")
+    if not name:
+        return None
+    try:
+        return zone_named(name)
+    except UnknownZone:
+        from approvals.cli.session import quoted
+        from approvals.cli.text import say
+
+        sentence = say("zone.unknown", lang, value=quoted(name))
+        raise click.BadParameter(sentence, ctx=ctx, param_hint="'--zone'") from None
 
 
 def _stopped(error: OSError | UnicodeError | OverflowError, lang: str) -> tuple[str, str]:
@@ -157,7 +208,29 @@ def _stopped(error: OSError | UnicodeError | OverflowError, lang: str) -> tuple[
     callback=lambda _ctx, _param, value: _key_folder(value),
     help="The folder of your signing key (default: ~/.config/approvals/keys).",
 )
+@click.option(
+    "--workflows",
+    envvar="APPROVALS_WORKFLOWS",
+    metavar="DIR",
+    callback=lambda _ctx, _param, value: _workflow_folder(value),
+    help="The folder of the company's own workflow files (*.toml), added beside the built-ins "
+    "(docs/workflows.md).",
+)
+@click.option(
+    "--zone",
+    envvar="APPROVALS_ZONE",
+    metavar="ZONE",
+    expose_value=False,
+    callback=lambda ctx, _param, value: _keep_zone(ctx, value),
+    help="The time zone times are shown in, and dates without an offset mean (an IANA name "
+    "such as UTC); default: Asia/Tokyo. Deadlines are counted in Japan's time whatever it is.",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print JSON (commands that read or decide).")
+@click.option(
+    "--wide",
+    is_flag=True,
+    help="Print tables whole, one line a row (default: fitted to the terminal's width).",
+)
 @click.option(
     "-v", "--verbose", is_flag=True, help="Log one structured line per command to stderr."
 )
@@ -170,7 +243,9 @@ def cli(
     lang: str,
     calendar: str | None,
     keys: str | None,
+    workflows: str | None,
     as_json: bool,
+    wide: bool,
     verbose: bool,
 ) -> None:
     """Run the sign-offs the personal-information regulation requires, and keep their records.
@@ -178,12 +253,15 @@ def cli(
     届け出 (notice) → 協議 (consultation) → 承認 (approval) on 12 workflows: the five actions
     the regulation names (a new collection purpose, a new or indirect collection method,
     entrustment to a vendor, third-party provision, joint use) and the duties around them
-    (see `approvals workflows list`).
+    (see `approvals workflows list`); a company adds its own with --workflows DIR.
     """
     from approvals.logging import configure
 
     configure(verbose=verbose)
     session = Session(db=db, user=user, lang=lang, as_json=as_json, calendar=calendar, keys=keys)
+    session.workflows = workflows
+    session.zone = _zone(ctx, lang)
+    session.wide = wide
     ctx.obj = session
     ctx.call_on_close(session.close)
 
@@ -203,10 +281,12 @@ def _register() -> None:
         remind,
         retention,
         roster,
+        upgrade,
         workflows,
     )
 
     cli.add_command(admin.init)
+    cli.add_command(upgrade.upgrade)
     cli.add_command(admin.demo)
     cli.add_command(roster.roster)
     cli.add_command(keys.keys)
@@ -233,8 +313,8 @@ def _setter(name: str) -> Callable[[click.Context, click.Parameter, Any], None]:
 
 
 def _accept_output_options(group: click.Group) -> None:
-    """Let every command take --json and --lang after its name too (``approvals remind --json``),
-    meaning what they mean before it."""
+    """Let every command take --json, --wide and --lang after its name too (``approvals remind
+    --json``), meaning what they mean before it."""
     for command in group.commands.values():
         if isinstance(command, click.Group):
             _accept_output_options(command)
@@ -242,6 +322,8 @@ def _accept_output_options(group: click.Group) -> None:
         command.params += [
             click.Option(["--json"], is_flag=True, expose_value=False, callback=_setter("as_json"),
                          help="Print JSON (as approvals --json)."),
+            click.Option(["--wide"], is_flag=True, expose_value=False, callback=_setter("wide"),
+                         help="Tables whole, one line a row (as approvals --wide)."),
             click.Option(["--lang"], type=click.Choice(["en", "ja"]), expose_value=False,
                          callback=_setter("lang"), help="Language (as approvals --lang)."),
         ]  # fmt: skip

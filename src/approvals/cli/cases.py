@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any
 
 import click
 from click.shell_completion import CompletionItem
 
-from approvals.cli.output import emit_json, name_left_out, table, terminal_safe, width
+from approvals.cli.output import emit_json, labelled, name_left_out, table, terminal_safe
 from approvals.cli.session import Session, as_of_option, pass_session
 from approvals.cli.text import day, moment, say, set_flag
 
@@ -17,12 +17,10 @@ if TYPE_CHECKING:
     from datetime import datetime
 
     from approvals.domain.workflow import Workflow
+    from approvals.offers import Offers, Step
     from approvals.results import CaseEntry, CaseView, Document, HistoryEntry, InboxItem
 
 __all__ = ["COMMANDS"]
-
-T = TypeVar("T")
-
 
 # -- parsing and completion ------------------------------------------------------------------
 
@@ -49,45 +47,110 @@ def _documents(paths: Sequence[Path]) -> list[Document]:
     return [Document.from_path(path) for path in paths]
 
 
-def _ask_store(ctx: click.Context, question: Callable[[Any], T]) -> T | None:
-    """Answer ``question`` from the store named on the command line for someone on its roster
-    (as every read command checks), or None on any failure."""
-    from approvals.factory import open_approvals
+def _offer(
+    ctx: click.Context, offer: Callable[[Session, Offers], list[CompletionItem]]
+) -> list[CompletionItem]:
+    """Answer ``offer`` from the read models of the store named on the command line, for the
+    person acting (on the roster, as every read command checks); nothing on any failure."""
+    from approvals.offers import Offers
 
-    root = ctx.find_root()
-    session = Session(
-        db=root.params.get("db"), user=root.params.get("user"), lang="en", as_json=False
-    )
+    session = _completing(ctx)
     try:
-        app = open_approvals(session.url, create=False)
-        try:
-            app.identify(session.actor)
-            return question(app)
-        finally:
-            app.close()
+        with Offers(session.url) as offers:
+            return offer(session, offers)
     except Exception:  # noqa: BLE001 - completion runs inside a shell: it must never print a traceback
-        return None
+        return []
+
+
+def _completing(ctx: click.Context) -> Session:
+    """The session the command line being completed names (the group's callback has not run)."""
+    params = ctx.find_root().params
+    lang = params.get("lang")
+    return Session(
+        db=params.get("db"),
+        user=params.get("user"),
+        lang=lang if lang in ("en", "ja") else "en",
+        as_json=False,
+    )
+
+
+def _may_take(ctx: click.Context) -> Callable[[Step], bool]:
+    """Which steps the command being completed takes: its own trigger (a shortcut), any
+    (``act``); ``show`` and ``history`` read any case, so they take none of this."""
+    name = ctx.command.name
+    return (lambda _step: True) if name == "act" else (lambda step: step.trigger == name)
 
 
 def complete_case(
     ctx: click.Context, _param: click.Parameter, incomplete: str
 ) -> list[CompletionItem]:
-    """Offer the case references that start with what was typed, to someone on the roster."""
-    references = _ask_store(ctx, lambda app: app.references()) or ()
+    """Offer the cases that start with what was typed: for a step command, those on which the
+    person acting can take that step now (``act``: any step); for ``show`` and ``history``,
+    every case."""
     wanted = incomplete.upper()
-    return [CompletionItem(ref) for ref in references if ref.startswith(wanted)]
+
+    def offer(session: Session, offers: Offers) -> list[CompletionItem]:
+        if ctx.command.name in ("show", "history"):
+            references = offers.cases(session.actor)
+        else:
+            takes = _may_take(ctx)
+            steps = [s for s in offers.steps(session.actor) if takes(s)]
+            references = tuple(dict.fromkeys(step.reference for step in steps))
+        return [CompletionItem(ref) for ref in references if ref.startswith(wanted)]
+
+    return _offer(ctx, offer)
 
 
 def complete_trigger(
     ctx: click.Context, _param: click.Parameter, incomplete: str
 ) -> list[CompletionItem]:
-    """Offer the steps the case allows now, to someone on the roster."""
-    reference = ctx.params.get("reference", "")
-    steps = _ask_store(ctx, lambda app: app.case(reference).next_steps) or ()
+    """Offer the steps the person acting can take on the case now, with their labels."""
+    reference = ctx.params.get("reference") or ""
+
+    def offer(session: Session, offers: Offers) -> list[CompletionItem]:
+        steps = [
+            s
+            for s in offers.steps(session.actor)
+            if s.reference == reference and s.trigger.startswith(incomplete)
+        ]
+        return [CompletionItem(s.trigger, help=_step_label(ctx, s, session.lang)) for s in steps]
+
+    return _offer(ctx, offer)
+
+
+def _step_label(ctx: click.Context, step: Step, lang: str) -> str | None:
+    """The step's label, from its workflow's file (the company's, else the built-in)."""
+    from approvals.labels import NotCurrent, read_labels, workflows_dir
+
+    company = ctx.find_root().params.get("workflows")
+    for folder in (Path(company) if company else None, workflows_dir()):
+        if folder is None:
+            continue
+        try:
+            labels = read_labels(folder, step.workflow, step.workflow_version)
+        except NotCurrent:
+            continue
+        return labels.step(step.state, step.trigger).get(lang)
+    return None
+
+
+def complete_workflow(
+    ctx: click.Context, _param: click.Parameter, incomplete: str
+) -> list[CompletionItem]:
+    """Offer the workflows new cases are filed on (the built-ins and the company's own), with
+    their titles in the language asked for."""
+    from approvals.labels import workflow_titles, workflows_dir
+
+    lang = _completing(ctx).lang
+    company = ctx.find_root().params.get("workflows")
+    try:
+        titles = workflow_titles(workflows_dir(), Path(company) if company else None)
+    except Exception:  # noqa: BLE001 - completion runs inside a shell: it must never print a traceback
+        return []
     return [
-        CompletionItem(s.trigger, help=s.label.en)
-        for s in steps
-        if s.trigger.startswith(incomplete)
+        CompletionItem(workflow, help=title.get(lang))
+        for workflow, title in titles.items()
+        if workflow.startswith(incomplete)
     ]
 
 
@@ -137,7 +200,7 @@ def print_case(case: CaseView, lang: str, workflow: Workflow | None = None) -> N
         (say("h.workflow", lang),
          f"{case.workflow} v{case.workflow_version} — {case.workflow_title.get(lang)}"),
         (say("h.department", lang), case.department),
-        (say("h.filer", lang), f"{case.filer}, {moment(case.filed_at)}"),
+        (say("h.filer", lang), f"{case.filer}, {moment(case.filed_at, offset=True)}"),
         (say("h.state", lang), f"{case.state_label.get(lang)} ({case.state})"),
     ]  # fmt: skip
     rows += [
@@ -169,7 +232,7 @@ def print_case(case: CaseView, lang: str, workflow: Workflow | None = None) -> N
         rows.append(
             (
                 say("h.deadlines", lang),
-                f"{deadline.label.get(lang)}: {moment(deadline.due_at)}{mark}",
+                f"{deadline.label.get(lang)}: {moment(deadline.due_at, offset=True)}{mark}",
             )
         )
     kept = (
@@ -180,10 +243,7 @@ def print_case(case: CaseView, lang: str, workflow: Workflow | None = None) -> N
     rows.append((say("h.retention", lang), kept))
     rows += [(say("h.flawed", lang), reason.get(lang)) for reason in case.flawed]
     click.echo(terminal_safe(f"{case.reference}  {case.title}"))
-    label_width = max(width(label) for label, _ in rows)
-    for label, text in rows:
-        shown = terminal_safe(text, keep="\n\t")
-        click.echo(f"  {label}{' ' * (label_width - width(label))}  {shown}")
+    labelled([(label, terminal_safe(text, keep="\n\t")) for label, text in rows])
 
 
 def _shown(value: Any) -> str:
@@ -205,7 +265,7 @@ def _report(session: Session, case: CaseView, key: str, **values: object) -> Non
 
 
 @click.command("file", short_help="File a notice (届け出); prints the case reference.")
-@click.argument("workflow")
+@click.argument("workflow", shell_complete=complete_workflow)
 @click.option("--title", required=True, help="What the case is about.")
 @click.option("--department", required=True, help="The department the notice belongs to.")
 @set_option
@@ -343,7 +403,8 @@ def print_history(session: Session, entries: Sequence[HistoryEntry]) -> None:
             entry.label.get(lang), entry.dest_label.get(lang), "; ".join(notes),
         ])  # fmt: skip
     keys = ("when", "who", "as", "what", "to", "comment")
-    table(["#", *(say(f"h.{key}", lang) for key in keys)], rows)
+    # The comment and evidence, often the longest cell, go under their row when it must fit.
+    table(["#", *(say(f"h.{key}", lang) for key in keys)], rows, fit={6: "below"})
 
 
 @click.command("inbox")
@@ -376,7 +437,7 @@ def print_inbox(session: Session, items: Sequence[InboxItem], person: str) -> No
         for item in items
     ]  # fmt: skip
     keys = ("reference", "step", "what", "title", "state", "since", "due")
-    table([say(f"h.{key}", lang) for key in keys], rows)
+    table([say(f"h.{key}", lang) for key in keys], rows, fit={3: "clip"})  # `show` has it whole
 
 
 @click.command("list", short_help="List cases (filters, --as-of).")
@@ -434,7 +495,7 @@ def print_cases(session: Session, cases: Sequence[CaseEntry]) -> None:
         for c in cases
     ]  # fmt: skip
     keys = ("reference", "workflow", "state", "department", "filer", "title", "updated")
-    table([say(f"h.{key}", lang) for key in keys], rows)
+    table([say(f"h.{key}", lang) for key in keys], rows, fit={5: "clip"})  # `show` has it whole
 
 
 SHORTCUTS: list[tuple[str, str]] = [

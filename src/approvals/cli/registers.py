@@ -131,7 +131,9 @@ def cases(
     limit: int, as_csv: bool,
 ) -> None:  # fmt: skip
     """Every case: workflow, state, department, filer, and the dates of its notice, decision,
-    effect and end, in the order filed."""
+    effect and end, in the order filed. "In effect from" is the day the action starts as the
+    case records it (the effective_date of the workflows that ask for one; empty for the
+    others); "put in effect" is when the step that put it in effect was recorded."""
     quick = session.quick(
         lambda models: (
             models.cases(
@@ -156,7 +158,8 @@ def cases(
         ("reference", _field("reference")), ("workflow", _field("workflow")),
         ("state", _label("state_label")), ("department", _field("department")),
         ("filer", _field("filer")), ("filed", _field("filed_at")),
-        ("decided", _field("decided_at")), ("effective", _field("effective_at")),
+        ("decided", _field("decided_at")), ("effective", _field("effective_date")),
+        ("put_in_effect", _field("effective_at")),
         ("ended", _field("ended_at")), ("retention", _field("retention_until")),
     ]  # fmt: skip
     _print_entries(session, entries, columns, as_csv=as_csv, limit=limit)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import getpass
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, tzinfo
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -16,11 +16,12 @@ if TYPE_CHECKING:
     from approvals.application import ApprovalsApplication
     from approvals.audit.signing import WriterKey
     from approvals.calendar import JapaneseCalendar
+    from approvals.domain.workflow import Workflow
     from approvals.reading import ReadModels
 
 T = TypeVar("T")
 
-__all__ = ["Session", "as_of_option", "parse_moment", "pass_session"]
+__all__ = ["Session", "as_of_option", "parse_moment", "pass_session", "shown_zone"]
 
 
 @dataclass
@@ -33,6 +34,9 @@ class Session:
     as_json: bool
     calendar: str | None = None
     keys: str | None = None
+    workflows: str | None = None
+    zone: tzinfo | None = None  # None: the company's (see approvals.zones)
+    wide: bool = False  # tables whole, one line a row, however wide the terminal
     _app: ApprovalsApplication | None = field(default=None, repr=False)
 
     @property
@@ -50,7 +54,7 @@ class Session:
             return None  # opened already: the full path costs nothing more
         from approvals.reading import answer
 
-        return answer(self.url, self.holiday(), question)
+        return answer(self.url, self.holiday(), question, workflows=self.company_folder)
 
     def app(self, *, create: bool = False) -> ApprovalsApplication:
         """Open the application on the store, once; only ``create`` makes a missing store."""
@@ -58,9 +62,24 @@ class Session:
             from approvals.factory import open_approvals
 
             self._app = open_approvals(
-                self.url, create=create, holiday=self.holiday(), signer=self.signer()
-            )
+                self.url, create=create, holiday=self.holiday(), signer=self.signer(),
+                workflows=self.company_folder,
+            )  # fmt: skip
         return self._app
+
+    @property
+    def company_folder(self) -> Path | None:
+        """The folder of the company's own workflow files: --workflows, else
+        APPROVALS_WORKFLOWS, else none (the built-ins alone)."""
+        return Path(self.workflows) if self.workflows else None
+
+    def definitions(self) -> dict[str, Workflow]:
+        """The workflows new cases are filed on: the built-ins and the company's own."""
+        if self._app is not None:
+            return dict(self._app.workflows)
+        from approvals.definitions import load_workflows
+
+        return load_workflows(self.company_folder)
 
     @property
     def key_folder(self) -> Path:
@@ -109,21 +128,48 @@ class Session:
 pass_session = click.make_pass_decorator(Session)
 
 
-def parse_moment(value: str) -> datetime:
-    """Read a moment: an ISO date (the end of that day) or date and time; JST unless given."""
-    from approvals.domain.clocks import moment_of
+def _running() -> Session | None:
+    """The session of the command running, if any."""
+    context = click.get_current_context(silent=True)
+    return None if context is None else context.find_object(Session)
 
+
+def shown_zone() -> tzinfo:
+    """The zone of the command running (--zone, else APPROVALS_ZONE, else the company's): the
+    one times are shown in and moments without an offset are read in."""
+    from approvals.zones import company_zone
+
+    session = _running()
+    zone = None if session is None else session.zone
+    return company_zone() if zone is None else zone
+
+
+def parse_moment(value: str, *, end: bool = True) -> datetime:
+    """Read a WHEN: a date and time, or a date meaning the end of that day (``end``: --to,
+    --as-of) or its start (--from); in the command's zone unless an offset is given."""
+    from approvals.cli.text import say
+    from approvals.zones import moment_given, zone_called
+
+    zone = shown_zone()
     try:
-        return moment_of(value.strip())
+        return moment_given(value, zone, end=end)
     except ValueError:
-        raise click.BadParameter(
-            f"{value!r} is not a moment; give 2026-04-30 or 2026-04-30T17:00 (JST unless an "
-            "offset is given)"
-        ) from None
+        session = _running()
+        lang = "en" if session is None else session.lang
+        sentence = say("when.bad", lang, value=quoted(value), zone=zone_called(zone))
+        raise click.BadParameter(sentence) from None
+
+
+def quoted(value: str) -> str:
+    """``value``, given on the command line, as a sentence may quote it: at most 40
+    characters, nothing that could steer the terminal."""
+    from approvals.cli.output import terminal_safe
+
+    return terminal_safe(value if len(value) <= 40 else value[:40] + "…")
 
 
 def _as_of(_ctx: click.Context, _param: click.Parameter, value: str | None) -> datetime | None:
-    return None if value is None else parse_moment(value)
+    return None if value is None else parse_moment(value, end=True)
 
 
 def as_of_option(function: Any) -> Any:
@@ -133,5 +179,6 @@ def as_of_option(function: Any) -> Any:
         "as_of",
         metavar="WHEN",
         callback=_as_of,
-        help="As things stood then: 2026-04-30 (end of that day) or 2026-04-30T17:00; JST.",
+        help="As things stood then: 2026-04-30 (the end of that day) or 2026-04-30T17:00, in "
+        "the zone (--zone) unless an offset is given.",
     )(function)

@@ -3,14 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import date, datetime, timedelta, timezone
+from datetime import date, datetime
 
 from approvals.errors import Label, fill
 
 __all__ = ["TEXT", "day", "missing_keys", "moment", "refusal", "say", "set_flag"]
-
-# approvals.domain.clocks.JST, kept here too: printing a list loads no part of the domain.
-_JST = timezone(timedelta(hours=9), "JST")
 
 TEXT: dict[str, Label] = {
     "filed": Label("Filed {reference}: {title}.", "{reference} を届け出ました: {title}。"),
@@ -71,6 +68,52 @@ TEXT: dict[str, Label] = {
     "init.granted": Label(
         "{role} may now read the log and append to it, and nothing more.",
         "{role} はログの読み取りと追記だけができるようになりました。",
+    ),
+    "upgrade.none": Label(
+        "The store {url} is up to date for approvals {release}: nothing to upgrade, nothing "
+        "written.",
+        "保存先 {url} は approvals {release} に対応済みです。更新することはなく、何も書き込んで"
+        "いません。",
+    ),
+    "upgrade.done": Label(
+        "Upgraded the store {url} from approvals {old} to {new} (recorded in approvals_upgrades).",
+        "保存先 {url} を approvals {old} から {new} に更新しました(approvals_upgrades に記録)。",
+    ),
+    "upgrade.mended": Label(
+        "Brought the store {url} up to date for approvals {new} (recorded in approvals_upgrades).",
+        "保存先 {url} を approvals {new} に合わせました(approvals_upgrades に記録)。",
+    ),
+    "upgrade.rebuilt": Label(
+        "Rebuilt the read models {models}: {events:n/event/events} read.",
+        "読み取りモデル {models} を再構築しました(読み込んだイベント {events:n} 件)。",
+    ),
+    "upgrade.guards": Label(
+        "Made the append-only triggers {names} again.",
+        "追記専用トリガー {names} を作り直しました。",
+    ),
+    "upgrade.granted": Label(
+        "{role} may again read the log and append to it, and nothing more.",
+        "{role} は再びログの読み取りと追記だけができるようになりました。",
+    ),
+    "upgrade.needed": Label(
+        "The store {url} needs upgrading: its owner runs `approvals --db {owner} upgrade`, "
+        "which does what follows.",
+        "保存先 {url} は更新が必要です。所有者が `approvals --db {owner} upgrade` を実行すると、"
+        "次のことを行います。",
+    ),
+    "upgrade.will_migrate": Label(
+        "Its tables go from approvals {old} to {new}.",
+        "テーブルを approvals {old} から {new} に移行します。",
+    ),
+    "upgrade.will_rebuild": Label(
+        "The read models {models} are rebuilt.", "読み取りモデル {models} を再構築します。"
+    ),
+    "upgrade.will_guard": Label(
+        "The append-only triggers {names} are made again.",
+        "追記専用トリガー {names} を作り直します。",
+    ),
+    "upgrade.will_grant": Label(
+        "{roles} get their rights again.", "{roles} に権限を付与し直します。"
     ),
     "empty.inbox": Label("Nothing waits for {user}.", "{user} の対応待ちはありません。"),
     "empty.list": Label("No cases.", "案件はありません。"),
@@ -155,6 +198,12 @@ TEXT: dict[str, Label] = {
         "入力するには {flags} を指定してください(それぞれ値を付けて)。",
     ),
     "type.check": Label("Once confirmed, type {flags}.", "確認したら {flags} を指定してください。"),
+    "hint.workflows": Label(
+        "A company's own workflow is read from its folder: give --workflows DIR (or "
+        "APPROVALS_WORKFLOWS).",
+        "会社独自のワークフローはそのフォルダから読み込みます: --workflows DIR(又は "
+        "APPROVALS_WORKFLOWS)を指定してください。",
+    ),
     "to set": Label("to give", "入力する項目"),
     "to check": Label("to confirm", "確認する項目"),
     "h.filing": Label("filing", "届け出"),
@@ -238,7 +287,7 @@ TEXT: dict[str, Label] = {
     "h.step": Label("step", "手順"),
     "h.since": Label("waiting since", "待機開始"),
     "h.due": Label("due", "期限"),
-    "h.when": Label("when (JST)", "日時(JST)"),
+    "h.when": Label("when", "日時"),
     "h.who": Label("who", "実施者"),
     "h.as": Label("as", "役割"),
     "h.what": Label("what", "内容"),
@@ -263,7 +312,8 @@ TEXT: dict[str, Label] = {
     "h.final": Label("final", "終了"),
     "h.id": Label("id", "ID"),
     "h.decided": Label("decided", "判断日時"),
-    "h.effective": Label("in effect", "実施開始"),
+    "h.effective": Label("in effect from", "実施開始日"),
+    "h.put_in_effect": Label("put in effect", "実施の記録日時"),
     "h.ended": Label("ended", "終了日時"),
     "h.vendor": Label("vendor", "預託先"),
     "h.basic": Label("basic contract", "基本契約"),
@@ -295,6 +345,18 @@ TEXT: dict[str, Label] = {
     "h.model": Label("read model", "読み取りモデル"),
     "h.lag": Label("behind", "未反映"),
     "h.log": Label("log", "ログ"),
+    "when.bad": Label(
+        "“{value}” is not a moment: give 2026-04-30 or 2026-04-30T17:00 ({zone} unless an "
+        "offset such as +09:00 is given).",
+        "「{value}」は日時ではありません。2026-04-30 または 2026-04-30T17:00 の形で指定して"
+        "ください(+09:00 のようなオフセットがなければ {zone} の時刻です)。",
+    ),
+    "zone.unknown": Label(
+        "“{value}” is not a time zone the time zone database knows: give a name such as "
+        "Asia/Tokyo or UTC.",
+        "「{value}」というタイムゾーンはタイムゾーンデータベースにありません。Asia/Tokyo や "
+        "UTC のような名前を指定してください。",
+    ),
     "progress.rate": Label("{rate} events/s", "{rate} 件/秒"),
     "progress.verify": Label("Verifying the log", "ログを検証中"),
     "progress.export": Label("Exporting the log", "ログを出力中"),
@@ -304,9 +366,29 @@ TEXT: dict[str, Label] = {
 }
 
 
+# The headers of columns of moments: a table names the zone once, in the header
+# ("due (JST)"), and its cells give the time alone (see moment()).
+TIMED = frozenset({
+    "h.filed", "h.updated", "h.since", "h.due", "h.when", "h.decided", "h.put_in_effect",
+    "h.ended", "h.from", "h.end", "h.signed", "h.at", "h.started", "h.stopped",
+})  # fmt: skip
+
+
 def say(key: str, lang: str, **values: object) -> str:
-    """Return the text ``key`` in ``lang`` with ``values`` filled in."""
-    return fill(TEXT[key].get(lang), lang, values)
+    """Return the text ``key`` in ``lang`` with ``values`` filled in (a header of moments
+    with the zone they are shown in)."""
+    text = fill(TEXT[key].get(lang), lang, values)
+    if key in TIMED:
+        text += f" ({zone_mark()})" if lang == "en" else f"({zone_mark()})"
+    return text
+
+
+def zone_mark() -> str:
+    """How a header names the zone: its abbreviation (JST, UTC, CET) where it has one, else
+    its offset (+04), as it stands now."""
+    from approvals.cli.session import shown_zone
+
+    return datetime.now(shown_zone()).strftime("%Z")
 
 
 def set_flag(key: str) -> str:
@@ -337,9 +419,20 @@ def refusal(sentence: str, params: Mapping[str, object], lang: str) -> str:
     return sentence
 
 
-def moment(value: datetime | None) -> str:
-    """Return ``value`` as people read it: minutes, Japan Standard Time."""
-    return "" if value is None else value.astimezone(_JST).strftime("%Y-%m-%d %H:%M")
+def moment(value: datetime | None, *, offset: bool = False) -> str:
+    """Return ``value`` as people read it: to the minute, in the command's zone (--zone).  In a
+    table (under a header that names the zone, see :data:`TIMED`) without its offset, unless
+    it differs from the zone's offset now (summer time); with ``offset``, always with it
+    (``2026-04-01 09:00+09:00``): a sentence names no zone of its own."""
+    from approvals.cli.session import shown_zone
+
+    if value is None:
+        return ""
+    zone = shown_zone()
+    shown = value.astimezone(zone)
+    if offset or shown.utcoffset() != datetime.now(zone).utcoffset():
+        return shown.isoformat(sep=" ", timespec="minutes")
+    return shown.strftime("%Y-%m-%d %H:%M")
 
 
 def day(value: date | None) -> str:
