@@ -174,6 +174,24 @@ def test_a_case_that_moved_since_the_models_caught_up_is_left_out_until_they_do(
         app.close()
 
 
+def test_a_step_taken_on_the_command_line_is_offered_to_the_next_person_at_once(
+    cases: dict[str, str],
+) -> None:
+    """A command that appends to the log brings the read models up to date before it ends:
+    the chief's next TAB offers the case the manager has just sent on, with no read between."""
+    assert as_(cases, CHIEF, "approve") == [cases["waiting"]]
+    took = CliRunner().invoke(
+        cli, ["--db", cases["url"], "--user", MANAGER, "consult", cases["new"]], env=HERMETIC_ENV
+    )
+    assert took.exit_code == 0, took.output
+    assert sorted(as_(cases, CHIEF, "approve")) == sorted([cases["waiting"], cases["new"]])
+    refused = CliRunner().invoke(
+        cli, ["--db", cases["url"], "--user", MANAGER, "consult", cases["ended"]], env=HERMETIC_ENV
+    )
+    assert refused.exit_code == 1  # a refusal writes nothing, and nothing is caught up
+    assert sorted(as_(cases, CHIEF, "approve")) == sorted([cases["waiting"], cases["new"]])
+
+
 def test_nothing_is_offered_once_the_roster_moved_or_the_models_are_of_another_version(
     cases: dict[str, str],
 ) -> None:

@@ -38,6 +38,7 @@ class Session:
     zone: tzinfo | None = None  # None: the company's (see approvals.zones)
     wide: bool = False  # tables whole, one line a row, however wide the terminal
     _app: ApprovalsApplication | None = field(default=None, repr=False)
+    _head: int = field(default=0, repr=False)  # the log's last position when it was opened
 
     @property
     def url(self) -> str:
@@ -65,6 +66,7 @@ class Session:
                 self.url, create=create, holiday=self.holiday(), signer=self.signer(),
                 workflows=self.company_folder,
             )  # fmt: skip
+            self._head = self._app.recorder.max_notification_id() or 0
         return self._app
 
     @property
@@ -119,10 +121,29 @@ class Session:
         return self.user or getpass.getuser()
 
     def close(self) -> None:
-        """Close the application if it was opened."""
+        """Close the application if it was opened, the read models first brought up to date
+        when the command appended to the log."""
         if self._app is not None:
-            self._app.close()
-            self._app = None
+            try:
+                self._follow_writes(self._app)
+            finally:
+                self._app.close()
+                self._app = None
+
+    def _follow_writes(self, app: ApprovalsApplication) -> None:
+        """After a command that appended to the log, let the read models take it in, so that
+        the next quick read (an inbox, a completion) answers at once.  A catch-up that cannot
+        run here (a role that may not rebuild a model, a read-only copy) is left to the next
+        full read, which names what is wrong."""
+        from sqlalchemy.exc import SQLAlchemyError
+
+        from approvals.errors import ApprovalsError
+
+        try:
+            if (app.recorder.max_notification_id() or 0) > self._head:
+                app.registers().refresh()
+        except (ApprovalsError, SQLAlchemyError, OSError):
+            return
 
 
 pass_session = click.make_pass_decorator(Session)
