@@ -69,6 +69,9 @@ def test_the_sdist_holds_what_its_tests_read() -> None:
         "tests/test_packaging.py",
         "src/approvals/__init__.py",
         "workflows/purpose.toml",
+        "tests/fixtures/v0.1.0/approvals.db",  # the previous release's store, to upgrade
+        "tests/fixtures/v0.1.0/postgres.sql",
+        "src/approvals/migrations/versions/v010_baseline.py",
     ):
         assert needed in files, needed
     assert any(name.startswith("tests/unit/data/") for name in files)
