@@ -40,6 +40,9 @@ COMMANDS: list[tuple[str, ...]] = [
     ("roster", "list"),
     ("roster", "keys"),
     ("workflows", "list"),
+    ("workflows", "show", "entrustment"),  # its tables, and its sentences wrapped too
+    ("workflows", "show", "incident"),
+    ("workflows", "show", "sending"),
     ("projections", "status"),
     ("audit", "timeline", "ENT-2026-0001"),
 ]

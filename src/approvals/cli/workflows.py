@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 
 import click
 
-from approvals.cli.output import emit_json, table, terminal_safe
+from approvals.cli.output import emit_json, prose, table
 from approvals.cli.session import Session, pass_session
 from approvals.cli.text import say, set_flag
 
@@ -69,7 +69,7 @@ def show_workflow(session: Session, workflow_id: str) -> None:
         )  # fmt: skip
         return
     articles = ", ".join(workflow.articles)
-    click.echo(f"{workflow.id} v{workflow.version} — {workflow.title.get(lang)} ({articles})")
+    prose(f"{workflow.id} v{workflow.version} — {workflow.title.get(lang)} ({articles})")
     click.echo(f"sha256 {workflow.sha256}\n")
     table(
         [say("h.state", lang), "", say("h.final", lang)],
@@ -116,11 +116,11 @@ def show_workflow(session: Session, workflow_id: str) -> None:
         if deadline.periodic:
             within += say("periodic", lang)
         states = ", ".join(workflow.states[name].label.get(lang) for name in deadline.states)
-        click.echo(f"{say('h.deadlines', lang)}: {deadline.label.get(lang)} — {within} ({states})")
+        prose(f"{say('h.deadlines', lang)}: {deadline.label.get(lang)} — {within} ({states})")
     retention = workflow.retention
     ends = " / ".join(workflow.states[name].label.get(lang) for name in retention.starts_on)
     kept = say("retention", lang, years=retention.years, states=ends)
-    click.echo(f"{say('h.retention', lang)}: {kept}")
+    prose(f"{say('h.retention', lang)}: {kept}")
     click.echo()
     print_what_to_type(workflow, lang)
 
@@ -141,15 +141,15 @@ def print_what_to_type(workflow: Workflow, lang: str) -> None:
         return "".join(f"\n    {text}" for text in shown)
 
     def block(head: str, role: str, given: tuple[str, ...], checked: tuple[str, ...]) -> None:
-        click.echo(terminal_safe(f"{head}: {ROLES[role].get(lang)} ({role})"))
+        prose(f"{head}: {ROLES[role].get(lang)} ({role})")
         if given:
-            click.echo(terminal_safe(f"  {say('to set', lang)}:{fields(given)}", keep="\n"))
+            prose(f"  {say('to set', lang)}:{fields(given)}")
         if checked:
             items = "".join(
                 f"\n    --check {name} ({workflow.checklist[name].label.get(lang)})"
                 for name in checked
             )
-            click.echo(terminal_safe(f"  {say('to check', lang)}:{items}", keep="\n"))
+            prose(f"  {say('to check', lang)}:{items}")
 
     block(say("h.filing", lang), workflow.file_role, workflow.file_fields, ())
     for step in workflow.steps.values():
@@ -157,17 +157,15 @@ def print_what_to_type(workflow: Workflow, lang: str) -> None:
         block(head, step.role, step.fields, step.checklist)
         for flag, names in step.fields_if.items():
             condition = workflow.fields[flag].label.get(lang)
-            click.echo(
-                terminal_safe(f"  {say('if', lang, field=condition)}:{fields(names)}", keep="\n")
-            )
+            prose(f"  {say('if', lang, field=condition)}:{fields(names)}")
         running = [d.label.get(lang) for d in workflow.deadlines if step.source in d.states]
         if running:
-            click.echo(terminal_safe(f"  {say('h.deadline_of', lang)}: {', '.join(running)}"))
+            prose(f"  {say('h.deadline_of', lang)}: {', '.join(running)}")
         if step.approves:
             covered = ", ".join(
                 f"{workflow.fields[name].label.get(lang)} ({name})" for name in step.approves
             )
-            click.echo(terminal_safe(f"  {say('h.covers', lang)}: {covered}"))
+            prose(f"  {say('h.covers', lang)}: {covered}")
 
 
 @workflows.command("validate")
