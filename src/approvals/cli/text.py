@@ -84,11 +84,11 @@ TEXT: dict[str, Label] = {
         "保存先 {url} を approvals {new} に合わせました(approvals_upgrades に記録)。",
     ),
     "upgrade.rebuilt": Label(
-        "Rebuilt the read models {models}: {events:n/event/events} read.",
+        "Rebuilt from the log ({events:n/event/events} read): {models}.",
         "読み取りモデル {models} を再構築しました(読み込んだイベント {events:n} 件)。",
     ),
     "upgrade.guards": Label(
-        "Made the append-only triggers {names} again.",
+        "Made these append-only triggers again: {names}.",
         "追記専用トリガー {names} を作り直しました。",
     ),
     "upgrade.granted": Label(
@@ -106,10 +106,11 @@ TEXT: dict[str, Label] = {
         "テーブルを approvals {old} から {new} に移行します。",
     ),
     "upgrade.will_rebuild": Label(
-        "The read models {models} are rebuilt.", "読み取りモデル {models} を再構築します。"
+        "These read models are rebuilt from the log: {models}.",
+        "読み取りモデル {models} を再構築します。",
     ),
     "upgrade.will_guard": Label(
-        "The append-only triggers {names} are made again.",
+        "These append-only triggers are made again: {names}.",
         "追記専用トリガー {names} を作り直します。",
     ),
     "upgrade.will_grant": Label(
