@@ -9,8 +9,10 @@ processes of each of
   300 ms; the read models are current, so the quick read path of ``approvals.reading``
   answers from their tables without building the application),
 * ``approvals list`` (the case register, the same path; held to the same 300 ms),
-* the floor under both: a fresh interpreter importing click and SQLAlchemy, which any read
-  of the database pays (no target: the part of the 300 ms no change here can win back),
+* for comparison, a fresh interpreter importing click and SQLAlchemy: what a read through
+  SQLAlchemy pays before its first query (the quick path reads a SQLite file with the
+  stdlib's ``sqlite3`` and pays click alone; a PostgreSQL store still goes through
+  SQLAlchemy),
 
 and prints each median, its spread (fastest, slowest) and its ratio to the target, with
 ``python -X importtime`` leaders of the slowest command for where the time goes. Figures, not
@@ -34,7 +36,13 @@ from pathlib import Path
 
 from summary import Target, record
 
-TARGETS = {"--help": 0.100, "--version": 0.100, "inbox": 0.300, "list": 0.300, "floor": None}
+TARGETS = {
+    "--help": 0.100,
+    "--version": 0.100,
+    "inbox": 0.300,
+    "list": 0.300,
+    "click+sqlalchemy": None,
+}
 
 
 def approvals(*args: str) -> list[str]:
@@ -103,7 +111,7 @@ def main() -> None:
             "--version": approvals("--version"),
             "inbox": approvals(*store, "inbox"),
             "list": approvals(*store, "list"),
-            "floor": [sys.executable, "-c", "import click, sqlalchemy"],
+            "click+sqlalchemy": [sys.executable, "-c", "import click, sqlalchemy"],
         }
         for argv in commands.values():  # compile the bytecode, warm the file cache
             for tree_env in trees.values():

@@ -27,7 +27,7 @@ from approvals.labels import NotCurrent
 if TYPE_CHECKING:
     import sqlalchemy as sa
 
-__all__ = ["MODELS", "Offers", "Step", "sqlite_file"]
+__all__ = ["MODELS", "Offers", "Step", "open_tables", "sqlite_file"]
 
 MODELS: dict[str, int] = {"cases": 3, "inbox": 2}
 """The read models offers come from, with the version of their rows read here."""
@@ -124,12 +124,19 @@ def _uuid(value: Any) -> UUID:
     return value if isinstance(value, UUID) else UUID(str(value))
 
 
+def open_tables(url: str) -> _Tables:
+    """The tables of the store at ``url``, to read with SQL text and ``:name`` parameters: a
+    SQLite file through the stdlib's ``sqlite3``, another database through SQLAlchemy Core
+    (NotCurrent for a SQLite file that is not there: nothing is made here)."""
+    path = sqlite_file(url)
+    return _SQLiteFile(path) if path is not None else _Database(url)
+
+
 class Offers:
     """The read-model tables of the store at ``url``, asked what completion may offer."""
 
     def __init__(self, url: str) -> None:
-        path = sqlite_file(url)
-        self._tables: _Tables = _SQLiteFile(path) if path is not None else _Database(url)
+        self._tables = open_tables(url)
         self._moved: frozenset[UUID] | None = None
 
     def __enter__(self) -> Offers:

@@ -3,8 +3,9 @@
 A command that only reads the read models (``approvals inbox``, ``list``, ``register cases``)
 need not build the application when the models are current: their tracked positions equal the
 log's last position, each under the version its code writes and on the calendar the command
-counts on (one query says so).  Then :class:`ReadModels` answers with SQLAlchemy Core alone —
-no eventsourcing, no cryptography, no persistence set-up — and reads only the workflow files
+counts on (one query says so).  Then :class:`ReadModels` answers with plain SQL — the
+stdlib's ``sqlite3`` for a SQLite file, SQLAlchemy Core for another database; no
+eventsourcing, no cryptography, no persistence set-up — and reads only the workflow files
 whose labels the answer shows.  Whenever it is not sure it would give the full path's answer
 (a model behind or of another version, another calendar, a person not on the roster's table,
 a definition version the file no longer holds, a value the tables keep altered, a store it
@@ -24,19 +25,20 @@ and compares this path's answers with the full path's on the same store.
 
 from __future__ import annotations
 
+import sqlite3
+import sys
 from collections.abc import Callable, Sequence
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
-
-import sqlalchemy as sa
 
 from approvals.domain.workflow import ROLES
 from approvals.errors import ApprovalsError, CaseUnreadable, FlawedValue, Label
 from approvals.labels import Labels as _Labels
 from approvals.labels import NotCurrent, read_labels, workflows_dir
+from approvals.offers import open_tables
 from approvals.results import CaseEntry, InboxItem
-from approvals.schema import SCHEMA_REVISION, VERSION_TABLE
+from approvals.revisions import SCHEMA_REVISION, VERSION_TABLE
 
 if TYPE_CHECKING:
     from approvals.domain.clocks import Holiday
@@ -57,38 +59,35 @@ CALENDAR_MODELS = frozenset({"deadlines", "inbox", "vendors"})
 
 DISPOSED = Label("disposed", "廃棄済み")
 
-_tracking = sa.table(
-    "approvals_projections", sa.column("name"), sa.column("version"), sa.column("position"),
-    sa.column("calendar"),
+_CHECK = f"""
+SELECT name, version, position, calendar,
+       (SELECT max(id) FROM approvals_events) AS head,
+       (SELECT max(version_num) FROM {VERSION_TABLE}) AS revision
+FROM approvals_projections
+"""
+_INBOX_COLUMNS = (
+    "reference", "trigger", "role", "workflow", "workflow_version", "title", "case_department",
+    "state", "since", "due_at",
 )  # fmt: skip
-_events = sa.table("approvals_events", sa.column("id"))
-_revision = sa.table(VERSION_TABLE, sa.column("version_num"))
-_inbox = sa.table(
-    "rm_inbox", *map(sa.column, (
-        "reference", "trigger", "role", "department", "filer", "workflow", "workflow_version",
-        "title", "case_department", "state", "since", "due_at")),
-    sa.column("filer_only", sa.Boolean), sa.column("not_filer", sa.Boolean),
-)  # fmt: skip
-_roster = sa.table("rm_roster", sa.column("user"), sa.column("role"), sa.column("department"))
+_INBOX_SELECT = ", ".join(f'i."{name}"' for name in _INBOX_COLUMNS)
+_INBOX = f"""
+SELECT DISTINCT {_INBOX_SELECT}
+FROM rm_inbox AS i JOIN rm_roster AS r
+  ON r."role" = i."role" AND (i."department" = '' OR r."department" = i."department")
+WHERE NOT (i."filer_only" AND i."filer" <> r."user")
+  AND NOT (i."not_filer" AND i."filer" = r."user")
+  AND r."user" = :user
+ORDER BY i."since", i."reference", i."trigger"
+"""
 _CASE_COLUMNS = (
     "reference", "workflow", "workflow_version", "title", "department", "filer", "state",
     "terminal", "events", "filed_at", "updated_at", "decision", "decided_at", "effective_date",
     "effective_at", "ended_at", "retention_until", "disposed_at",
 )  # fmt: skip
-_CASE_TYPES: dict[str, Any] = {
-    "terminal": sa.Boolean(),
-    "effective_date": sa.Date(),
-    "retention_until": sa.Date(),
-}
-_cases = sa.table(
-    "rm_cases", *(sa.column(name, _CASE_TYPES.get(name)) for name in (*_CASE_COLUMNS, "listed_at"))
-)
+_CASES = "SELECT " + ", ".join(f'"{name}"' for name in _CASE_COLUMNS) + " FROM rm_cases"
 _MOMENTS = frozenset({"filed_at", "updated_at", "decided_at", "effective_at", "ended_at",
                       "disposed_at"})  # fmt: skip
-_unreadable = sa.table("rm_unreadable", sa.column("reference"), sa.column("code"))
-_flawed = sa.table(
-    "rm_flawed", sa.column("reference"), sa.column("position"), sa.column("en"), sa.column("ja")
-)
+_DAYS = frozenset({"effective_date", "retention_until"})
 # The widths of the columns a filter compares with: a longer value is kept shortened there.
 _WIDTHS = {"user": 200, "workflow": 64, "state": 64, "department": 200}
 
@@ -101,6 +100,11 @@ def _moment(value: Any) -> datetime | None:
         value = datetime.fromisoformat(value)
     moment: datetime = value.replace(tzinfo=UTC)
     return moment
+
+
+def _day(value: Any) -> date | None:
+    """A date as the read models keep it (ISO text on SQLite)."""
+    return date.fromisoformat(value) if isinstance(value, str) else value
 
 
 def _stored(value: str, column: str) -> str:
@@ -139,8 +143,7 @@ class ReadModels:
         self._company = company
         self._loaded: dict[str, tuple[int, _Labels]] | None = None
         self._labels: dict[tuple[str, int], _Labels] = {}
-        self._engine: sa.Engine | None = None
-        self._connection: sa.Connection | None = None
+        self._tables: Any = None
 
     def __enter__(self) -> ReadModels:
         return self
@@ -150,99 +153,73 @@ class ReadModels:
 
     def close(self) -> None:
         """Let go of the database."""
-        if self._connection is not None:
-            self._connection.close()
-            self._connection = None
-        if self._engine is not None:
-            self._engine.dispose()
-            self._engine = None
+        if self._tables is not None:
+            self._tables.close()
+            self._tables = None
 
-    def _rows(self, query: sa.Select[Any]) -> Sequence[Any]:
-        """Run ``query`` on the one connection this reader holds (opened on first use)."""
-        if self._connection is None:
-            parsed = sa.make_url(self.url)
-            options: dict[str, Any] = {"poolclass": sa.NullPool}
-            if parsed.get_backend_name() == "sqlite":
-                file = parsed.database
-                # Nothing is made here: a missing file is the full path's to refuse.
-                if not file or file == ":memory:" or not Path(file).expanduser().is_file():
-                    raise NotCurrent("no store file")
-                options["connect_args"] = {"timeout": 30}
-            elif parsed.drivername == "postgresql":
-                parsed = parsed.set(drivername="postgresql+psycopg")
-            self._engine = sa.create_engine(parsed, **options)
-            self._connection = self._engine.connect()
-        return self._connection.execute(query).all()
+    def _rows(self, sql: str, **params: Any) -> Sequence[Sequence[Any]]:
+        """Run ``sql`` (``:name`` parameters) on the one connection this reader holds, opened
+        on first use (a missing SQLite file is the full path's to refuse: nothing is made)."""
+        if self._tables is None:
+            self._tables = open_tables(self.url)
+        rows: Sequence[Sequence[Any]] = self._tables.rows(sql, **params)
+        return rows
 
     def check(self) -> None:
         """Refuse (:class:`NotCurrent`) read models that are not all at the log's last position,
         under the versions read here, on the command's calendar, in a store of this release's
         schema (another's is the full path's to refuse)."""
-        head = sa.select(sa.func.max(_events.c.id)).scalar_subquery()
-        revision = sa.select(sa.func.max(_revision.c.version_num)).scalar_subquery()
-        query = sa.select(_tracking.c.name, _tracking.c.version, _tracking.c.position,
-                          _tracking.c.calendar, head.label("head"),
-                          revision.label("revision"))  # fmt: skip
-        rows = self._rows(query)
-        found = {row.name: row for row in rows}
+        rows = self._rows(_CHECK)
+        found = {row[0]: row for row in rows}
         if set(MODELS) - set(found):
             raise NotCurrent("models")
-        if any(row.revision != SCHEMA_REVISION for row in rows):
+        if any(row[5] != SCHEMA_REVISION for row in rows):
             raise NotCurrent("schema")
         fingerprint: str | None = None
         for name, version in MODELS.items():
-            row = found[name]
-            if row.version != version or row.position != (row.head or 0):
+            _, found_version, position, calendar, head, _ = found[name]
+            if found_version != version or position != (head or 0):
                 raise NotCurrent(name)
             if name in CALENDAR_MODELS:
                 fingerprint = fingerprint or _fingerprint(self._holiday)
-                if row.calendar != fingerprint:
+                if calendar != fingerprint:
                     raise NotCurrent(name)
-            elif row.calendar is not None:
+            elif calendar is not None:
                 raise NotCurrent(name)
 
     def inbox(self, person: str) -> tuple[InboxItem, ...]:
         """Return the steps that wait for ``person``, oldest first, as
         :meth:`approvals.registers.Registers.inbox` does; someone the roster's table does not
         hold is left to the full path (which refuses them)."""
-        inbox, roster = _inbox, _roster
         user = _stored(person, "user")
-        if not self._rows(sa.select(roster.c.role).where(roster.c.user == user).limit(1)):
+        if not self._rows('SELECT "role" FROM rm_roster WHERE "user" = :user LIMIT 1', user=user):
             raise NotCurrent("person")
-        query = (
-            sa.select(*(inbox.c[name] for name in (
-                "reference", "trigger", "role", "workflow", "workflow_version", "title",
-                "case_department", "state", "since", "due_at")))
-            .distinct()
-            .join(roster, sa.and_(
-                roster.c.role == inbox.c.role,
-                sa.or_(inbox.c.department == "", roster.c.department == inbox.c.department)))
-            .where(
-                sa.not_(sa.and_(inbox.c.filer_only, inbox.c.filer != roster.c.user)),
-                sa.not_(sa.and_(inbox.c.not_filer, inbox.c.filer == roster.c.user)),
-                roster.c.user == user,
-            )
-            .order_by(inbox.c.since, inbox.c.reference, inbox.c.trigger)
-        )  # fmt: skip
         now = self._clock()
         items = []
-        for row in self._rows(query):
-            labels = self._labels_of(row.workflow, row.workflow_version)
-            due = _moment(row.due_at)
+        for found in self._rows(_INBOX, user=user):
+            row = dict(zip(_INBOX_COLUMNS, found, strict=True))
+            workflow, state, trigger, role = (
+                row["workflow"],
+                row["state"],
+                row["trigger"],
+                row["role"],
+            )
+            labels = self._labels_of(workflow, int(row["workflow_version"]))
+            due = _moment(row["due_at"])
             items.append(
                 InboxItem(
-                    reference=row.reference,
-                    workflow=row.workflow,
+                    reference=row["reference"],
+                    workflow=workflow,
                     workflow_title=labels.title,
-                    title=row.title,
-                    department=row.case_department,
-                    state=row.state,
-                    state_label=self._state(labels, row.state),
-                    trigger=row.trigger,
-                    label=labels.step(row.state, row.trigger),
-                    role=row.role,
-                    role_label=ROLES.get(row.role) or Label(row.role, row.role),
-                    since=_moment(row.since) or now,  # NOT NULL in the table
+                    title=row["title"],
+                    department=row["case_department"],
+                    state=state,
+                    state_label=self._state(labels, state),
+                    trigger=trigger,
+                    label=labels.step(state, trigger),
+                    role=role,
+                    role_label=ROLES.get(role) or Label(role, role),
+                    since=_moment(row["since"]) or now,  # NOT NULL in the table
                     due_at=due,
                     overdue=due is not None and now > due,
                 )
@@ -260,7 +237,6 @@ class ReadModels:
         """Return the case register in the order filed, filtered, as
         :meth:`approvals.registers.Registers.cases` does; an unknown ``workflow`` is left to
         the full path (which refuses it)."""
-        table = _cases
         if workflow is not None and not (
             workflow.replace("_", "").isalnum()
             and workflow.isascii()
@@ -269,21 +245,25 @@ class ReadModels:
             )
         ):
             raise NotCurrent("workflow")
-        query = sa.select(*(table.c[name] for name in _CASE_COLUMNS)).order_by(
-            table.c.listed_at, table.c.reference
-        )
+        where: dict[str, str] = {}
         for name, value in (("workflow", workflow), ("state", state), ("department", department)):
             if value is not None:
-                query = query.where(table.c[name] == _stored(value, name))
+                where[name] = _stored(value, name)
+        query = _CASES
+        if where:
+            query += " WHERE " + " AND ".join(f'"{name}" = :{name}' for name in where)
+        query += ' ORDER BY "listed_at", "reference"'
         if limit:
-            query = query.limit(limit)
+            query += f" LIMIT {int(limit)}"
         entries = []
-        for row in self._rows(query):
-            values: dict[str, Any] = {
-                name: _moment(value) if name in _MOMENTS else value
-                for name, value in row._mapping.items()
-            }
-            version = values.pop("workflow_version")
+        for row in self._rows(query, **where):
+            values: dict[str, Any] = dict(zip(_CASE_COLUMNS, row, strict=True))
+            for name in _MOMENTS:
+                values[name] = _moment(values[name])
+            for name in _DAYS:
+                values[name] = _day(values[name])
+            values["terminal"] = bool(values["terminal"])  # 0 or 1 on SQLite
+            version = int(values.pop("workflow_version"))
             if values["state"] == "disposed":
                 title, shown = Label(values["workflow"], values["workflow"]), DISPOSED
             else:
@@ -295,17 +275,16 @@ class ReadModels:
     def notices(self) -> tuple[ApprovalsError, ...]:
         """What every list says beside itself: the cases left out because they cannot be read,
         then the values kept that are refused today (as ``Registers.notices``)."""
-        unreadable = self._rows(
-            sa.select(_unreadable.c.reference, _unreadable.c.code).order_by(_unreadable.c.reference)
-        )
+        unreadable = self._rows("SELECT reference, code FROM rm_unreadable ORDER BY reference")
         flawed = self._rows(
-            sa.select(_flawed.c.reference, _flawed.c.en, _flawed.c.ja).order_by(
-                _flawed.c.reference, _flawed.c.position
-            )
+            'SELECT reference, en, ja FROM rm_flawed ORDER BY reference, "position"'
         )
         return (
-            *(CaseUnreadable(row.code, reference=row.reference) for row in unreadable),
-            *(FlawedValue(reference=row.reference, reason=Label(row.en, row.ja)) for row in flawed),
+            *(CaseUnreadable(code, reference=reference) for reference, code in unreadable),
+            *(
+                FlawedValue(reference=reference, reason=Label(en, ja))
+                for reference, en, ja in flawed
+            ),
         )
 
     def _labels_of(self, workflow: str, version: int) -> _Labels:
@@ -378,5 +357,15 @@ def answer(
             models.check()
             models.load_company()  # a broken file: the full path refuses it, naming the file
             return question(models)
-    except (NotCurrent, sa.exc.SQLAlchemyError, ImportError, ValueError):
+    except (NotCurrent, sqlite3.Error, ImportError, ValueError):
         return None
+    except Exception as error:
+        if _database_error(error):
+            return None  # another database that cannot say: the full path names why
+        raise
+
+
+def _database_error(error: Exception) -> bool:
+    """Whether ``error`` is SQLAlchemy's (loaded only for a database that is not SQLite)."""
+    sqlalchemy = sys.modules.get("sqlalchemy.exc")
+    return sqlalchemy is not None and isinstance(error, sqlalchemy.SQLAlchemyError)

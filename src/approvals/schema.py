@@ -20,6 +20,7 @@ import sqlalchemy as sa
 from sqlalchemy import Column, Connection, DateTime, Integer, MetaData, String, Table, Text
 
 from approvals.errors import Label, StorageError
+from approvals.revisions import BASELINE, REVISIONS, SCHEMA_REVISION, VERSION_TABLE
 
 __all__ = [
     "ANY_RIGHT",
@@ -39,14 +40,7 @@ __all__ = [
     "version_table",
 ]
 
-VERSION_TABLE = "approvals_schema_version"
 UPGRADES_TABLE = "approvals_upgrades"
-BASELINE = "v010_baseline"
-REVISIONS: dict[str, str] = {BASELINE: "0.1.0", "v020_upgrades": "0.2.0"}
-"""Each revision of the schema, oldest first, with the release that brought it (the files of
-``approvals/migrations/versions``; a test compares them)."""
-SCHEMA_REVISION = list(REVISIONS)[-1]
-"""The revision this release works on."""
 
 _OWNER = Label("OWNER_URL", "所有者のURL")
 TABLE_RIGHTS = ("permission denied for table", "permission denied for sequence", "must be owner of")
