@@ -27,7 +27,7 @@ from approvals.labels import NotCurrent
 if TYPE_CHECKING:
     import sqlalchemy as sa
 
-__all__ = ["MODELS", "Offers", "Step", "open_tables", "sqlite_file"]
+__all__ = ["MODELS", "WAITING", "Offers", "Step", "open_tables", "sqlite_file"]
 
 MODELS: dict[str, int] = {"cases": 3, "inbox": 2}
 """The read models offers come from, with the version of their rows read here."""
@@ -35,15 +35,19 @@ MODELS: dict[str, int] = {"cases": 3, "inbox": 2}
 _NAMESPACE = UUID("6f1b2a0e-5d4c-4f7a-9b1e-3c8d2e7f4a10")  # approvals.domain.case.NAMESPACE
 _ROSTER = uuid5(_NAMESPACE, "roster")
 
-_STEPS = """
-SELECT DISTINCT i.reference, i.trigger, i.workflow, i.workflow_version, i.state, i.since
+WAITING = """
 FROM rm_inbox AS i JOIN rm_roster AS r
-  ON r.role = i.role AND (i.department = '' OR r.department = i.department)
+  ON r."role" = i."role" AND (i."department" = '' OR r."department" = i."department")
 WHERE r."user" = :person
-  AND NOT (i.filer_only AND i.filer <> r."user")
-  AND NOT (i.not_filer AND i.filer = r."user")
-ORDER BY i.since, i.reference, i.trigger
+  AND NOT (i."filer_only" AND i."filer" <> r."user")
+  AND NOT (i."not_filer" AND i."filer" = r."user")
+ORDER BY i."since", i."reference", i."trigger"
 """
+"""The rows of the inbox model waiting for ``:person`` (as ``Registers.inbox`` selects them),
+oldest first: what both completion and the quick read path select from (as ``i``)."""
+_STEPS = f"""
+SELECT DISTINCT i.reference, i."trigger", i.workflow, i.workflow_version, i.state, i.since
+{WAITING}"""
 _CASES = """
 SELECT reference FROM rm_cases WHERE state <> 'disposed' ORDER BY listed_at, reference
 """

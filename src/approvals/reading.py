@@ -36,7 +36,7 @@ from approvals.domain.workflow import ROLES
 from approvals.errors import ApprovalsError, CaseUnreadable, FlawedValue, Label
 from approvals.labels import Labels as _Labels
 from approvals.labels import NotCurrent, read_labels, workflows_dir
-from approvals.offers import open_tables
+from approvals.offers import WAITING, open_tables
 from approvals.results import CaseEntry, InboxItem
 from approvals.revisions import SCHEMA_REVISION, VERSION_TABLE
 
@@ -70,15 +70,7 @@ _INBOX_COLUMNS = (
     "state", "since", "due_at",
 )  # fmt: skip
 _INBOX_SELECT = ", ".join(f'i."{name}"' for name in _INBOX_COLUMNS)
-_INBOX = f"""
-SELECT DISTINCT {_INBOX_SELECT}
-FROM rm_inbox AS i JOIN rm_roster AS r
-  ON r."role" = i."role" AND (i."department" = '' OR r."department" = i."department")
-WHERE NOT (i."filer_only" AND i."filer" <> r."user")
-  AND NOT (i."not_filer" AND i."filer" = r."user")
-  AND r."user" = :user
-ORDER BY i."since", i."reference", i."trigger"
-"""
+_INBOX = f"SELECT DISTINCT {_INBOX_SELECT} {WAITING}"
 _CASE_COLUMNS = (
     "reference", "workflow", "workflow_version", "title", "department", "filer", "state",
     "terminal", "events", "filed_at", "updated_at", "decision", "decided_at", "effective_date",
@@ -191,12 +183,10 @@ class ReadModels:
         """Return the steps that wait for ``person``, oldest first, as
         :meth:`approvals.registers.Registers.inbox` does; someone the roster's table does not
         hold is left to the full path (which refuses them)."""
-        user = _stored(person, "user")
-        if not self._rows('SELECT "role" FROM rm_roster WHERE "user" = :user LIMIT 1', user=user):
-            raise NotCurrent("person")
+        user = self._on_roster(person)
         now = self._clock()
         items = []
-        for found in self._rows(_INBOX, user=user):
+        for found in self._rows(_INBOX, person=user):
             row = dict(zip(_INBOX_COLUMNS, found, strict=True))
             workflow, state, trigger, role = (
                 row["workflow"],
@@ -226,8 +216,17 @@ class ReadModels:
             )
         return tuple(items)
 
+    def _on_roster(self, person: str) -> str:
+        """``person`` as the roster's table keeps it; someone it does not hold is left to the
+        full path, which refuses them (every read is for someone on the roster)."""
+        user = _stored(person, "user")
+        if not self._rows('SELECT "role" FROM rm_roster WHERE "user" = :user LIMIT 1', user=user):
+            raise NotCurrent("person")
+        return user
+
     def cases(
         self,
+        person: str,
         *,
         workflow: str | None = None,
         state: str | None = None,
@@ -236,7 +235,8 @@ class ReadModels:
     ) -> tuple[CaseEntry, ...]:
         """Return the case register in the order filed, filtered, as
         :meth:`approvals.registers.Registers.cases` does; an unknown ``workflow`` is left to
-        the full path (which refuses it)."""
+        the full path (which refuses it), as is someone not on the roster."""
+        self._on_roster(person)
         if workflow is not None and not (
             workflow.replace("_", "").isalnum()
             and workflow.isascii()

@@ -67,7 +67,7 @@ def quick(url: str, person: str) -> object:
     return answer(
         url,
         JapaneseCalendar(),
-        lambda models: (models.inbox(person), models.cases(), models.notices()),
+        lambda models: (models.inbox(person), models.cases(person), models.notices()),
     )
 
 
@@ -91,7 +91,7 @@ def test_the_quick_path_answers_as_the_full_path_for_everyone_once_the_models_ar
         assert any(quick(url, person)[0] for person in EVERYONE)  # type: ignore[index]
         for workflow, state in (("purpose", None), ("method", "notified"), (None, "returned")):
             got = answer(url, JapaneseCalendar(),
-                         lambda models: models.cases(workflow=workflow, state=state))  # noqa: B023  # fmt: skip
+                         lambda models: models.cases(CHIEF, workflow=workflow, state=state))  # noqa: B023  # fmt: skip
             assert got == app.registers().cases(workflow=workflow, state=state)
         app.file("purpose", actor=STAFF, title="New", department="sales",
                  fields=FILINGS["purpose"])  # fmt: skip
@@ -122,10 +122,11 @@ def test_a_command_prints_the_same_whether_the_models_were_behind_or_current(
 def test_someone_not_on_the_roster_is_refused_as_before(url: str) -> None:
     run(url, "inbox")  # current from here on
     assert quick(url, "stranger") is None
-    code, out, err = run(url, "inbox", user="stranger")
-    assert code == 1
-    assert out == ""
-    assert "stranger" in err
+    for command in (("inbox",), ("list",), ("register", "cases")):
+        code, out, err = run(url, *command, user="stranger")
+        assert code == 1, command
+        assert out == ""
+        assert "stranger" in err
 
 
 def test_an_unknown_workflow_is_refused_as_before(url: str) -> None:

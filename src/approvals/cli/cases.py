@@ -458,7 +458,7 @@ def list_command(
     if as_of is None:
         quick = session.quick(
             lambda models: (
-                models.cases(workflow=workflow, state=state, department=department),
+                models.cases(session.actor, workflow=workflow, state=state, department=department),
                 models.notices(),
             )
         )

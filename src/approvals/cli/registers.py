@@ -137,7 +137,11 @@ def cases(
     quick = session.quick(
         lambda models: (
             models.cases(
-                workflow=workflow, state=state, department=department, limit=_fetch(limit)
+                session.actor,
+                workflow=workflow,
+                state=state,
+                department=department,
+                limit=_fetch(limit),
             ),
             models.notices(),
         )
