@@ -11,7 +11,7 @@ from approvals.errors import Label
 if TYPE_CHECKING:
     from approvals.audit.checkpoint import Checkpoint
 
-__all__ = ["Finding", "signed_by_keys_not_given"]
+__all__ = ["Finding", "signed_by_keys_not_given", "unreplayable"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,3 +39,14 @@ def signed_by_keys_not_given(checkpoints: Iterable[Checkpoint]) -> list[Finding]
         )
         for c in checkpoints
     ]
+
+
+def unreplayable(subject: str) -> Finding:
+    """The finding that ``subject`` (a case, the roster, the links between cases) cannot be
+    replayed from the log, so its rules cannot be judged."""
+    return Finding(
+        "unreadable",
+        None,
+        subject,
+        Label(f"{subject} cannot be replayed from the log", f"{subject} をログから再生できません"),
+    )

@@ -38,12 +38,12 @@ from approvals.audit.damage import (
     disposed_cases,
     issued_references,
 )
-from approvals.audit.findings import Finding
+from approvals.audit.findings import Finding, unreplayable
 from approvals.audit.links import link_violations
 from approvals.audit.pages import Positions, as_bytes, as_uuid, text_id
 from approvals.domain.case import Case, case_id
 from approvals.domain.links import IN_EFFECT_LINKS, PROVISION, REQUEST
-from approvals.errors import CaseUnreadable, Label
+from approvals.errors import CaseUnreadable
 
 if TYPE_CHECKING:
     from approvals.application import ApprovalsApplication
@@ -89,15 +89,6 @@ def events_since(app: ApprovalsApplication, since: int) -> int:
 
 
 # -- the rules across cases -----------------------------------------------------------------------
-
-
-def _unreadable(subject: str) -> Finding:
-    return Finding(
-        "unreadable",
-        None,
-        subject,
-        Label(f"{subject} cannot be replayed from the log", f"{subject} をログから再生できません"),
-    )
 
 
 def _read_back(app: ApprovalsApplication, references: list[str]) -> Iterator[Any]:
@@ -206,13 +197,13 @@ def context_links(
         if isinstance(read, LookupError):
             continue  # names no case of the log: the rule itself says what that means
         if isinstance(read, BaseException):
-            findings.append(_unreadable(reference))  # a case that cannot be judged by
+            findings.append(unreplayable(reference))  # a case that cannot be judged by
             continue
         loaded[reference] = read
     try:
         links = list(link_violations(app, loaded, positions))
     except Exception:  # noqa: BLE001 - a tampered case may not replay; that is the finding
-        return [*findings, _unreadable("the links between cases")]
+        return [*findings, unreplayable("the links between cases")]
     findings += [
         Finding("rule", positions(case_id(reference), version), reference, message)
         for reference, version, message in links

@@ -16,7 +16,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any, cast
 
 from approvals.audit.cases import LINKABLE, Replay, Share, linked_workflows
-from approvals.audit.findings import Finding
+from approvals.audit.findings import Finding, unreplayable
 from approvals.audit.keys import CaseDataErased
 from approvals.audit.links import summarized, summary_violations
 from approvals.audit.pages import Positions
@@ -248,7 +248,7 @@ def check_rules(
     events it decoded; a case it could not replay alone (filed under one id and read under
     another) is read back here."""
     if roster_read is None:
-        return [_unreadable("roster")]
+        return [unreplayable("roster")]
     roster, roster_events = roster_read
     if roster is None:
         return []
@@ -257,7 +257,7 @@ def check_rules(
         for version, message in roster_violations(roster_events):
             findings.append(Finding("rule", positions(ROSTER_ID, version), "roster", message))
     except Exception:  # noqa: BLE001 - a tampered log may not replay; that is the finding
-        findings.append(_unreadable("roster"))
+        findings.append(unreplayable("roster"))
     checked: list[tuple[str, Replay]] = []  # for the rules across cases
     for reference in references:
         replay = found.replays.get(reference)
@@ -267,7 +267,7 @@ def check_rules(
         if verdict == "erased":
             continue  # disposed of: its events can no longer be read, by design
         if verdict == "unreadable":
-            findings.append(_unreadable(reference))
+            findings.append(unreplayable(reference))
             continue
         checked.append((reference, replay))
         for version, message in replay.violations:
@@ -278,7 +278,7 @@ def check_rules(
         links = _links(app, checked, positions)
     except Exception:  # noqa: BLE001 - a tampered case may not replay; that is the finding
         links = []
-        findings.append(_unreadable("the links between cases"))
+        findings.append(unreplayable("the links between cases"))
     for reference, version, message in links:
         findings.append(Finding("rule", positions(case_id(reference), version), reference, message))
     return findings
@@ -464,12 +464,3 @@ def approval_violations(
                     f"「{approved}」)",
                 ),
             )
-
-
-def _unreadable(subject: str) -> Finding:
-    return Finding(
-        "unreadable",
-        None,
-        subject,
-        Label(f"{subject} cannot be replayed from the log", f"{subject} をログから再生できません"),
-    )

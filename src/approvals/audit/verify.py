@@ -64,7 +64,10 @@ from approvals.errors import Label
 
 if TYPE_CHECKING:
     from approvals.application import ApprovalsApplication
+    from approvals.audit.cases import Share
     from approvals.audit.checkpoint import Checkpoint
+    from approvals.audit.writers import Signatures
+    from approvals.errors import CaseUnreadable
 
 __all__ = ["Finding", "Report", "verify_log"]
 
@@ -394,12 +397,7 @@ def verify_log(
         # the roster held them), in processes of their own for a long log.
         found = cases.result()
     signed = found.signed or signature_findings(app)
-    walk.findings += signed.findings
-    notes.append(signed.note)
-    positions = Positions(app)
-    filings = read_filings(app, found.filed)
-    walk.findings += [finding for _, finding in found.undecodable]
-    walk.findings += damage_findings(app, [p for _, p in filings if p is not None], positions)
+    filings, positions = _walked(app, walk, notes, found, signed)
     if signed.signed_from is not None:
         walk.findings += [f for _, at, f in found.actors if at >= signed.signed_from]
     if rules:
@@ -413,6 +411,21 @@ def verify_log(
         checkpoints=tuple(c.path for c in pinned),
         notes=tuple(notes),
     )
+
+
+def _walked(
+    app: ApprovalsApplication, walk: _Walk, notes: list[Label], found: Share, signed: Signatures
+) -> tuple[list[tuple[str, CaseUnreadable | None]], Positions]:
+    """What every verification takes from the case walk, full or since a checkpoint alike:
+    the writers' signatures (findings and note), the events that do not decode, the cases
+    damaged; return the cases filed (each with why it cannot be read) and the positions."""
+    walk.findings += signed.findings
+    notes.append(signed.note)
+    positions = Positions(app)
+    filings = read_filings(app, found.filed)
+    walk.findings += [finding for _, finding in found.undecodable]
+    walk.findings += damage_findings(app, [p for _, p in filings if p is not None], positions)
+    return filings, positions
 
 
 def _holds(walk: _Walk, since: Checkpoint, log: str) -> bool:
@@ -456,12 +469,7 @@ def _since(
     replayed = roster[0] if roster is not None else None
     signed = signature_findings(app, since=size)
     found = walk_cases(app, replayed, only=wanted, progress=progress)
-    walk.findings += signed.findings
-    notes.append(signed.note)
-    positions = Positions(app)
-    filings = read_filings(app, found.filed)
-    walk.findings += [finding for _, finding in found.undecodable]
-    walk.findings += damage_findings(app, [p for _, p in filings if p is not None], positions)
+    filings, positions = _walked(app, walk, notes, found, signed)
     walk.findings += missing_keys(app, wanted, positions)
     if signed.signed_from is not None:
         start = max(signed.signed_from, size)

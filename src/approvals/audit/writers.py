@@ -343,15 +343,12 @@ class _Walk:
 
     def row(self, row: Any) -> None:
         position = int(row.position)
-        if position < self.since:
-            self.before(row, position)
-            return
         event: Any = self.roster_event(row) if row.topic is not None else None
         registration = isinstance(event, Roster.KeyRegistered)
         keys = getattr(self.roster, "keys", None) or {}
         if self.signed_from is None and registration:
             self.signed_from = position  # signing begins with the first registered key
-        if self.signed_from is not None:
+        if self.signed_from is not None and position >= self.since:
             if registration and self.roster is not None:
                 self.registration(event, position)
             if not keys and registration:  # the first key signs its own registration
@@ -360,17 +357,6 @@ class _Walk:
                 self.signature(row, keys, event)
         if event is not None:
             self.apply(event, position)
-
-    def before(self, row: Any, position: int) -> None:
-        """A row before ``since``: the roster's events replayed, nothing checked."""
-        if row.topic is None:
-            return  # not the roster's: nothing to replay
-        event = self.roster_event(row)
-        if event is None:
-            return
-        if self.signed_from is None and isinstance(event, Roster.KeyRegistered):
-            self.signed_from = position
-        self.apply(event, position)
 
     def registration(self, event: Any, position: int) -> None:
         assert self.roster is not None
