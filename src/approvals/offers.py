@@ -84,37 +84,50 @@ def sqlite_file(url: str) -> Path | None:
 
 
 class _SQLiteFile:
-    """A SQLite store read with the stdlib alone."""
+    """A SQLite store read with the stdlib alone; what the file cannot answer is NotCurrent."""
 
     def __init__(self, path: Path) -> None:
         uri = path.resolve().as_uri()
         try:  # read-write when allowed, so the last reader out tidies the WAL files away
             self._connection = sqlite3.connect(f"{uri}?mode=rw", uri=True, timeout=2)
         except sqlite3.OperationalError:
-            self._connection = sqlite3.connect(f"{uri}?mode=ro", uri=True, timeout=2)
+            try:
+                self._connection = sqlite3.connect(f"{uri}?mode=ro", uri=True, timeout=2)
+            except sqlite3.Error as error:
+                raise NotCurrent(str(error)) from error
 
     def rows(self, sql: str, **params: Any) -> Sequence[Sequence[Any]]:
-        return self._connection.execute(sql, params).fetchall()
+        try:
+            return self._connection.execute(sql, params).fetchall()
+        except sqlite3.Error as error:  # not a store of ours, or not of this release
+            raise NotCurrent(str(error)) from error
 
     def close(self) -> None:
         self._connection.close()
 
 
 class _Database:
-    """Another database, read through SQLAlchemy Core (as :mod:`approvals.reading` does)."""
+    """Another database, read through SQLAlchemy Core; what it cannot answer is NotCurrent."""
 
     def __init__(self, url: str) -> None:
         import sqlalchemy as sa  # noqa: PLC0415 - SQLite stores need none of it
 
-        parsed = sa.make_url(url)
-        if parsed.drivername == "postgresql":
-            parsed = parsed.set(drivername="postgresql+psycopg")
-        self._engine = sa.create_engine(parsed, poolclass=sa.NullPool)
-        self._connection: sa.Connection = self._engine.connect()
         self._text = sa.text
+        self._errors = sa.exc.SQLAlchemyError
+        try:
+            parsed = sa.make_url(url)
+            if parsed.drivername == "postgresql":
+                parsed = parsed.set(drivername="postgresql+psycopg")
+            self._engine = sa.create_engine(parsed, poolclass=sa.NullPool)
+            self._connection: sa.Connection = self._engine.connect()
+        except self._errors as error:  # unreachable, refused: the full path says why
+            raise NotCurrent(str(error)) from error
 
     def rows(self, sql: str, **params: Any) -> Sequence[Sequence[Any]]:
-        return self._connection.execute(self._text(sql), params).all()
+        try:
+            return self._connection.execute(self._text(sql), params).all()
+        except self._errors as error:
+            raise NotCurrent(str(error)) from error
 
     def close(self) -> None:
         self._connection.close()
@@ -130,8 +143,9 @@ def _uuid(value: Any) -> UUID:
 
 def open_tables(url: str) -> _Tables:
     """The tables of the store at ``url``, to read with SQL text and ``:name`` parameters: a
-    SQLite file through the stdlib's ``sqlite3``, another database through SQLAlchemy Core
-    (NotCurrent for a SQLite file that is not there: nothing is made here)."""
+    SQLite file through the stdlib's ``sqlite3``, another database through SQLAlchemy Core.
+    Whatever the database cannot answer (a SQLite file that is not there: nothing is made
+    here; a table missing; a server that does not answer) is :class:`NotCurrent`."""
     path = sqlite_file(url)
     return _SQLiteFile(path) if path is not None else _Database(url)
 

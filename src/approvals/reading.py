@@ -25,8 +25,6 @@ and compares this path's answers with the full path's on the same store.
 
 from __future__ import annotations
 
-import sqlite3
-import sys
 from collections.abc import Callable, Sequence
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -357,15 +355,5 @@ def answer(
             models.check()
             models.load_company()  # a broken file: the full path refuses it, naming the file
             return question(models)
-    except (NotCurrent, sqlite3.Error, ImportError, ValueError):
+    except (NotCurrent, ImportError, ValueError):
         return None
-    except Exception as error:
-        if _database_error(error):
-            return None  # another database that cannot say: the full path names why
-        raise
-
-
-def _database_error(error: Exception) -> bool:
-    """Whether ``error`` is SQLAlchemy's (loaded only for a database that is not SQLite)."""
-    sqlalchemy = sys.modules.get("sqlalchemy.exc")
-    return sqlalchemy is not None and isinstance(error, sqlalchemy.SQLAlchemyError)
