@@ -209,3 +209,10 @@ def test_every_count_the_command_line_says_has_thousands_separators(lang: str) -
     assert found >= 10
     signed = say("audit.checkpoint", lang, size=1234567, root="ab", key_id="k", path="p")
     assert "1,234,567" in signed
+
+
+def test_every_header_of_times_is_a_header_the_command_line_has() -> None:
+    """A table names its zone in the headers TIMED lists: each is one the tables use."""
+    from approvals.cli.text import TEXT, TIMED
+
+    assert {key for key in TEXT if key.startswith("h.")} >= TIMED

@@ -9,7 +9,7 @@ import click
 
 from approvals.cli.output import emit_json, table
 from approvals.cli.session import Session, as_of_option, pass_session
-from approvals.cli.text import moment, say, zone_mark
+from approvals.cli.text import moment, say
 
 if TYPE_CHECKING:
     from datetime import datetime
@@ -150,9 +150,5 @@ def list_keys(session: Session) -> None:
          moment(r.start), moment(r.end)]
         for r in records
     ]  # fmt: skip
-    zone = zone_mark()
-    headers = {
-        "en": ["holder", "key", "registered by", f"since ({zone})", f"revoked ({zone})"],
-        "ja": ["保持者", "鍵", "登録者", f"登録日時({zone})", f"失効日時({zone})"],
-    }[lang]
-    table(headers, rows)
+    keys = ("holder", "key", "registered_by", "registered", "revoked")
+    table([say(f"h.{key}", lang) for key in keys], rows)

@@ -316,6 +316,11 @@ TEXT: dict[str, Label] = {
     "h.effective": Label("in effect from", "実施開始日"),
     "h.put_in_effect": Label("put in effect", "実施の記録日時"),
     "h.ended": Label("ended", "終了日時"),
+    "h.holder": Label("holder", "保持者"),
+    "h.key": Label("key", "鍵"),
+    "h.registered_by": Label("registered by", "登録者"),
+    "h.registered": Label("since", "登録日時"),
+    "h.revoked": Label("revoked", "失効日時"),
     "h.vendor": Label("vendor", "預託先"),
     "h.basic": Label("basic contract", "基本契約"),
     "h.individual": Label("individual contract", "個別契約"),
@@ -371,7 +376,7 @@ TEXT: dict[str, Label] = {
 # ("due (JST)"), and its cells give the time alone (see moment()).
 TIMED = frozenset({
     "h.filed", "h.updated", "h.since", "h.due", "h.when", "h.decided", "h.put_in_effect",
-    "h.ended", "h.from", "h.end", "h.signed", "h.at", "h.started", "h.stopped",
+    "h.ended", "h.from", "h.end", "h.registered", "h.revoked",
 })  # fmt: skip
 
 
