@@ -53,6 +53,19 @@ def opened(url: str, signer: WriterKey | None, **kwargs: Any) -> ApprovalsApplic
     return open_approvals(url, clock=clock, signer=signer, **kwargs)
 
 
+def begin_signing(url: str) -> ApprovalsApplication:
+    """Have the representative establish the roster and begin signing, and register the
+    host's service key; return the host's application, signing with that key."""
+    app = opened(url, REP)
+    app.establish_roster(REPRESENTATIVE)
+    app.register_key(actor=REPRESENTATIVE, holder=REPRESENTATIVE, public_key=REP.public_key)
+    app.register_key(
+        actor=REPRESENTATIVE, holder="intranet", public_key=HOST.public_key, service=True
+    )
+    app.close()
+    return opened(url, HOST)
+
+
 def event_count(app: ApprovalsApplication) -> int:
     ledger = app.recorder.ledger  # type: ignore[attr-defined]
     with app.engine.connect() as connection:
@@ -62,14 +75,7 @@ def event_count(app: ApprovalsApplication) -> int:
 @pytest.fixture
 def signed(backend_url: str) -> Iterator[str]:
     """A store whose representative began signing, and whose host signs with a service key."""
-    app = opened(backend_url, REP)
-    app.establish_roster(REPRESENTATIVE)
-    app.register_key(actor=REPRESENTATIVE, holder=REPRESENTATIVE, public_key=REP.public_key)
-    app.register_key(
-        actor=REPRESENTATIVE, holder="intranet", public_key=HOST.public_key, service=True
-    )
-    app.close()
-    host = opened(backend_url, HOST)
+    host = begin_signing(backend_url)
     host.appoint(actor=REPRESENTATIVE, user=CHIEF, role="chief")
     host.appoint(actor=REPRESENTATIVE, user=AUDITOR, role="auditor")
     host.appoint(actor=CHIEF, user=MANAGER, role="manager", department="sales")

@@ -20,7 +20,7 @@ from approvals.audit.cases import CasePass
 from approvals.audit.verify import Report, verify_log
 from approvals.domain.case import case_id
 from tests.conftest import CHIEF, MANAGER, REPRESENTATIVE, STAFF, drop_triggers
-from tests.integration.test_signed_writers import HOST, REP, key, opened
+from tests.integration.test_signed_writers import begin_signing, key, opened
 from tests.integration.test_tamper import event_of, execute, reseal
 from tests.integration.test_verify_parallel import parallel
 from tests.unit.test_cases import file_case
@@ -31,15 +31,8 @@ TABLES = ("approvals_events", "approvals_integrity", "approvals_case_keys")
 @pytest.fixture
 def damaged(backend_url: str) -> Iterator[dict[str, Any]]:
     """A signed store with cases of four workflows, then damaged behind the engine's back."""
-    app = opened(backend_url, REP)
-    app.establish_roster(REPRESENTATIVE)
-    app.register_key(actor=REPRESENTATIVE, holder=REPRESENTATIVE, public_key=REP.public_key)
-    app.register_key(
-        actor=REPRESENTATIVE, holder="intranet", public_key=HOST.public_key, service=True
-    )
-    app.close()
     tanaka = key(STAFF)
-    host = opened(backend_url, HOST)
+    host = begin_signing(backend_url)
     host.appoint(actor=REPRESENTATIVE, user=CHIEF, role="chief")
     host.appoint(actor=CHIEF, user=MANAGER, role="manager", department="sales")
     host.appoint(actor=MANAGER, user=STAFF, role="staff", department="sales")

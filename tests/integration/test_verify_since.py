@@ -52,7 +52,7 @@ from tests.integration.test_linked_cases import (
     rules_off,
     stopped_provision,
 )
-from tests.integration.test_signed_writers import HOST, REP, opened
+from tests.integration.test_signed_writers import HOST, begin_signing, opened
 from tests.integration.test_tamper import event_of, execute, reseal
 from tests.unit.test_cases import file_case
 
@@ -83,14 +83,7 @@ def ledger_size(url: str) -> int:
 def store(backend_url: str, tmp_path: Path) -> dict[str, Any]:
     """A signed store; a clean full verification and a checkpoint signed by the auditor's key;
     then more events: two new cases and a step on each of two cases filed before."""
-    app = opened(backend_url, REP)
-    app.establish_roster(REPRESENTATIVE)
-    app.register_key(actor=REPRESENTATIVE, holder=REPRESENTATIVE, public_key=REP.public_key)
-    app.register_key(
-        actor=REPRESENTATIVE, holder="intranet", public_key=HOST.public_key, service=True
-    )
-    app.close()
-    host = opened(backend_url, HOST)
+    host = begin_signing(backend_url)
     host.appoint(actor=REPRESENTATIVE, user=CHIEF, role="chief")
     host.appoint(actor=REPRESENTATIVE, user=AUDITOR, role="auditor")
     host.appoint(actor=CHIEF, user=MANAGER, role="manager", department="sales")
@@ -226,14 +219,7 @@ def test_a_rule_broken_before_the_checkpoint_in_a_case_untouched_since_is_not_cl
 ) -> None:
     """What the checkpoint's clean verification vouches for: a break it should have found,
     before it, in a case with no event since, is found by the full verification only."""
-    app = opened(backend_url, REP)
-    app.establish_roster(REPRESENTATIVE)
-    app.register_key(actor=REPRESENTATIVE, holder=REPRESENTATIVE, public_key=REP.public_key)
-    app.register_key(
-        actor=REPRESENTATIVE, holder="intranet", public_key=HOST.public_key, service=True
-    )
-    app.close()
-    host = opened(backend_url, HOST)
+    host = begin_signing(backend_url)
     host.appoint(actor=REPRESENTATIVE, user=CHIEF, role="chief")
     host.appoint(actor=CHIEF, user=MANAGER, role="manager", department="sales")
     host.appoint(actor=MANAGER, user=STAFF, role="staff", department="sales")
