@@ -92,19 +92,10 @@ def _room() -> int | None:
 def prose(text: str) -> None:
     """Print ``text`` (lines of sentences, made terminal-safe) wrapped between words to the
     width tables fit (see :func:`_room`), each line's continuation indented two more than it."""
-    room = _room()
-    for line in terminal_safe(text, keep="\n").split("\n"):
-        if room is None or width(line) <= room:
-            click.echo(line)
-            continue
-        import wcwidth
+    from approvals.cli import tables
 
-        indent = line[: len(line) - len(line.lstrip(" "))]
-        for part in wcwidth.wrap(
-            line.lstrip(" "), max(room, 20), initial_indent=indent,
-            subsequent_indent=indent + "  ", break_on_hyphens=False,
-        ):  # fmt: skip
-            click.echo(part)
+    for line in tables.prose(terminal_safe(text, keep="\n"), _room()):
+        click.echo(line)
 
 
 def labelled(rows: Sequence[tuple[str, str]]) -> None:

@@ -20,7 +20,7 @@ from typing import Literal
 import click
 import wcwidth
 
-__all__ = ["Fit", "echo", "labelled", "layout", "limit", "stdout_is_terminal", "width"]
+__all__ = ["Fit", "echo", "labelled", "layout", "limit", "prose", "stdout_is_terminal", "width"]
 
 Fit = Literal["wrap", "keep", "clip", "below"]
 """How a column gives way when the table is wider than the terminal:
@@ -222,6 +222,22 @@ def _records(headers: Sequence[str], rows: Sequence[Sequence[str]], room: int) -
         for header, cell in zip(headers, row, strict=True):
             for name, part in zip_longest(_wrap(header, label), _wrap(cell, value)):
                 lines.append(f"{_pad(name or '', label)}{GAP}{part or ''}".rstrip())
+    return lines
+
+
+def prose(text: str, room: int | None) -> list[str]:
+    """The lines of ``text`` (sentences, a line each) wrapped between words to ``room`` cells
+    (whole when None), each line's continuation indented two more than the line."""
+    lines: list[str] = []
+    for line in text.split("\n"):
+        if room is None or width(line) <= room:
+            lines.append(line)
+            continue
+        indent = line[: len(line) - len(line.lstrip(" "))]
+        lines += wcwidth.wrap(
+            line.lstrip(" "), max(room, 20), initial_indent=indent,
+            subsequent_indent=indent + "  ", break_on_hyphens=False,
+        )  # fmt: skip
     return lines
 
 
