@@ -19,12 +19,13 @@ import hashlib
 import operator
 import threading
 import time
-from collections import OrderedDict
+from collections import OrderedDict, deque
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime
 from typing import TYPE_CHECKING, Any, ClassVar, Generic, TypeVar, cast
 from uuid import UUID
+from zlib import crc32
 
 import sqlalchemy as sa
 from eventsourcing.application import AggregateNotFoundError
@@ -53,6 +54,7 @@ from approvals.audit.damage import (
 )
 from approvals.audit.decoding import PageDecoder, read_events
 from approvals.audit.keys import CASE_TOPICS, CaseDataErased, CaseEventUnreadable
+from approvals.audit.pages import as_uuid
 from approvals.domain.case import Case, case_id
 from approvals.domain.clocks import Holiday, weekends
 from approvals.domain.retention import RetentionRecord, retention_id
@@ -61,11 +63,12 @@ from approvals.errors import Label
 from approvals.logging import get_logger
 from approvals.schema import needs_upgrade, not_owned
 from approvals.store import shown_url
-from approvals.stored import reading
+from approvals.stored import reading, sharing_cores
 
 if TYPE_CHECKING:
     from approvals.application import ApprovalsApplication
     from approvals.domain.workflow import Workflow
+    from approvals.folding import Folders
 
 __all__ = [
     "CaseSubject",
@@ -84,6 +87,8 @@ log = get_logger(__name__)
 TRACKING_TABLE = "approvals_projections"
 BATCH = 20_000
 """Events per batch (one transaction): a rebuild's memory grows with it, not with the log."""
+SHARED_FROM = 50_000
+"""Events behind from which a catch-up folds its batches in worker processes."""
 _CACHE = 4096
 _RETENTION_TOPICS = "approvals:Retention."
 _ROSTER_TOPICS = "approvals:Roster."
@@ -147,6 +152,8 @@ class CaseSubject:
 
 
 Rows = Mapping[Table, Sequence[Mapping[str, Any]]]
+Named = dict[str, Sequence[Mapping[str, Any]]]
+"""Rows by the name of their table: what crosses from a worker process to the one writing."""
 
 T = TypeVar("T")
 
@@ -251,10 +258,65 @@ class _Moved(Exception):
 
 
 @dataclass
+class _Run:
+    """One catch-up: events read, where it began (start, head), whom to tell."""
+
+    progress: Callable[[int, int], None] | None
+    read: int = 0
+    began: tuple[int, int] | None = None
+
+
+@dataclass
+class _Asked:
+    """A batch asked for: the positions it starts from, its end, the head it goes to, and
+    what it gives when it was folded here (None: the workers have it)."""
+
+    behind: dict[str, int]
+    end: int
+    head: int
+    folded: Folded | None
+
+
+@dataclass
 class _Batch:
     cases: dict[str, CaseSubject] = field(default_factory=dict)
     roster: Roster | None = None
     erased: set[UUID] = field(default_factory=set)  # cases met without their key
+    filed: list[str] = field(default_factory=list)  # cases whose first event it holds
+
+
+@dataclass
+class Folded:
+    """What one batch gives the models behind: each case it touched (``references``) with its
+    rows in each of them, by (model, reference); the roster's rows by model when it changed;
+    how many events were read; the cases it filed.  Made where the batch was folded (this
+    process or a worker of :mod:`approvals.folding`), written by :meth:`Projector._write`."""
+
+    references: list[str]
+    rows: dict[tuple[str, str], Named]
+    roster: dict[str, Named] | None = None
+    read: int = 0
+    filed: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class Share:
+    """One of ``count`` shares of the cases (a CRC-32 of the case's id), folded by one
+    process; the first also folds the roster."""
+
+    index: int
+    count: int
+
+    def owns(self, case: UUID) -> bool:
+        return crc32(case.bytes) % self.count == self.index
+
+    def owns_row(self, raw: Any) -> bool:
+        """Whether a case event read as ``raw`` (its originator id as the driver gives it) is
+        this share's; an id that is none goes to the first, which reports it."""
+        try:
+            return self.owns(as_uuid(raw))
+        except ValueError:
+            return self.index == 0
 
 
 class Projector:
@@ -271,11 +333,13 @@ class Projector:
         *,
         target: Engine | None = None,
         batch: int = BATCH,
+        shared_from: int = SHARED_FROM,
     ) -> None:
         self.app = app
         self.models = tuple(models)
         self.engine = target or app.engine
         self.batch = batch
+        self.shared_from = shared_from
         self.tracking = _tracking(MetaData())
         self._ready = False
         # What a projector keeps between calls (positions it committed, rows it wrote, the
@@ -454,41 +518,115 @@ class Projector:
         self, until: int | None, progress: Callable[[int, int], None] | None = None
     ) -> int:
         self.ensure()
-        read = 0
-        began: tuple[int, int] | None = None  # (start, head) of the first batch
+        run = _Run(progress)
         with self.app._storage():
-            while True:
-                positions = {name: pos for name, (_, pos, _) in self._stored().items()}
-                behind = {m.name: positions.get(m.name, 0) for m in self.models}
-                if behind != self._committed:
-                    self._written.clear()  # another process wrote rows: forget what ours were
-                start = min(behind.values(), default=0)
-                head = self.head() if until is None else until
-                if began is None:
-                    began = (start, head)
-                if start >= head:
-                    return read
-                notifications = self._read(start, head)
-                end = notifications[-1][0] if len(notifications) == self.batch else head
-                touched = self._fold(notifications)
+            count = sharing_cores(self.app.engine)
+            if count > 1 and self._behind(until) >= self.shared_from:
+                from approvals.folding import Folders, FoldingFailed  # noqa: PLC0415 - a cycle
+
                 try:
-                    self._commit(touched, behind, end)
-                except _Moved:
-                    self._pending.clear()
-                    continue  # another process took this batch in: read the positions again
-                except BaseException:
-                    self._pending.clear()
-                    raise
-                self._committed = {name: max(end, pos) for name, pos in behind.items()}
-                for reference, tables in self._pending.items():
-                    self._written.setdefault(reference, {}).update(tables)
-                    self._written.move_to_end(reference)
-                while len(self._written) > _CACHE:
-                    self._written.popitem(last=False)
+                    with Folders(self, count) as folders:
+                        return self._run(until, run, folders)
+                except FoldingFailed as failed:
+                    log.warning("projection.folding_failed", error=str(failed))
+                finally:
+                    self._cache.clear()  # the workers folded the cases: these are behind
+            return self._run(until, run, None)
+
+    def _behind(self, until: int | None) -> int:
+        """How many positions the model furthest behind is from ``until`` (or the head)."""
+        stored = self._stored()
+        start = min((stored[m.name][1] if m.name in stored else 0 for m in self.models), default=0)
+        return (self.head() if until is None else until) - start
+
+    def _run(self, until: int | None, run: _Run, folders: Folders | None) -> int:
+        """Take in the batches up to ``until`` (or the head as it moves), folded here or by
+        ``folders``, which are asked for the next batch before this one is written."""
+        asked: deque[_Asked] = deque()
+        while True:
+            if not asked:
+                first = self._first(folders, until, run)
+                if first is None:
+                    return run.read
+                asked.append(first)
+            batch = asked.popleft()
+            end = batch.end
+            after = {name: max(end, pos) for name, pos in batch.behind.items()}
+            if folders is not None and min(after.values()) < batch.head:
+                # the workers fold the next batch while this one is written
+                asked.append(self._ask(folders, after, min(after.values()), batch.head))
+            try:
+                folded = batch.folded if folders is None else folders.take()
+                assert folded is not None  # folded here, or by the workers
+                self._commit(folded, batch.behind, end)
+            except _Moved:
                 self._pending.clear()
-                read += len(notifications)
-                if progress is not None:
-                    progress(min(end, began[1]) - began[0], began[1] - began[0])
+                while asked:  # folded from positions that no longer hold
+                    asked.popleft()
+                    if folders is not None:
+                        folders.take()
+                continue  # another process took this batch in: read the positions again
+            except BaseException:
+                self._pending.clear()
+                raise
+            self._done(batch, folded, run)
+
+    def _first(self, folders: Folders | None, until: int | None, run: _Run) -> _Asked | None:
+        """Ask for the batch past the positions stored (None: every model is at the head)."""
+        positions = {name: pos for name, (_, pos, _) in self._stored().items()}
+        behind = {m.name: positions.get(m.name, 0) for m in self.models}
+        if behind != self._committed:
+            self._written.clear()  # another process wrote rows: forget what ours were
+        start = min(behind.values(), default=0)
+        head = self.head() if until is None else until
+        if run.began is None:
+            run.began = (start, head)
+        return self._ask(folders, behind, start, head) if start < head else None
+
+    def _done(self, batch: _Asked, folded: Folded, run: _Run) -> None:
+        """Note a batch committed: the positions, the rows written, the progress."""
+        self._committed = {name: max(batch.end, pos) for name, pos in batch.behind.items()}
+        for reference, tables in self._pending.items():
+            self._written.setdefault(reference, {}).update(tables)
+            self._written.move_to_end(reference)
+        while len(self._written) > _CACHE:
+            self._written.popitem(last=False)
+        self._pending.clear()
+        run.read += folded.read
+        if run.progress is not None:
+            began = run.began or (0, 0)
+            run.progress(min(batch.end, began[1]) - began[0], began[1] - began[0])
+
+    def _ask(
+        self, folders: Folders | None, behind: dict[str, int], start: int, head: int
+    ) -> _Asked:
+        """Fold the batch past ``start`` here, or have ``folders`` fold it."""
+        if folders is None:
+            rows = self._read(start, head)
+            end = rows[-1][0] if len(rows) == self.batch else head
+            names = [name for name, pos in behind.items() if pos < end]
+            return _Asked(behind, end, head, self._folded(self._fold(rows), names, len(rows)))
+        end = self._end(start, head)
+        folders.ask(start, end, [name for name, pos in behind.items() if pos < end])
+        return _Asked(behind, end, head, None)
+
+    def _end(self, start: int, head: int) -> int:
+        """The position of the last event of the batch past ``start`` (``head`` at most)."""
+        key = self._events.c.id
+        query = (
+            sa.select(key).where(key > start, key <= head).order_by(key)
+            .offset(self.batch - 1).limit(1)
+        )  # fmt: skip
+        with self.app.engine.connect() as connection:
+            found = connection.execute(query).scalar()
+        return head if found is None else int(found)
+
+    def fold_share(self, start: int, end: int, names: Sequence[str], share: Share) -> Folded:
+        """In a worker of :mod:`approvals.folding`: fold the cases of ``share`` among the events
+        past ``start`` up to ``end``, for the models called ``names``."""
+        with self.app._storage():
+            rows = self._read(start, end)
+            return self._folded(self._fold(rows, share), names, 0 if share.index else len(rows))
 
     def follow(
         self,
@@ -531,8 +669,10 @@ class Projector:
         with self.app.engine.connect() as connection:
             return read_events(connection, self.app, start, head, self.batch)
 
-    def _fold(self, notifications: Sequence[tuple[Any, ...]]) -> _Batch:
-        """Apply the batch's events to the aggregates they belong to; return what changed."""
+    def _fold(self, notifications: Sequence[tuple[Any, ...]], share: Share | None = None) -> _Batch:
+        """Apply the batch's events to the aggregates they belong to; return what changed
+        (of the cases ``share`` owns, when given: it reads every retention record, to know
+        whose it is, but takes in only its own)."""
         batch = _Batch()
         decoder = self._decoder
         decoder.page(notifications)
@@ -543,6 +683,12 @@ class Projector:
         for row in notifications:
             topic: str = row[3]
             if not topic.startswith(_TOPICS):
+                continue
+            if share is not None and (
+                not share.owns_row(row[1])
+                if topic.startswith(CASE_TOPICS)
+                else topic.startswith(_ROSTER_TOPICS) and share.index
+            ):
                 continue
             try:
                 event = decoder.decode(row)
@@ -562,9 +708,11 @@ class Projector:
                 continue
             if isinstance(aggregate, Case):
                 if event.originator_version == 1:
-                    self._written.setdefault(aggregate.reference, {})  # a new case: no rows yet
+                    batch.filed.append(aggregate.reference)
                 touched[aggregate.reference] = aggregate
             elif isinstance(aggregate, RetentionRecord):
+                if share is not None and not share.owns(case_id(aggregate.reference)):
+                    continue
                 self._flush(batch, touched, aggregate.reference)
                 self._touch(batch, aggregate.reference, record=aggregate)
             elif isinstance(aggregate, Roster):
@@ -724,9 +872,24 @@ class Projector:
                 produced[(name, reference)] = found
         return produced
 
-    def _commit(self, batch: _Batch, positions: Mapping[str, int], end: int) -> None:
+    def _folded(self, batch: _Batch, names: Iterable[str], read: int) -> Folded:
+        """What ``batch`` gives the models called ``names`` (those behind its end)."""
+        models = [self.model(name) for name in names]
+        produced = self._produce(batch, models) if batch.cases else {}
+        roster = None
+        if batch.roster is not None:
+            roster = {
+                model.name: _named(model.for_roster(batch.roster))
+                for model in models
+                if model.roster_tables
+            }
+        rows = {key: _named(found) for key, found in produced.items()}
+        return Folded(list(batch.cases), rows, roster, read, batch.filed)
+
+    def _commit(self, folded: Folded, positions: Mapping[str, int], end: int) -> None:
+        for reference in folded.filed:
+            self._written.setdefault(reference, {})  # a new case: no rows yet
         behind = [m for m in self.models if positions[m.name] < end]
-        produced = self._produce(batch, behind) if batch.cases else {}
         now = datetime.now(UTC)
         with self.engine.begin() as connection:
             for model in behind:  # first, so that SQLite takes its write lock at once
@@ -741,23 +904,17 @@ class Projector:
                 if moved != 1:
                     raise _Moved
             for model in behind:
-                self._write(connection, model, batch, produced)
+                self._write(connection, model, folded)
 
-    def _write(
-        self,
-        connection: Connection,
-        model: ReadModel,
-        batch: _Batch,
-        produced_rows: Mapping[tuple[str, str], Rows],
-    ) -> None:
-        if batch.cases and model.case_tables:
+    def _write(self, connection: Connection, model: ReadModel, folded: Folded) -> None:
+        if folded.references and model.case_tables:
             stale: dict[Table, list[str]] = {t: [] for t in model.case_tables}
             rows: dict[Table, list[Mapping[str, Any]]] = {t: [] for t in model.case_tables}
-            for reference in batch.cases:
-                produced = produced_rows[(model.name, reference)]
+            for reference in folded.references:
+                produced = folded.rows[(model.name, reference)]
                 known = self._written.get(reference)
                 for table in model.case_tables:
-                    found = produced.get(table, ())
+                    found = produced.get(table.name, ())
                     now = frozenset(tuple(row.values()) for row in found)
                     before = None if known is None else known.get(table.name, frozenset())
                     if before == now:
@@ -770,11 +927,11 @@ class Projector:
                 for chunk in chunks(stale[table], 500):
                     connection.execute(sa.delete(table).where(table.c.reference.in_(chunk)))
                 self._insert(connection, table, rows[table])
-        if batch.roster is not None and model.roster_tables:
-            roster_rows = model.for_roster(batch.roster)
+        if folded.roster is not None and model.roster_tables:
+            roster_rows = folded.roster[model.name]
             for table in model.roster_tables:
                 connection.execute(sa.delete(table))
-                self._insert(connection, table, list(roster_rows.get(table, ())))
+                self._insert(connection, table, list(roster_rows.get(table.name, ())))
 
     def _insert(
         self, connection: Connection, table: Table, rows: Sequence[Mapping[str, Any]]
@@ -904,6 +1061,10 @@ def storable(value: Any, length: int | None = None) -> Any:
         return value
     digest = hashlib.sha256(value.encode()).hexdigest()[:8]
     return f"{value[: length - 9]}…{digest}"
+
+
+def _named(rows: Rows) -> Named:
+    return {table.name: found for table, found in rows.items()}
 
 
 def _uuid(value: UUID | bytes) -> UUID:

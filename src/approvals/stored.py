@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import multiprocessing
 import os
+import sys
 import threading
 import weakref
 from collections import OrderedDict
@@ -32,7 +34,7 @@ from approvals.logging import get_logger
 from approvals.schema import ANY_RIGHT, permission_refusal
 from approvals.store import Factory, in_autocommit, persistence_env, shown_url
 
-__all__ = ["StoredApplication"]
+__all__ = ["StoredApplication", "reading", "sharing_cores"]
 
 log = get_logger(__name__)
 T = TypeVar("T")
@@ -53,6 +55,23 @@ def _after_fork_in_child(app: StoredApplication) -> None:
 
     if hasattr(os, "register_at_fork"):
         os.register_at_fork(after_in_child=after_fork)
+
+
+def sharing_cores(engine: Engine) -> int:
+    """How many processes may share a long read of ``engine``'s store: the processors this
+    process may use, or 1 where forked processes cannot share it (no ``fork``, macOS, an
+    in-memory SQLite database) or where forking is not safe: from any thread but the main one
+    (a web server's request threads), since a child gets a copy of every lock another thread
+    held at that moment, and one it then needs would never be released."""
+    if "fork" not in multiprocessing.get_all_start_methods() or sys.platform == "darwin":
+        return 1
+    if threading.current_thread() is not threading.main_thread():
+        return 1
+    database = engine.url.database if engine.dialect.name == "sqlite" else "server"
+    if not database or database == ":memory:":
+        return 1
+    cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    return max(cpus or 1, 1)
 
 
 def reading(engine: Engine, read: Callable[[Connection], T]) -> T:

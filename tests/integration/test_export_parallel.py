@@ -8,12 +8,15 @@ import io
 import json
 import multiprocessing
 import os
+import threading
 from collections.abc import Callable
 from datetime import datetime, timedelta
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
+import sqlalchemy as sa
 from click.testing import CliRunner
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -47,7 +50,7 @@ def in_workers(
         started(app)
 
     with monkeypatch.context() as patched:
-        patched.setattr(export, "_workers", lambda events: 2)
+        patched.setattr(export, "_workers", lambda app, events: 2)
         patched.setattr(export, "_started", noted)
         text, count = written(app, *window)
     return text, count, {int(line) for line in pids.read_text().split()}
@@ -57,7 +60,7 @@ def in_this_process(
     monkeypatch: pytest.MonkeyPatch, app: ApprovalsApplication, *window: Any
 ) -> str:
     with monkeypatch.context() as patched:
-        patched.setattr(export, "_workers", lambda events: 0)
+        patched.setattr(export, "_workers", lambda app, events: 0)
         return written(app, *window)[0]
 
 
@@ -135,22 +138,32 @@ def test_the_command_writes_the_same_lines_with_workers(
         return result.stdout
 
     with monkeypatch.context() as patched:
-        patched.setattr(export, "_workers", lambda events: 2)
+        patched.setattr(export, "_workers", lambda app, events: 2)
         parallel = command()
     with monkeypatch.context() as patched:
-        patched.setattr(export, "_workers", lambda events: 0)
+        patched.setattr(export, "_workers", lambda app, events: 0)
         assert command() == parallel
     assert parallel.count("\n") > 5
 
 
 def test_workers_are_used_for_large_logs_on_several_processors(
-    monkeypatch: pytest.MonkeyPatch,
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
     forks = "fork" in multiprocessing.get_all_start_methods()
     monkeypatch.setattr(export, "WORKERS", 3)
-    assert export._workers(export.PARALLEL - 1) == 0
-    found = export._workers(export.PARALLEL)
+    on_file = SimpleNamespace(engine=sa.create_engine(f"sqlite:///{tmp_path / 'store.db'}"))
+    in_memory = SimpleNamespace(engine=sa.create_engine("sqlite://"))
+    assert export._workers(on_file, export.PARALLEL - 1) == 0
+    assert export._workers(in_memory, export.PARALLEL) == 0  # a child would see another one
+    found = export._workers(on_file, export.PARALLEL)
     if not forks or (hasattr(os, "sched_getaffinity") and len(os.sched_getaffinity(0)) < 2):
         assert found == 0
     else:
         assert 2 <= found <= 3
+    in_thread: list[int] = []
+    thread = threading.Thread(
+        target=lambda: in_thread.append(export._workers(on_file, export.PARALLEL))
+    )
+    thread.start()
+    thread.join(timeout=60)
+    assert in_thread == [0]  # a request thread of a web server never forks

@@ -170,7 +170,7 @@ def in_processes(monkeypatch: pytest.MonkeyPatch) -> Callable[[bool], None]:
         parallel(monkeypatch, on=on)
         monkeypatch.setattr(cases, "PARALLEL_FROM", 0 if on else 10**12)
         if on:
-            monkeypatch.setattr(cases.os, "cpu_count", lambda: 3)
+            monkeypatch.setattr(cases, "sharing_cores", lambda engine: 3)
             monkeypatch.setattr(CasePass, "_here", None)  # no falling back to one process
 
     return switch

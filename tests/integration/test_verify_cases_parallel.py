@@ -76,7 +76,7 @@ def report(url: str, monkeypatch: pytest.MonkeyPatch, *, on: bool) -> Report:
         parallel(patched, on=on)
         patched.setattr(cases, "PARALLEL_FROM", 0 if on else 10**12)
         if on:
-            patched.setattr(cases.os, "cpu_count", lambda: 3)  # three shares, even on one core
+            patched.setattr(cases, "sharing_cores", lambda engine: 3)  # three, even on one core
             patched.setattr(CasePass, "_here", None)  # no falling back to one process
         app = opened(url, None, create=False)
         try:

@@ -24,7 +24,6 @@ share, by the same code.
 from __future__ import annotations
 
 import multiprocessing
-import os
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import suppress
 from dataclasses import dataclass, field, replace
@@ -66,6 +65,7 @@ from approvals.domain.registry import PublishedDefinition, ReferenceCounter, ref
 from approvals.domain.retention import RetentionRecord, retention_id
 from approvals.domain.roster import ROSTER_ID, Roster
 from approvals.errors import Label
+from approvals.stored import sharing_cores
 
 if TYPE_CHECKING:
     from approvals.application import ApprovalsApplication
@@ -621,12 +621,7 @@ def _serve(index: int, page: int, pipe: Connection_) -> None:
 def _parallel(app: ApprovalsApplication, events: int) -> int:
     """How many processes to share the cases over: 1 for a short log or where forked
     processes cannot share the store."""
-    workers = os.cpu_count() or 1
-    methods = multiprocessing.get_all_start_methods()
-    database = app.engine.url.database if app.engine.dialect.name == "sqlite" else "server"
-    if workers < 2 or "fork" not in methods or not database or database == ":memory:":
-        return 1
-    return workers if events >= PARALLEL_FROM else 1
+    return sharing_cores(app.engine) if events >= PARALLEL_FROM else 1
 
 
 class CasePass:

@@ -9,8 +9,6 @@ import csv
 import gc
 import json
 import multiprocessing
-import os
-import sys
 from collections import OrderedDict, deque
 from collections.abc import Callable, Iterator
 from datetime import datetime, tzinfo
@@ -27,6 +25,7 @@ from approvals.audit.rows import COLUMNS, row_of, subject_named
 from approvals.domain.case import Case
 from approvals.domain.registry import ReferenceCounter
 from approvals.domain.retention import RetentionRecord
+from approvals.stored import sharing_cores
 from approvals.zones import company_zone
 
 if TYPE_CHECKING:
@@ -168,7 +167,7 @@ class _Export(Iterator[dict[str, Any]]):
         app, progress, size = self.app, self.progress, PAGE
         total = app.recorder.max_notification_id() or 0
         window = (self.start, self.end, self.zone)
-        workers = _workers(total)
+        workers = _workers(app, total)
         pool = None
         if workers:
             context = multiprocessing.get_context("fork")
@@ -230,12 +229,10 @@ WORKERS = 4
 """Worker processes at most (never more than the processors this process may use)."""
 
 
-def _workers(events: int) -> int:
-    """How many worker processes write the JSON Lines of a log of ``events`` (0: none)."""
-    if "fork" not in multiprocessing.get_all_start_methods() or sys.platform == "darwin":
-        return 0  # the workers inherit the application: only a forked process does
-    cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
-    workers = min(WORKERS, cpus or 1)
+def _workers(app: ApprovalsApplication, events: int) -> int:
+    """How many worker processes write the JSON Lines of ``app``'s log of ``events`` (0:
+    none)."""
+    workers = min(WORKERS, sharing_cores(app.engine))
     return workers if workers > 1 and events >= PARALLEL else 0
 
 

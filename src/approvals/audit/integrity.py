@@ -13,7 +13,6 @@ every finding in its order.  So this never decides what is wrong, only that noth
 from __future__ import annotations
 
 import multiprocessing
-import os
 from collections import deque
 from collections.abc import Iterator, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
@@ -26,6 +25,7 @@ from sqlalchemy import Connection
 from approvals.audit.hashing import GENESIS, leaf_data, node_hash
 from approvals.audit.merkle import EMPTY_ROOT
 from approvals.audit.pages import columns_of, table_of, text_id
+from approvals.stored import sharing_cores
 
 if TYPE_CHECKING:
     from approvals.application import ApprovalsApplication
@@ -194,10 +194,8 @@ def _queries(connection: Connection, app: ApprovalsApplication) -> tuple[str, st
 def sound_log(app: ApprovalsApplication, wanted: set[int]) -> Sound | None:
     """Check a long log over every core; return what a sound one gives, or None: too short
     to be worth it, not on a shared database, or anything amiss (the caller walks it)."""
-    workers = os.cpu_count() or 1
-    methods = multiprocessing.get_all_start_methods()
-    database = app.engine.url.database if app.engine.dialect.name == "sqlite" else "server"
-    if workers < 2 or "fork" not in methods or not database or database == ":memory:":
+    workers = sharing_cores(app.engine)
+    if workers < 2:
         return None
     with app.engine.connect() as connection:
         query, previous, stats, count = _queries(connection, app)
