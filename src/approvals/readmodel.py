@@ -152,8 +152,10 @@ class CaseSubject:
 
 
 Rows = Mapping[Table, Sequence[Mapping[str, Any]]]
-Named = dict[str, Sequence[Mapping[str, Any]]]
-"""Rows by the name of their table: what crosses from a worker process to the one writing."""
+Named = dict[str, tuple[tuple[Any, ...], ...]]
+"""Rows by the name of their table, each as the values its INSERT binds (converted for the
+target's driver): what crosses from a worker process to the one writing, and what is compared
+with the rows written before."""
 
 T = TypeVar("T")
 
@@ -879,12 +881,15 @@ class Projector:
         roster = None
         if batch.roster is not None:
             roster = {
-                model.name: _named(model.for_roster(batch.roster))
+                model.name: self._named(model.for_roster(batch.roster))
                 for model in models
                 if model.roster_tables
             }
-        rows = {key: _named(found) for key, found in produced.items()}
+        rows = {key: self._named(found) for key, found in produced.items()}
         return Folded(list(batch.cases), rows, roster, read, batch.filed)
+
+    def _named(self, rows: Rows) -> Named:
+        return {table.name: self._bound(table, found) for table, found in rows.items()}
 
     def _commit(self, folded: Folded, positions: Mapping[str, int], end: int) -> None:
         for reference in folded.filed:
@@ -909,13 +914,13 @@ class Projector:
     def _write(self, connection: Connection, model: ReadModel, folded: Folded) -> None:
         if folded.references and model.case_tables:
             stale: dict[Table, list[str]] = {t: [] for t in model.case_tables}
-            rows: dict[Table, list[Mapping[str, Any]]] = {t: [] for t in model.case_tables}
+            rows: dict[Table, list[tuple[Any, ...]]] = {t: [] for t in model.case_tables}
             for reference in folded.references:
                 produced = folded.rows[(model.name, reference)]
                 known = self._written.get(reference)
                 for table in model.case_tables:
                     found = produced.get(table.name, ())
-                    now = frozenset(tuple(row.values()) for row in found)
+                    now = frozenset(found)
                     before = None if known is None else known.get(table.name, frozenset())
                     if before == now:
                         continue  # unchanged
@@ -933,14 +938,10 @@ class Projector:
                 connection.execute(sa.delete(table))
                 self._insert(connection, table, list(roster_rows.get(table.name, ())))
 
-    def _insert(
-        self, connection: Connection, table: Table, rows: Sequence[Mapping[str, Any]]
-    ) -> None:
-        """Insert many rows through the driver's executemany, converting each value once (the
-        ORM-free path: SQLAlchemy's per-row parameter handling costs more than the insert)."""
-        if not rows:
-            return
-        dialect = connection.dialect
+    def _statement(self, table: Table) -> tuple[str, list[tuple[str, Any]], bool]:
+        """The INSERT of ``table`` for the target's driver, the columns it binds in order with
+        how each value is converted, and whether it binds them by position."""
+        dialect = self.engine.dialect
         key = (dialect.name, table.name)
         if key not in self._inserts:
             compiled = sa.insert(table).compile(dialect=dialect)
@@ -951,17 +952,40 @@ class Projector:
                 [(n, _processor(columns[n], dialect)) for n in names],
                 compiled.positional,
             )
-        sql, processors, positional = self._inserts[key]
+        return self._inserts[key]
+
+    def _bound(
+        self, table: Table, rows: Sequence[Mapping[str, Any]]
+    ) -> tuple[tuple[Any, ...], ...]:
+        """Each of ``rows`` of ``table`` as the values its INSERT binds, each converted once
+        (the ORM-free path: SQLAlchemy's per-row parameter handling costs more than the
+        insert)."""
+        if not rows:
+            return ()
+        _, processors, _ = self._statement(table)
         names = [n for n, _ in processors]
         convert = [(i, p) for i, (_, p) in enumerate(processors) if p is not None]
         values = operator.itemgetter(*names)
-        params: list[Any] = []
+        bound: list[tuple[Any, ...]] = []
         for row in rows:
             found = list(values(row)) if len(names) > 1 else [row[names[0]]]
             for index, process in convert:
                 found[index] = process(found[index])
-            params.append(tuple(found) if positional else dict(zip(names, found, strict=True)))
-        connection.exec_driver_sql(sql, params)
+            bound.append(tuple(found))
+        return tuple(bound)
+
+    def _insert(
+        self, connection: Connection, table: Table, rows: Sequence[tuple[Any, ...]]
+    ) -> None:
+        """Insert rows bound by :meth:`_bound` through the driver's executemany."""
+        if not rows:
+            return
+        sql, processors, positional = self._statement(table)
+        if positional:
+            connection.exec_driver_sql(sql, list(rows))
+        else:
+            names = [n for n, _ in processors]
+            connection.exec_driver_sql(sql, [dict(zip(names, row, strict=True)) for row in rows])
 
     # -- checking ------------------------------------------------------------------------------
 
@@ -1061,10 +1085,6 @@ def storable(value: Any, length: int | None = None) -> Any:
         return value
     digest = hashlib.sha256(value.encode()).hexdigest()[:8]
     return f"{value[: length - 9]}…{digest}"
-
-
-def _named(rows: Rows) -> Named:
-    return {table.name: found for table, found in rows.items()}
 
 
 def _uuid(value: UUID | bytes) -> UUID:
