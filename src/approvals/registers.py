@@ -48,6 +48,9 @@ if TYPE_CHECKING:
 
 __all__ = ["KINDS", "Registers"]
 
+SCHEDULE_PAGE = 500
+"""Rows of the retention schedule read at once when cases name others (see retention)."""
+
 DISPOSED = Label("disposed", "廃棄済み")
 KINDS = {
     "provision": Label("provision to a third party", "第三者提供"),
@@ -308,11 +311,39 @@ class Registers:
             query = query.where(table.c.retained_until.is_not(None))
         if due:
             query = query.where(table.c.retained_until < today, table.c.disposed_at.is_(None))
-        links = self._links()
-        # A link can only move a period later: with links, the page is cut after the periods
-        # are known.
-        rows = self._rows(query, None if links else limit)
-        kept = self._kept(links, {other for row in rows for other in links.get(row.reference, ())})
+        if not self._rows(sa.select(self._table("rm_retention_links").c.reference).limit(1)):
+            # no case names another: each case's own period is its schedule
+            return tuple(
+                self._scheduled(self._rows(query, limit, refresh=False), {}, today, due=due)
+            )
+        # A link can only move a period later: read in the order of the cases' own periods, a
+        # page at a time, until the page asked for is known — every case not read yet is kept
+        # at least until the last own period read.
+        entries: list[RetentionEntry] = []
+        page = SCHEDULE_PAGE
+        key = sa.tuple_(table.c.retained_until, table.c.reference)
+        after: tuple[date, str] | None = None
+        links: dict[str, tuple[str, ...]] = {}
+        while True:
+            rows = self._rows(query if after is None else query.where(key > after), page,
+                              refresh=False)  # fmt: skip
+            entries += self._scheduled(rows, links, today, due=due)
+            entries.sort(key=lambda e: (e.retained_until is None, e.retained_until, e.reference))
+            if reference is not None or len(rows) < page:
+                break
+            after = (rows[-1].retained_until, rows[-1].reference)
+            if limit and len(entries) >= limit:
+                last = entries[limit - 1].retained_until
+                if last is not None and last < after[0]:
+                    break
+        return tuple(entries[:limit] if limit else entries)
+
+    def _scheduled(
+        self, rows: Sequence[Any], links: dict[str, tuple[str, ...]], today: date, *, due: bool
+    ) -> list[RetentionEntry]:
+        """The schedule's entries of ``rows`` (those due only, when ``due``), each kept as long
+        as the cases it names are; ``links`` holds the names read so far, and gains theirs."""
+        kept = self._kept(links, {row.reference for row in rows})
         own = {ref: until for ref, (until, _) in kept.items()}
         own.update((row.reference, row.retained_until) for row in rows)
 
@@ -337,31 +368,30 @@ class Registers:
             )
             if entry.due or not due:
                 entries.append(entry)
-        if links:
-            entries.sort(key=lambda e: (e.retained_until is None, e.retained_until, e.reference))
-        return tuple(entries[:limit] if limit else entries)
-
-    def _links(self) -> dict[str, tuple[str, ...]]:
-        """Each case that names others in fields of kind ``case``, with those it names."""
-        named = self._table("rm_retention_links")
-        found: dict[str, tuple[str, ...]] = {}
-        for row in self._rows(sa.select(named).order_by(named.c.reference, named.c.names)):
-            found[row.reference] = (*found.get(row.reference, ()), row.names)
-        return found
+        return entries
 
     def _kept(
         self, links: dict[str, tuple[str, ...]], wanted: set[str]
     ) -> dict[str, tuple[date | None, bool]]:
         """Each case in ``wanted``, and each it names in turn: its own last day of retention
-        (None while it runs) and whether it is disposed of."""
+        (None while it runs) and whether it is disposed of; the names of each are read into
+        ``links`` (where a case that names none has none)."""
         table = self._table("rm_retention")
+        named = self._table("rm_retention_links")
         kept: dict[str, tuple[date | None, bool]] = {}
         while wanted - kept.keys():
             batch = sorted(wanted - kept.keys())
             for chunk in chunks(batch, 500):
                 query = sa.select(table.c.reference, table.c.retained_until, table.c.disposed_at)
-                for row in self._rows(query.where(table.c.reference.in_(chunk))):
+                for row in self._rows(query.where(table.c.reference.in_(chunk)), refresh=False):
                     kept[row.reference] = (row.retained_until, row.disposed_at is not None)
+                unread: dict[str, tuple[str, ...]] = {o: () for o in chunk if o not in links}
+                if unread:
+                    query = sa.select(named).order_by(named.c.reference, named.c.names)
+                    query = query.where(named.c.reference.in_(list(unread)))
+                    for row in self._rows(query, refresh=False):
+                        unread[row.reference] += (row.names,)
+                    links.update(unread)
             for other in batch:
                 kept.setdefault(other, (None, False))  # not in the schedule yet: kept
                 wanted |= set(links.get(other, ()))
