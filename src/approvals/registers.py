@@ -320,7 +320,7 @@ class Registers:
         # page at a time, until the page asked for is known — every case not read yet is kept
         # at least until the last own period read.
         entries: list[RetentionEntry] = []
-        page = SCHEDULE_PAGE
+        page = SCHEDULE_PAGE if not limit else min(SCHEDULE_PAGE, max(2 * limit, 100))
         key = sa.tuple_(table.c.retained_until, table.c.reference)
         after: tuple[date, str] | None = None
         links: dict[str, tuple[str, ...]] = {}
