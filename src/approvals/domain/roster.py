@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import math
 import unicodedata
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING
@@ -234,18 +235,30 @@ class Roster(Aggregate):
         """Return the terms running at ``at`` (now when None)."""
         return [term for term in self.terms if term.active_at(at)]
 
+    def _terms_of(self, user: str) -> Sequence[Term]:
+        """The terms ``user`` ever held: looked up, not searched for (a large group's roster
+        has thousands, and each step of each case asks), by an index made again after each of
+        the roster's events."""
+        found: tuple[int, dict[str, list[Term]]] | None = self.__dict__.get("_by_user")
+        if found is None or found[0] != self.version:
+            index: dict[str, list[Term]] = {}
+            for term in self.terms:
+                index.setdefault(term.user, []).append(term)
+            found = (self.version, index)
+            self.__dict__["_by_user"] = found
+        return found[1].get(user, ())
+
     def knows(self, user: str) -> bool:
         """Return whether ``user`` ever held any role."""
-        return any(term.user == user for term in self.terms)
+        return bool(self._terms_of(user))
 
     def holds(self, user: str, role: str, department: str = "", at: datetime | None = None) -> bool:
         """Return whether ``user`` held ``role`` (of ``department``) at ``at``."""
         return any(
-            term.user == user
-            and term.role == role
+            term.role == role
             and (role not in DEPARTMENT_ROLES or term.department == department)
             and term.active_at(at)
-            for term in self.terms
+            for term in self._terms_of(user)
         )
 
     def holders(self, role: str, department: str = "", at: datetime | None = None) -> list[str]:
@@ -262,7 +275,7 @@ class Roster(Aggregate):
 
     def roles_of(self, user: str, at: datetime | None = None) -> list[Term]:
         """Return the terms ``user`` held at ``at``."""
-        return [term for term in self.terms if term.user == user and term.active_at(at)]
+        return [term for term in self._terms_of(user) if term.active_at(at)]
 
 
 def role_phrase(role: str, department: str) -> tuple[Label, Label]:
