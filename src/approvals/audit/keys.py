@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import os
 import threading
-from collections.abc import Iterable
+from collections import OrderedDict
+from collections.abc import Iterable, Mapping
 from uuid import UUID
 
 from cryptography.exceptions import InvalidTag
@@ -45,6 +46,8 @@ __all__ = [
 
 CASE_KEYS_TABLE = "approvals_case_keys"
 DISPOSALS_TABLE = "approvals_disposals"
+KEYS_KEPT = 32_768
+"""Case keys kept in memory, the last used (about 8 MB): more are read again when needed."""
 """The cases whose key was destroyed at disposal: append-only, and the database lets a case key
 be deleted only once its case is named here (see :func:`approvals.store.ensure_schema`)."""
 CASE_TOPICS = "approvals:Case."
@@ -92,7 +95,8 @@ class CaseKeys:
 
     Shared by every thread of the application.  Keys read from the database or committed by
     this process are kept in ``_known`` (guarded by a lock: a key row is never updated, so a
-    committed key stays right until its case is disposed of).  A key made for a new case is
+    committed key stays right until its case is disposed of), the :data:`KEYS_KEPT` used last:
+    a server that runs for years, or a walk of the whole log, does not keep every case's key.  A key made for a new case is
     held only by the thread that made it, until that thread's write ends: the transaction that
     stores the case's first event, encrypted under the key, stores that very key, and a thread
     that lost a race for the same case never hands its key to anyone.
@@ -103,7 +107,7 @@ class CaseKeys:
         self.host = host or HostTransactions()
         self.table = case_keys_table()
         self.disposals = disposals_table()
-        self._known: dict[str, bytes] = {}
+        self._known: OrderedDict[str, bytes] = OrderedDict()
         self._lock = threading.Lock()
         self._local = threading.local()
 
@@ -132,6 +136,8 @@ class CaseKeys:
             return pending[originator]
         with self._lock:
             known = self._known.get(originator)
+            if known is not None:
+                self._known.move_to_end(originator)
         if known is not None:
             return known
         query = select(self.table.c.data_key).where(self.table.c.originator_id == originator)
@@ -146,7 +152,7 @@ class CaseKeys:
         if found is not None:
             if connection is None:  # committed: anyone may use it from now on
                 with self._lock:
-                    self._known[originator] = bytes.fromhex(found)
+                    self._keep({originator: bytes.fromhex(found)})
             return bytes.fromhex(found)
         if not create:
             return None
@@ -166,8 +172,16 @@ class CaseKeys:
                     )
                 ).all()
             with self._lock:
-                for originator, key in rows:
-                    self._known[str(originator)] = bytes.fromhex(key)
+                self._keep({str(originator): bytes.fromhex(key) for originator, key in rows})
+
+    def _keep(self, keys: Mapping[str, bytes]) -> None:
+        """Keep ``keys`` as the last used (the caller holds the lock)."""
+        known = self._known
+        for originator, key in keys.items():
+            known[originator] = key
+            known.move_to_end(originator)
+        while len(known) > KEYS_KEPT:
+            known.popitem(last=False)
 
     def new_rows(self, originators: Iterable[str]) -> list[dict[str, str]]:
         """Return the key rows to write with the events of ``originators``: this thread's new
@@ -196,7 +210,7 @@ class CaseKeys:
         pending = self._pending()
         if committed and pending:
             with self._lock:
-                self._known.update(pending)
+                self._keep(pending)
         pending.clear()
 
     def destroy(self, connection: Connection, originator_id: UUID | str) -> None:
