@@ -45,6 +45,7 @@ from approvals.audit.pages import (
     as_uuid,
     columns_of,
     event_rows,
+    ledger_duplicates,
     paired,
     signed_ledger_rows,
     table_of,
@@ -209,6 +210,7 @@ class _Walker:
         self.events: dict[str, list[tuple[Any, Any, BaseException | None]]] = {}
         self.own = 0  # events of this share walked
         self._names: dict[str, str] | None = None
+        self.twice: set[str] | None = None  # the aggregates the ledger holds an event of twice
 
     def mine(self, originator: str) -> bool:
         if self.only is not None:
@@ -388,7 +390,10 @@ class _Walker:
             raise
         except Exception:  # noqa: BLE001 - a tampered case may not replay; that is the finding
             return Replay("checked", record)
-        versions = tuple(entry.position for entry in case.history)
+        if self.twice is None:
+            self.twice = {originator for originator, _ in ledger_duplicates(self.app)}
+        # the versions only matter where the ledger holds an event of the case twice
+        versions = tuple(e.position for e in case.history) if originator in self.twice else ()
         links = summarized(case, workflow) if workflow.id in LINKABLE else None
         return Replay(
             "checked", record, True, violations, versions, workflow.id, case, workflow, links

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
+from sys import intern
 from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
@@ -106,7 +107,7 @@ def summary(case: Case, workflow: Workflow) -> LinkSummary:
         namings.append(
             Naming(
                 entry.position,
-                entry.dest,
+                intern(entry.dest),
                 named,
                 provision if checked else None,
                 entry.comment if checked else "",
@@ -117,12 +118,13 @@ def summary(case: Case, workflow: Workflow) -> LinkSummary:
     if found:
         entry = next(e for e in case.history if e.trigger == STOP_PROVISION)
         stop = (entry.position, found[0])
+    # A summary is kept for every case of a long log: its words are the same few, kept once.
     return LinkSummary(
         reference=case.reference,
-        workflow_id=case.workflow_id,
+        workflow_id=intern(case.workflow_id),
         workflow_version=workflow.version,
-        department=case.department,
-        transitions=tuple((entry.position, entry.dest) for entry in case.history),
+        department=intern(case.department),
+        transitions=tuple((entry.position, intern(entry.dest)) for entry in case.history),
         stop=stop,
         namings=tuple(namings),
     )

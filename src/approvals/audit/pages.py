@@ -186,11 +186,17 @@ class Positions:
         return found
 
     def _duplicates(self) -> set[tuple[str, Any]]:
-        table = self.app.recorder.ledger  # type: ignore[attr-defined]
-        columns = (table.c.originator_id, table.c.originator_version)
-        query = select(*columns).group_by(*columns).having(func.count() > 1)
-        with self.app.engine.connect() as connection:
-            return {(str(originator), version) for originator, version in connection.execute(query)}
+        return ledger_duplicates(self.app)
+
+
+def ledger_duplicates(app: ApprovalsApplication) -> set[tuple[str, Any]]:
+    """The (originator id as text, version) pairs the ledger holds more than once (none, unless
+    it was tampered with)."""
+    table = app.recorder.ledger  # type: ignore[attr-defined]
+    columns = (table.c.originator_id, table.c.originator_version)
+    query = select(*columns).group_by(*columns).having(func.count() > 1)
+    with app.engine.connect() as connection:
+        return {(str(originator), version) for originator, version in connection.execute(query)}
 
 
 def paired(
