@@ -15,7 +15,8 @@ import pytest
 import sqlalchemy
 from sqlalchemy import text
 
-from approvals.audit import cases
+from approvals import open_approvals
+from approvals.audit import cases, pages
 from approvals.audit.cases import CasePass
 from approvals.audit.verify import Report, verify_log
 from approvals.domain.case import case_id
@@ -102,3 +103,22 @@ def test_the_cases_checked_in_processes_give_the_very_report_of_one_process(
     assert {"altered", "undecodable", "unreadable", "signature_writer", "rule"} <= codes, codes
     rules = [f.message.en for f in alone.findings if f.code == "rule"]
     assert any(f"{STAFF} decided 'consult' on a case they filed" in rule for rule in rules)
+
+
+def test_a_case_event_the_ledger_holds_twice_stops_the_rules_across_cases_in_processes_too(
+    damaged: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The workers send a case's versions only when the ledger holds one of its events twice
+    (which takes an insider dropping its unique index first): the one case in which the
+    parent reads them."""
+    app = open_approvals(damaged["url"], create=False)
+    try:
+        twice = {(str(case_id(reference)), 1) for reference in app.references()}
+    finally:
+        app.close()
+    monkeypatch.setattr(pages, "ledger_duplicates", lambda app: twice)
+    monkeypatch.setattr(cases, "ledger_duplicates", lambda app: twice)
+    alone = report(damaged["url"], monkeypatch, on=False)
+    shared = report(damaged["url"], monkeypatch, on=True)
+    assert shared.findings == alone.findings
+    assert "the links between cases" in {finding.subject for finding in alone.findings}
