@@ -17,7 +17,8 @@ does not grow with the log.  Each process also checks the writers' signatures of
 the positions (:func:`~approvals.audit.writers.signature_share`, the roster replayed in
 each).  The parent puts what the shares found back in the order of the sequential walk:
 events by database id, cases in the order they were filed, signatures by position.  A short
-log, an in-memory database or a platform without ``fork`` is walked in this process as one
+log, or where this process may not fork (:func:`~approvals.stored.sharing_cores`: no ``fork``,
+an in-memory database, a thread other than the main one), is walked in this process as one
 share, by the same code.
 """
 

@@ -69,7 +69,8 @@ class _Export(Iterator[dict[str, Any]]):
 
     For JSON Lines each page of stored events is decoded and written as text at once, without
     domain events or row dicts for the usual events, in worker processes when the log holds
-    :data:`PARALLEL` events or more and the platform forks (the workers inherit the
+    :data:`PARALLEL` events or more and this process may fork
+    (:func:`~approvals.stored.sharing_cores`; the workers inherit the
     application's mapper and are given the keys of their page's cases; they read nothing).
     A case's reference, the subject of its rows, comes from its filing, which may lie pages
     before: a worker leaves a hole for it, which this process fills in page order with the

@@ -193,7 +193,8 @@ def _queries(connection: Connection, app: ApprovalsApplication) -> tuple[str, st
 
 def sound_log(app: ApprovalsApplication, wanted: set[int]) -> Sound | None:
     """Check a long log over every core; return what a sound one gives, or None: too short
-    to be worth it, not on a shared database, or anything amiss (the caller walks it)."""
+    to be worth it, where this process may not fork (:func:`~approvals.stored.sharing_cores`),
+    or anything amiss (the caller walks it)."""
     workers = sharing_cores(app.engine)
     if workers < 2:
         return None
