@@ -10,7 +10,10 @@ which the next run redoes; and a rebuild from position zero gives the rows that 
 log live gave.  Dropping the tables loses nothing: the next catch-up builds them again.
 
 Several processes may catch up at once: each batch first moves the tracking positions from
-the values it read (compare and set), so the loser of a race rolls back and reads again.
+the values it read (compare and set), so the loser of a race rolls back and reads again.  A
+long catch-up (a rebuild) has its folding shared out over forked workers, a share of the
+cases each, while this process writes (:mod:`approvals.folding`): the same batches, the same
+rows.
 """
 
 from __future__ import annotations
