@@ -313,9 +313,9 @@ class Registers:
             query = query.where(table.c.retained_until < today, table.c.disposed_at.is_(None))
         if not self._rows(sa.select(self._table("rm_retention_links").c.reference).limit(1)):
             # no case names another: each case's own period is its schedule
-            return tuple(
-                self._scheduled(self._rows(query, limit, refresh=False), {}, today, due=due)
-            )
+            rows = self._rows(query, limit, refresh=False)
+            none: dict[str, tuple[str, ...]] = {row.reference: () for row in rows}
+            return tuple(self._scheduled(rows, none, today, due=due))
         # A link can only move a period later: read in the order of the cases' own periods, a
         # page at a time, until the page asked for is known — every case not read yet is kept
         # at least until the last own period read.
@@ -343,9 +343,9 @@ class Registers:
     ) -> list[RetentionEntry]:
         """The schedule's entries of ``rows`` (those due only, when ``due``), each kept as long
         as the cases it names are; ``links`` holds the names read so far, and gains theirs."""
-        kept = self._kept(links, {row.reference for row in rows})
+        read = {row.reference: (row.retained_until, row.disposed_at is not None) for row in rows}
+        kept = self._kept(links, read)
         own = {ref: until for ref, (until, _) in kept.items()}
-        own.update((row.reference, row.retained_until) for row in rows)
 
         def disposed(ref: str) -> bool:
             return kept[ref][1]
@@ -371,20 +371,25 @@ class Registers:
         return entries
 
     def _kept(
-        self, links: dict[str, tuple[str, ...]], wanted: set[str]
+        self, links: dict[str, tuple[str, ...]], known: dict[str, tuple[date | None, bool]]
     ) -> dict[str, tuple[date | None, bool]]:
-        """Each case in ``wanted``, and each it names in turn: its own last day of retention
-        (None while it runs) and whether it is disposed of; the names of each are read into
-        ``links`` (where a case that names none has none)."""
+        """The cases ``known`` (as read: their own last day of retention, None while it runs,
+        and whether they are disposed of) and each they name in turn, read likewise; the names
+        of each are read into ``links`` unless there (where a case that names none has
+        none)."""
         table = self._table("rm_retention")
         named = self._table("rm_retention_links")
-        kept: dict[str, tuple[date | None, bool]] = {}
-        while wanted - kept.keys():
-            batch = sorted(wanted - kept.keys())
+        kept = dict(known)
+        batch = sorted(known)
+        while batch:
             for chunk in chunks(batch, 500):
-                query = sa.select(table.c.reference, table.c.retained_until, table.c.disposed_at)
-                for row in self._rows(query.where(table.c.reference.in_(chunk)), refresh=False):
-                    kept[row.reference] = (row.retained_until, row.disposed_at is not None)
+                unknown = [o for o in chunk if o not in kept]
+                if unknown:
+                    query = sa.select(
+                        table.c.reference, table.c.retained_until, table.c.disposed_at
+                    ).where(table.c.reference.in_(unknown))
+                    for row in self._rows(query, refresh=False):
+                        kept[row.reference] = (row.retained_until, row.disposed_at is not None)
                 unread: dict[str, tuple[str, ...]] = {o: () for o in chunk if o not in links}
                 if unread:
                     query = sa.select(named).order_by(named.c.reference, named.c.names)
@@ -394,7 +399,7 @@ class Registers:
                     links.update(unread)
             for other in batch:
                 kept.setdefault(other, (None, False))  # not in the schedule yet: kept
-                wanted |= set(links.get(other, ()))
+            batch = sorted({n for other in batch for n in links.get(other, ())} - kept.keys())
         return kept
 
     def overdue(
