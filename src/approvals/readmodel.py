@@ -525,35 +525,42 @@ class Projector:
         self.ensure()
         run = _Run(progress)
         with self.app._storage():
-            count = sharing_cores(self.app.engine)
-            if count > 1 and self._behind(until) >= self.shared_from:
+            plan = self._plan(until, run)
+            if plan is None:
+                return 0
+            _, start, head = plan
+            count = sharing_cores(self.app.engine) if head - start >= self.shared_from else 1
+            if count > 1:
                 from approvals.folding import Folders, FoldingFailed  # noqa: PLC0415 - a cycle
 
                 try:
                     with Folders(self, count) as folders:
-                        return self._run(until, run, folders)
+                        return self._run(until, run, folders, plan)
                 except FoldingFailed as failed:
                     log.warning("projection.folding_failed", error=str(failed))
+                    plan = None  # read the positions the workers' batches left
                 finally:
                     self._cache.clear()  # the workers folded the cases: these are behind
-            return self._run(until, run, None)
+            return self._run(until, run, None, plan)
 
-    def _behind(self, until: int | None) -> int:
-        """How many positions the model furthest behind is from ``until`` (or the head)."""
-        stored = self._stored()
-        start = min((stored[m.name][1] if m.name in stored else 0 for m in self.models), default=0)
-        return (self.head() if until is None else until) - start
-
-    def _run(self, until: int | None, run: _Run, folders: Folders | None) -> int:
-        """Take in the batches up to ``until`` (or the head as it moves), folded here or by
-        ``folders``, which are asked for the next batch before this one is written."""
+    def _run(
+        self,
+        until: int | None,
+        run: _Run,
+        folders: Folders | None,
+        plan: tuple[dict[str, int], int, int] | None,
+    ) -> int:
+        """Take in the batches up to ``until`` (or the head as it moves), from ``plan`` (the
+        positions, start and head just read; None: read them), folded here or by ``folders``,
+        which are asked for the next batch before this one is written."""
         asked: deque[_Asked] = deque()
         while True:
             if not asked:
-                first = self._first(folders, until, run)
-                if first is None:
+                plan = plan or self._plan(until, run)
+                if plan is None:
                     return run.read
-                asked.append(first)
+                asked.append(self._ask(folders, *plan))
+                plan = None
             batch = asked.popleft()
             end = batch.end
             after = {name: max(end, pos) for name, pos in batch.behind.items()}
@@ -574,10 +581,11 @@ class Projector:
             except BaseException:
                 self._pending.clear()
                 raise
-            self._done(batch, folded, run)
+            self._done(batch, folded, run, after)
 
-    def _first(self, folders: Folders | None, until: int | None, run: _Run) -> _Asked | None:
-        """Ask for the batch past the positions stored (None: every model is at the head)."""
+    def _plan(self, until: int | None, run: _Run) -> tuple[dict[str, int], int, int] | None:
+        """The models' stored positions, the least of them and the head to go to (None: every
+        model is there)."""
         positions = {name: pos for name, (_, pos, _) in self._stored().items()}
         behind = {m.name: positions.get(m.name, 0) for m in self.models}
         if behind != self._committed:
@@ -586,11 +594,12 @@ class Projector:
         head = self.head() if until is None else until
         if run.began is None:
             run.began = (start, head)
-        return self._ask(folders, behind, start, head) if start < head else None
+        return (behind, start, head) if start < head else None
 
-    def _done(self, batch: _Asked, folded: Folded, run: _Run) -> None:
-        """Note a batch committed: the positions, the rows written, the progress."""
-        self._committed = {name: max(batch.end, pos) for name, pos in batch.behind.items()}
+    def _done(self, batch: _Asked, folded: Folded, run: _Run, after: dict[str, int]) -> None:
+        """Note a batch committed (the models now at ``after``): the positions, the rows
+        written, the progress."""
+        self._committed = after
         for reference, tables in self._pending.items():
             self._written.setdefault(reference, {}).update(tables)
             self._written.move_to_end(reference)
