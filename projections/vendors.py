@@ -8,22 +8,50 @@ its row keeps when it ended and when that duty fell due, and each erasure case i
 ``rm_erasures`` naming its entrustment.  The register joins them when it is read — a subcontract
 is in effect only while its entrustment has not ended, and the duty is overdue until an erasure
 case naming the entrustment is closed — so that each case's rows stay its own (a rebuild gives
-the same rows whatever order the cases change in)."""
+the same rows whatever order the cases change in).
+
+The duties not met in time are kept apart, in ``rm_erasure_duties``, derived by the database
+from those rows in the transaction that writes them (:meth:`Vendors.settle`): one row for each
+ended entrustment whose duty is open, or was met late, with when the first erasure case naming
+it closed.  An entrustment whose data came back in time has none, so the overdue list and the
+reminders read only the duties they may show, however many entrustments the years have ended."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import Boolean, Column, Date, Index, Integer, MetaData, String, Table, Text
+import sqlalchemy as sa
+from sqlalchemy import (
+    Boolean,
+    Column,
+    Connection,
+    Date,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+)
 
 from approvals.domain.case import Case
 from approvals.domain.clocks import add, due_dates, usable_day
 from approvals.domain.links import ERASURE, ERASURE_DONE, ERASURE_DUTY, running_states
 from approvals.domain.workflow import Workflow
-from approvals.readmodel import CaseSubject, ReadModel, Rows, UTCDateTime
+from approvals.readmodel import CaseSubject, ReadModel, Rows, UTCDateTime, chunks
 
-__all__ = ["DATES", "MODEL", "SUBCONTRACTING", "WORKFLOWS", "erasures", "subcontracting", "vendors"]
+__all__ = [
+    "DATES",
+    "MODEL",
+    "SUBCONTRACTING",
+    "WORKFLOWS",
+    "duties",
+    "erasures",
+    "subcontracting",
+    "vendors",
+]
 
 WORKFLOWS = ("entrustment",)
 """The workflows whose cases entrust data to a vendor."""
@@ -102,6 +130,17 @@ erasures = Table(
     Column("closed_at", UTCDateTime, nullable=True),  # its record confirmed: the duty is met
     Index("rm_erasures_by_entrustment", "entrustment", "closed_at"),
 )
+duties = Table(
+    "rm_erasure_duties",
+    metadata,
+    Column("reference", String(40), primary_key=True),  # the entrustment that owes it
+    Column("department", String(200), nullable=False),
+    Column("erasure_due_at", UTCDateTime, nullable=False),
+    Column("closed_at", UTCDateTime, nullable=True),  # None while it is open; else met late
+    Index("rm_erasure_duties_open", "closed_at", "erasure_due_at", "reference"),
+    Index("rm_erasure_duties_by_due", "erasure_due_at", "reference"),
+    Index("rm_erasure_duties_by_department", "department", "erasure_due_at", "reference"),
+)
 
 
 def _date(value: Any) -> date | None:
@@ -118,13 +157,47 @@ def _last(case: Case, trigger: str, field: str) -> tuple[date | None, int]:
 
 
 class Vendors(ReadModel):
-    """One row per entrustment case; one per subcontracting case."""
+    """One row per entrustment case; one per subcontracting case; one per erasure case; one
+    per return or erasure not met in time."""
 
     name = "vendors"
-    version = 6
+    version = 7
     uses_calendar = True
     metadata = metadata
     case_tables = (vendors, subcontracting, erasures)
+    derived_tables = (duties,)
+
+    def bearing(self, connection: Connection, changed: Mapping[Table, Sequence[str]]) -> set[str]:
+        """The entrustments changed, and those the erasure cases changed name."""
+        keys = set(changed.get(vendors, ()))
+        for chunk in chunks(changed.get(erasures, ()), 500):
+            query = sa.select(erasures.c.entrustment).where(erasures.c.reference.in_(chunk))
+            keys.update(connection.execute(query).scalars())
+        return keys
+
+    def settle(self, connection: Connection, keys: set[str]) -> None:
+        """Each of ``keys`` that has ended owes a duty: kept while it is open or was met late
+        (the first erasure case naming it closed after it fell due)."""
+        closed = (
+            sa.select(sa.func.min(erasures.c.closed_at))
+            .where(erasures.c.entrustment == vendors.c.reference,
+                   erasures.c.closed_at.is_not(None))
+            .scalar_subquery()
+        )  # fmt: skip
+        for chunk in chunks(sorted(keys), 500):
+            connection.execute(sa.delete(duties).where(duties.c.reference.in_(chunk)))
+            owed = sa.select(
+                vendors.c.reference, vendors.c.department, vendors.c.erasure_due_at, closed
+            ).where(
+                vendors.c.reference.in_(chunk),
+                vendors.c.erasure_due_at.is_not(None),
+                sa.or_(closed.is_(None), closed > vendors.c.erasure_due_at),
+            )
+            connection.execute(
+                sa.insert(duties).from_select(
+                    ["reference", "department", "erasure_due_at", "closed_at"], owed
+                )
+            )
 
     def for_case(self, subject: CaseSubject) -> Rows:
         case, workflow = subject.case, subject.workflow

@@ -359,7 +359,11 @@ def vendors(registers: Registers, domain: Domain) -> Iterator[Comparison]:
         sub_rows.add((reference, named, view.state, effect, _shown(_at(approved))))
     closed = _erasures_closed(domain)
     expected = []
+    owed = set()
     for reference, entry in sorted(_entrustments(domain).items()):
+        due, done = entry["erasure_due_at"], closed.get(reference)
+        if due is not None and (done is None or done > due):  # open, or met late
+            owed.add((reference, entry["department"], _shown(due), _shown(done)))
         given = subcontracts.get(reference, [])
         running = [name for name, effect in given if effect and entry["ended_at"] is None]
         done = closed.get(reference) if entry["ended_at"] is not None else None
@@ -386,6 +390,7 @@ def vendors(registers: Registers, domain: Domain) -> Iterator[Comparison]:
         erasures.add((reference, str(view.fields.get("entrustment", "")), view.state,
                       _shown(_at(closing))))  # fmt: skip
     yield "vendors: every erasure case", erasures, raw["rm_erasures"]
+    yield "vendors: every return or erasure not met in time", owed, raw["rm_erasure_duties"]
 
 
 # -- provisions (and refusals) and receipts ----------------------------------------------------

@@ -204,6 +204,9 @@ class ReadModel:
     metadata: ClassVar[MetaData]
     case_tables: ClassVar[tuple[Table, ...]] = ()
     roster_tables: ClassVar[tuple[Table, ...]] = ()
+    derived_tables: ClassVar[tuple[Table, ...]] = ()
+    """Tables whose rows the database derives from the case tables' rows of several cases
+    (see :meth:`settle`): a function of those rows alone, whatever order the cases came in."""
 
     def for_case(self, subject: CaseSubject) -> Rows:
         """Return the rows of ``subject`` (a table left out has none)."""
@@ -213,10 +216,19 @@ class ReadModel:
         """Return every row of the roster tables."""
         return {}
 
+    def bearing(self, connection: Connection, changed: Mapping[Table, Sequence[str]]) -> set[str]:
+        """Return the keys of the derived rows that the case rows of ``changed`` (references
+        by table) bear on, as those rows stand: asked before and after they are written."""
+        return set()
+
+    def settle(self, connection: Connection, keys: set[str]) -> None:
+        """Write again the derived rows of ``keys`` from the case rows as they now stand, in
+        the transaction that wrote them."""
+
     @property
     def tables(self) -> tuple[Table, ...]:
         """Every table of the model."""
-        return (*self.case_tables, *self.roster_tables)
+        return (*self.case_tables, *self.roster_tables, *self.derived_tables)
 
 
 @dataclass(frozen=True, slots=True)
@@ -927,6 +939,7 @@ class Projector:
         if folded.references and model.case_tables:
             stale: dict[Table, list[str]] = {t: [] for t in model.case_tables}
             rows: dict[Table, list[tuple[Any, ...]]] = {t: [] for t in model.case_tables}
+            changed_of: dict[Table, list[str]] = {t: [] for t in model.case_tables}
             for reference in folded.references:
                 produced = folded.rows[(model.name, reference)]
                 known = self._written.get(reference)
@@ -938,12 +951,17 @@ class Projector:
                         continue  # unchanged
                     if before is None or before:
                         stale[table].append(reference)
+                    changed_of[table].append(reference)
                     rows[table].extend(found)
                     self._pending.setdefault(reference, {})[table.name] = now
+            changed = {t: refs for t in model.case_tables if (refs := changed_of[t])}
+            keys = model.bearing(connection, changed) if model.derived_tables and changed else None
             for table in model.case_tables:
                 for chunk in chunks(stale[table], 500):
                     connection.execute(sa.delete(table).where(table.c.reference.in_(chunk)))
                 self._insert(connection, table, rows[table])
+            if keys is not None:
+                model.settle(connection, keys | model.bearing(connection, changed))
         if folded.roster is not None and model.roster_tables:
             roster_rows = folded.roster[model.name]
             for table in model.roster_tables:

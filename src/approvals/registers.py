@@ -518,21 +518,23 @@ class Registers:
         erasure = self.app.workflows.get("erasure")
         if erasure is None:
             return []
-        table, cases, roster = (self._table(n) for n in ("rm_vendors", "rm_cases", "rm_roster"))
+        duties, table, cases, roster = (
+            self._table(n) for n in ("rm_erasure_duties", "rm_vendors", "rm_cases", "rm_roster")
+        )
         query = (
-            sa.select(table.c.reference, table.c.workflow, table.c.workflow_version,
-                      table.c.department, table.c.erasure_due_at, cases.c.title, cases.c.state,
+            sa.select(duties.c.reference, table.c.workflow, table.c.workflow_version,
+                      duties.c.department, duties.c.erasure_due_at, cases.c.title, cases.c.state,
                       roster.c.user)
-            .join(cases, cases.c.reference == table.c.reference)
+            .join(table, table.c.reference == duties.c.reference)
+            .join(cases, cases.c.reference == duties.c.reference)
             .join(roster, sa.and_(roster.c.role == erasure.file_role,
-                                  roster.c.department == table.c.department))
-            .where(table.c.erasure_due_at.is_not(None), table.c.erasure_due_at <= until)
-            .order_by(roster.c.user, table.c.erasure_due_at, table.c.reference)
+                                  roster.c.department == duties.c.department))
+            .where(duties.c.closed_at.is_(None), duties.c.erasure_due_at <= until)
+            .order_by(roster.c.user, duties.c.erasure_due_at, duties.c.reference)
         )  # fmt: skip
         if person is not None:
             query = query.where(roster.c.user == _as_stored(roster.c.user, person))
         rows = self._rows(query)
-        done = self._erasures(sorted({row.reference for row in rows}))
         step = Label(f"file: {erasure.title.en}", f"届け出: {erasure.title.ja}")
         return [
             Reminder(
@@ -552,7 +554,6 @@ class Registers:
                 steps=(step,),
             )
             for row in rows
-            if row.reference not in done
         ]
 
     def unreadable(self, *, refresh: bool = True) -> tuple[CaseUnreadable, ...]:
@@ -654,27 +655,25 @@ class Registers:
         self, *, now: datetime, running: bool, department: str | None, limit: int | None = None
     ) -> list[OverdueEntry]:
         """The return or erasure each ended entrustment owes (001 Art.9, 002 第12), missed:
-        overdue while no erasure case naming it is closed, or met late.  The database picks
-        them (the first erasure case closed, by an index) and returns the ``limit`` due first:
+        overdue while no erasure case naming it is closed, or met late.  The read model keeps
+        only the duties not met in time, so this reads those alone, the ``limit`` due first:
         an ended entrustment of years past owes one, so they are many."""
-        table, cases, erasures = (self._table(n) for n in ("rm_vendors", "rm_cases", "rm_erasures"))
-        closed = (
-            sa.select(sa.func.min(erasures.c.closed_at))
-            .where(erasures.c.entrustment == table.c.reference, erasures.c.closed_at.is_not(None))
-            .scalar_subquery()
+        duties, table, cases = (
+            self._table(n) for n in ("rm_erasure_duties", "rm_vendors", "rm_cases")
         )
-        missed = sa.and_(closed.is_(None), table.c.erasure_due_at < now)
+        missed = sa.and_(duties.c.closed_at.is_(None), duties.c.erasure_due_at < now)
         if not running:
-            missed = sa.or_(missed, closed > table.c.erasure_due_at)
+            missed = sa.or_(missed, duties.c.closed_at.is_not(None))
         query = (
-            sa.select(table.c.reference, table.c.workflow, table.c.workflow_version,
-                      table.c.department, table.c.ended_at, table.c.erasure_due_at,
-                      cases.c.title, cases.c.state, closed.label("closed_at"))
-            .join(cases, cases.c.reference == table.c.reference)
-            .where(table.c.erasure_due_at.is_not(None), missed)
-            .order_by(table.c.erasure_due_at, table.c.reference)
+            sa.select(duties.c.reference, table.c.workflow, table.c.workflow_version,
+                      duties.c.department, table.c.ended_at, duties.c.erasure_due_at,
+                      cases.c.title, cases.c.state, duties.c.closed_at)
+            .join(table, table.c.reference == duties.c.reference)
+            .join(cases, cases.c.reference == duties.c.reference)
+            .where(missed)
+            .order_by(duties.c.erasure_due_at, duties.c.reference)
         )  # fmt: skip
-        query = _where(query, table, department=department)
+        query = _where(query, duties, department=department)
         found = []
         for row in self._rows(query, limit):
             workflow = self._workflow(row.workflow, row.workflow_version)
