@@ -14,14 +14,19 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+import sqlalchemy
 from sqlalchemy import text
 
 from approvals.audit import cases, verify
 from approvals.audit.pages import Positions
 from approvals.audit.writers import joined_signatures, signature_findings, signature_share
-from tests.integration.test_signed_writers import opened
+from approvals.domain.case import case_id
+from tests.conftest import CHIEF, HANDLER, MANAGER, appoint_standard_roster, drop_triggers
+from tests.integration.test_damaged_case import SEVEN_YEARS_AND_A_MONTH
+from tests.integration.test_signed_writers import CLOCKS, opened
 from tests.integration.test_tamper import recompute_ledger
 from tests.integration.test_verify_cases_parallel import damaged, report
+from tests.unit.test_cases import file_case
 
 __all__ = ["damaged"]  # the fixture, for pytest
 
@@ -86,3 +91,59 @@ def test_positions_read_an_aggregate_at_a_time_answer_as_the_ledger_does(
         assert positions(rows[0][0], 10**6) is None
     finally:
         app.close()
+
+
+def test_a_case_read_again_after_its_disposal_is_named_by_the_walk_by_aggregate_too(
+    backend_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An insider puts back the key of a case disposed of: its events read and replay clean
+    again, and its retention record says it was disposed of, so it is unreadable.  A worker
+    keeps a case that replays clean as a few packed bytes; the parent takes this one back
+    because its record does not replay as "ok", and names it as one process does."""
+    app = opened(backend_url, None)
+    try:
+        appoint_standard_roster(app)
+        gone = file_case(app, "purpose").reference
+        app.act(gone, "consult", actor=MANAGER)
+        app.act(gone, "reject", actor=CHIEF, comment="Not needed")
+        kept = [file_case(app, "purpose").reference for _ in range(3)]
+        CLOCKS[backend_url].advance(days=SEVEN_YEARS_AND_A_MONTH)
+        with app.engine.connect() as connection:
+            row = (
+                connection.execute(
+                    text("SELECT * FROM approvals_case_keys WHERE originator_id = :o"),
+                    {"o": str(case_id(gone))},
+                )
+                .one()
+                ._asdict()
+            )
+        app.retention().approve(gone, actor=CHIEF)
+        app.retention().dispose(gone, actor=HANDLER)
+    finally:
+        app.close()
+    drop_triggers(backend_url, ["approvals_case_keys"])
+    engine = sqlalchemy.create_engine(backend_url)
+    try:
+        with engine.begin() as connection:  # the key, from a backup
+            columns = ", ".join(row)
+            connection.execute(
+                text(f"INSERT INTO approvals_case_keys ({columns}) "
+                     f"VALUES ({', '.join(':' + name for name in row)})"),
+                row,
+            )  # fmt: skip
+    finally:
+        engine.dispose()
+    alone = report(backend_url, monkeypatch, on=False)
+    monkeypatch.setattr(cases._Walker, "walk", None)  # not the walk by position
+    packed: list[int] = []
+    unpacked = cases._unpacked
+
+    def counted(whole: cases.Share) -> None:
+        packed.append(len(whole.clean_references))
+        unpacked(whole)
+
+    monkeypatch.setattr(cases, "_unpacked", counted)
+    shared = report(backend_url, monkeypatch, on=True)
+    assert shared.findings == alone.findings
+    assert [(f.code, f.subject) for f in alone.findings] == [("unreadable", gone)]
+    assert sum(packed) >= len(kept) + 1  # the sound cases and the disposed one, packed

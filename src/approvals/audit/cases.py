@@ -13,7 +13,10 @@ replays only its own aggregates.  When the first layer found the log sound (each
 beside the ledger row its id names), a share is instead a range of aggregate ids, read
 aggregate by aggregate with each event's ledger row joined (:class:`_Stream`): each case is
 replayed as soon as its last event is read and its events dropped, so that a worker's memory
-does not grow with the log.  Each process also checks the writers' signatures of its share of
+does not grow with the log; a case that replays clean and that no rule across cases reads is
+then kept as its notice's event id, its retention record's id and its reference, packed
+(:attr:`Share.clean`), and the parent looks back at one only when its record does not
+replay as it should.  Each process also checks the writers' signatures of its share of
 the positions (:func:`~approvals.audit.writers.signature_share`, the roster replayed in
 each).  The parent puts what the shares found back in the order of the sequential walk:
 events by database id, cases in the order they were filed, signatures by position.  A short
@@ -25,6 +28,8 @@ share, by the same code.
 from __future__ import annotations
 
 import multiprocessing
+import struct
+from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import suppress
 from dataclasses import dataclass, field, replace
@@ -180,6 +185,17 @@ class Share:
     """The writers' signatures of this share's positions, when the workers checked them."""
     signed: Signatures | None = None
     """The writers' signatures of every event, when asked for (:class:`CasePass`)."""
+    clean: bytearray = field(default_factory=bytearray)
+    """Each case the walk by aggregate replayed clean — it stands, breaks none of its rules,
+    no rule across cases reads it, the ledger holds none of its events twice — as its
+    notice's event id and its retention record's id (:data:`_CLEAN`), in neither ``filed``
+    nor ``replays``: :func:`merged` takes back those whose record does not replay as "ok"."""
+    clean_references: list[str] = field(default_factory=list)
+    """The reference of each case of ``clean``, in the same order."""
+
+
+_CLEAN = struct.Struct("<q16s")
+"""One clean case: its notice's event id, its retention record's id (its bytes)."""
 
 
 _JOB: Any = None  # (app, roster or None, count, counter, sound, signatures): the workers read it
@@ -465,22 +481,44 @@ class _Stream(_Walker):
         if self.roster is None:
             return
         cases: set[str] = set()
-        for _, filed_in, reference, _ in self.share.filed[seen:]:
+        filed = self.share.filed[seen:]
+        named = Counter(reference for _, _, reference, _ in filed)
+        kept = []
+        for entry in filed:
+            notice, filed_in, reference, _ = entry
             if reference is None:
+                kept.append(entry)
                 continue
             if str(case_id(reference)) != str(filed_in):
                 raise _Anomaly(reference)
             if reference not in self.share.replays:
                 replay = self._replay(reference)
-                if replay is not None:  # its summary is what the rules across cases read
-                    replay = _stripped(replay)
-                self.share.replays[reference] = replay
                 if replay is not None:
                     cases.add(str(filed_in))
+                    if named[reference] == 1 and replay.record is not None and _clean(replay):
+                        self.share.clean += _CLEAN.pack(int(notice), replay.record.bytes)
+                        self.share.clean_references.append(reference)
+                        continue  # nothing else of it is kept
+                    replay = _stripped(replay)  # its summary is what the rules across cases read
+                self.share.replays[reference] = replay
+            kept.append(entry)
+        self.share.filed[seen:] = kept
         for originator, events in self.events.items():
             if originator not in cases:
                 self._record(originator, events)
         self.events.clear()
+
+
+def _clean(replay: Replay) -> bool:
+    """Whether a case replayed stands and breaks nothing, whatever else is read: its rules
+    checked and kept, no rule across cases reading it, no event of it held twice."""
+    return (
+        replay.stage == "checked"
+        and replay.ok
+        and not replay.violations
+        and not replay.versions
+        and replay.workflow_id not in LINKABLE
+    )
 
 
 def _stripped(replay: Replay) -> Replay:
@@ -759,6 +797,8 @@ def merged(shares: list[Share]) -> Share:
     """One share of all: findings in the order of the sequential walk."""
     signed = [share.signature_share for share in shares if share.signature_share is not None]
     if len(shares) == 1 and not signed:
+        _unpacked(shares[0])
+        shares[0].filed.sort(key=lambda filed: filed[0])
         return shares[0]
     partial = any(share.partial for share in shares)
     whole = Share(events=sum(s.events for s in shares) if partial else shares[0].events)
@@ -772,7 +812,24 @@ def merged(shares: list[Share]) -> Share:
         for reference, replay in share.replays.items():
             if replay is not None or reference not in whole.replays:
                 whole.replays[reference] = replay
+        whole.clean += share.clean
+        whole.clean_references += share.clean_references
+    _unpacked(whole)
     whole.undecodable.sort(key=lambda found: found[0])
     whole.actors.sort(key=lambda found: found[0])
     whole.filed.sort(key=lambda filed: filed[0])
     return whole
+
+
+def _unpacked(whole: Share) -> None:
+    """Take back into ``filed`` and ``replays`` each clean case whose retention record does
+    not replay as "ok" (the record then decides its verdict, as for any case), and drop the
+    rest: they stand, and break nothing."""
+    if whole.clean:
+        doubtful = {record.bytes for record in whole.records}
+        for index, (notice, record) in enumerate(_CLEAN.iter_unpack(whole.clean)):
+            if record in doubtful:
+                reference = whole.clean_references[index]
+                whole.filed.append((notice, case_id(reference), reference, False))
+                whole.replays[reference] = Replay("checked", UUID(bytes=record), True)
+    whole.clean, whole.clean_references = bytearray(), []

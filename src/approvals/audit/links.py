@@ -118,16 +118,27 @@ def summary(case: Case, workflow: Workflow) -> LinkSummary:
     if found:
         entry = next(e for e in case.history if e.trigger == STOP_PROVISION)
         stop = (entry.position, found[0])
-    # A summary is kept for every case of a long log: its words are the same few, kept once.
+    # A summary is kept for every such case of a long log: its words are the same few, and
+    # so are the paths the cases take through their workflow, each kept once.
+    transitions = tuple((entry.position, intern(entry.dest)) for entry in case.history)
+    if len(_PATHS) >= _PATHS_KEPT:
+        _PATHS.clear()
     return LinkSummary(
         reference=case.reference,
         workflow_id=intern(case.workflow_id),
         workflow_version=workflow.version,
         department=intern(case.department),
-        transitions=tuple((entry.position, intern(entry.dest)) for entry in case.history),
+        transitions=_PATHS.setdefault(transitions, transitions),
         stop=stop,
         namings=tuple(namings),
     )
+
+
+_PATHS: dict[tuple[tuple[int, str], ...], tuple[tuple[int, str], ...]] = {}
+"""The transitions of the cases summarized, each kept once (cases share a few paths)."""
+
+_PATHS_KEPT = 4096
+"""Paths kept before the store of them starts again (forged cases may take any path)."""
 
 
 def summarized(case: Case, workflow: Workflow) -> LinkSummary:
