@@ -37,10 +37,17 @@ def rewritten(damaged: dict[str, Any]) -> dict[str, Any]:
     return damaged
 
 
+def by_position(url: str, monkeypatch: pytest.MonkeyPatch) -> Any:
+    """The report of one process walking the log by position beside the ledger."""
+    with monkeypatch.context() as patched:
+        patched.setattr(cases, "_streamed", lambda *args, **kwargs: None)
+        return report(url, patched, on=False)
+
+
 def test_a_sound_log_read_by_aggregate_in_processes_gives_the_very_report_of_one_process(
     rewritten: dict[str, Any], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    alone = report(rewritten["url"], monkeypatch, on=False)
+    alone = by_position(rewritten["url"], monkeypatch)
     monkeypatch.setattr(verify, "PAGE", 7)  # pages of 7 rows: the keyset goes on across them
     monkeypatch.setattr(cases, "_FLUSH", 5)  # a few aggregates decoded together
     monkeypatch.setattr(cases._Walker, "walk", None)  # not the walk by position
@@ -52,6 +59,20 @@ def test_a_sound_log_read_by_aggregate_in_processes_gives_the_very_report_of_one
     codes = {finding.code for finding in alone.findings}
     assert {"undecodable", "unreadable", "signature", "signature_writer", "rule"} <= codes, codes
     assert "altered" not in codes  # the first layer found the log sound
+
+
+def test_a_sound_log_read_by_aggregate_in_this_process_gives_the_report_of_the_walk_by_position(
+    rewritten: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Where it may not fork (a thread of a web server, a short log), a sound log is walked
+    aggregate by aggregate here too, so that its memory does not grow with the log."""
+    alone = by_position(rewritten["url"], monkeypatch)
+    monkeypatch.setattr(verify, "PAGE", 7)
+    monkeypatch.setattr(cases, "_FLUSH", 5)
+    monkeypatch.setattr(cases._Walker, "walk", None)  # not the walk by position
+    streamed = report(rewritten["url"], monkeypatch, on=False)
+    assert streamed.findings == alone.findings
+    assert "rule" in {finding.code for finding in alone.findings}
 
 
 def test_the_signatures_checked_in_shares_are_those_checked_in_one_walk(
@@ -133,7 +154,8 @@ def test_a_case_read_again_after_its_disposal_is_named_by_the_walk_by_aggregate_
             )  # fmt: skip
     finally:
         engine.dispose()
-    alone = report(backend_url, monkeypatch, on=False)
+    alone = by_position(backend_url, monkeypatch)
+    assert report(backend_url, monkeypatch, on=False).findings == alone.findings  # streamed here
     monkeypatch.setattr(cases._Walker, "walk", None)  # not the walk by position
     packed: list[int] = []
     unpacked = cases._unpacked

@@ -22,7 +22,8 @@ each).  The parent puts what the shares found back in the order of the sequentia
 events by database id, cases in the order they were filed, signatures by position.  A short
 log, or where this process may not fork (:func:`~approvals.stored.sharing_cores`: no ``fork``,
 an in-memory database, a thread other than the main one), is walked in this process as one
-share, by the same code.
+share, by the same code: aggregate by aggregate when the log is sound, so that the memory of a
+verification run in a web server's thread does not grow with the log either.
 """
 
 from __future__ import annotations
@@ -678,7 +679,8 @@ class CasePass:
     in each) and decodes its share of the aggregates: by position beside the ledger, or,
     when the first layer found the log ``sound``, aggregate by aggregate (:class:`_Stream`:
     memory bounded whatever the size of the log).  In this process it is all done by
-    :meth:`result`, as it is when a process fails.  ``progress`` is told (events done,
+    :meth:`result` (aggregate by aggregate too when the log is sound and the rules are
+    checked), as it is when a process fails.  ``progress`` is told (events done,
     events in all) every ``page`` events (in processes, about every quarter of a second) and
     at the end.
     """
@@ -737,7 +739,11 @@ class CasePass:
         return whole
 
     def _here(self) -> Share:
-        share = walk_cases(self.app, self.roster, progress=self.progress, page=self.page)
+        share = None
+        if self.sound and self.roster is not None:
+            share = _streamed(self.app, self.roster, progress=self.progress, page=self.page)
+        if share is None:
+            share = walk_cases(self.app, self.roster, progress=self.progress, page=self.page)
         if self.signatures:
             share.signed = signature_findings(self.app)
         return share
@@ -793,13 +799,44 @@ def walk_cases(
     return walker.share
 
 
+def _streamed(
+    app: ApprovalsApplication,
+    roster: Roster,
+    *,
+    progress: Callable[[int, int], None] | None,
+    page: int,
+) -> Share | None:
+    """Walk a sound log in this process aggregate by aggregate, as one share of one
+    (:class:`_Stream`: memory bounded whatever the size of the log, as in the workers), and
+    replay each case; None when a notice names another aggregate's case (the walk by position
+    then replays it)."""
+    walker = _Stream(app, 0, 1, roster)
+    total = app.recorder.max_notification_id() or 0
+
+    def tick(done: int) -> None:
+        if progress is not None:
+            progress(min(done, total), max(done, total))
+
+    try:
+        with app.engine.connect() as connection:
+            walker.walk(connection, page, tick if progress is not None else None)
+    except _Anomaly:
+        return None
+    if progress is not None:
+        progress(max(walker.own, total), max(walker.own, total))
+    return merged([walker.share])
+
+
 def merged(shares: list[Share]) -> Share:
     """One share of all: findings in the order of the sequential walk."""
     signed = [share.signature_share for share in shares if share.signature_share is not None]
     if len(shares) == 1 and not signed:
-        _unpacked(shares[0])
-        shares[0].filed.sort(key=lambda filed: filed[0])
-        return shares[0]
+        (whole,) = shares
+        _unpacked(whole)
+        whole.undecodable.sort(key=lambda found: found[0])
+        whole.actors.sort(key=lambda found: found[0])
+        whole.filed.sort(key=lambda filed: filed[0])
+        return whole
     partial = any(share.partial for share in shares)
     whole = Share(events=sum(s.events for s in shares) if partial else shares[0].events)
     if signed:
