@@ -333,8 +333,13 @@ class Registers:
                 break
             after = (rows[-1].retained_until, rows[-1].reference)
             if limit and len(entries) >= limit:
-                last = entries[limit - 1].retained_until
-                if last is not None and last < after[0]:
+                # every case not read yet comes after ``after`` in (own period, reference)
+                # order, and a link only moves its period later: an entry up to ``after`` in
+                # that order comes before all of them
+                last = entries[limit - 1]
+                if last.retained_until is not None and (
+                    (last.retained_until, last.reference) <= after
+                ):
                     break
         return tuple(entries[:limit] if limit else entries)
 
