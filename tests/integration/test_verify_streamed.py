@@ -24,7 +24,7 @@ from approvals.domain.case import case_id
 from tests.conftest import CHIEF, HANDLER, MANAGER, appoint_standard_roster, drop_triggers
 from tests.integration.test_damaged_case import SEVEN_YEARS_AND_A_MONTH
 from tests.integration.test_signed_writers import CLOCKS, opened
-from tests.integration.test_tamper import recompute_ledger
+from tests.integration.test_tamper import event_of, execute, recompute_ledger, reseal
 from tests.integration.test_verify_cases_parallel import damaged, report
 from tests.unit.test_cases import file_case
 
@@ -73,6 +73,38 @@ def test_a_sound_log_read_by_aggregate_in_this_process_gives_the_report_of_the_w
     streamed = report(rewritten["url"], monkeypatch, on=False)
     assert streamed.findings == alone.findings
     assert "rule" in {finding.code for finding in alone.findings}
+
+
+def test_a_notice_naming_another_aggregates_case_is_walked_by_position_instead(
+    damaged: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A notice rewritten to carry another case's reference, its ledger rebuilt: the log is
+    sound, but the walk by aggregate cannot replay that case as the walk by position does, so
+    this process walks by position instead (as it does when a worker gives up on it)."""
+    app = opened(damaged["url"], None, create=False)
+    try:
+        first, second = sorted(app.references())[:2]
+    finally:
+        app.close()
+    event_id, position = event_of(damaged, first, 1)
+    sealed = reseal(damaged, event_id, lambda plain: plain.replace(first.encode(),
+                                                                   second.encode()))  # fmt: skip
+    execute(damaged, "UPDATE approvals_events SET state = :s WHERE id = :id", s=sealed,
+            id=event_id)  # fmt: skip
+    recompute_ledger(damaged)
+    alone = by_position(damaged["url"], monkeypatch)
+    walks: list[str] = []
+    walk = cases._Walker.walk
+
+    def counted(walker: Any, *args: Any) -> None:
+        walks.append(type(walker).__name__)
+        walk(walker, *args)
+
+    monkeypatch.setattr(cases._Walker, "walk", counted)
+    here = report(damaged["url"], monkeypatch, on=False)
+    assert walks == ["_Walker"]  # the walk by aggregate gave up: _Stream's walk is its own
+    assert here.findings == alone.findings
+    assert ("signature", f"event {position}") in {(f.code, f.subject) for f in alone.findings}
 
 
 def test_the_signatures_checked_in_shares_are_those_checked_in_one_walk(
