@@ -25,7 +25,9 @@ rate, each under 300 MB resident whatever the log's size.  Run from the reposito
     python bench/projections.py [--events N [N ...]] [--db PATH_OR_URL] [--queries N]
 
 ``--events 50000 150000 500000`` measures three sizes (memory must stay flat).  A store
-already holding --events events is reused (generation takes minutes).
+already holding --events events is reused (generation takes minutes).  A store given with
+--db alone is timed as it is (one of bench/store.py's signed stores, say); with --events too,
+it is first filled up to that size.
 """
 
 from __future__ import annotations
@@ -256,7 +258,8 @@ def throughput(events: int, url: str, summary: str | None = None) -> None:
     floor = max(r["count"] / r["seconds"] for r in (first, again))
     rate = rebuilt["count"] / rebuilt["seconds"]
     load = os.getloadavg()[0]
-    print(f"\nlog: {int(first['count']):,} events ({events:,} asked), load average {load:.1f}")
+    asked = f"{events:,} asked" if events else "as it is"
+    print(f"\nlog: {int(first['count']):,} events ({asked}), load average {load:.1f}")
     print(f"{'':<44}{'events/s':>12}{'peak MB':>10}")
     for name, found in (
         ("eventsourcing read + decode (floor), 1st", first),
@@ -296,14 +299,21 @@ def latency(query: Callable[[], Any], runs: int) -> tuple[float, float, int]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--events", type=int, nargs="+", default=[1_400_000])
+    parser.add_argument(
+        "--events",
+        type=int,
+        nargs="+",
+        help="store sizes (default 1,400,000; with --db, the store as it is)",
+    )
     parser.add_argument("--db", help="a SQLAlchemy URL or a SQLite path (default: bench/out/)")
     parser.add_argument("--queries", type=int, default=200, help="runs per query")
     parser.add_argument("--summary", help="append the targets measured to this file (bench/run.py)")
     args = parser.parse_args()
     structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(40))
-    if args.db and len(args.events) > 1:
+    if args.db and args.events and len(args.events) > 1:
         parser.error("--db names one store: give one --events with it.")
+    if not args.events:  # a store given is timed as it is, never filled up to a default size
+        args.events = [0] if args.db else [1_400_000]
     print(f"approvals read-model benchmark — {platform.python_version()}, "
           f"{platform.machine()}, {os.cpu_count()} cores")  # fmt: skip
     urls = {events: store(events, args.db) for events in sorted(args.events)}
