@@ -46,10 +46,10 @@ __all__ = [
 
 CASE_KEYS_TABLE = "approvals_case_keys"
 DISPOSALS_TABLE = "approvals_disposals"
-KEYS_KEPT = 32_768
-"""Case keys kept in memory, the last used (about 8 MB): more are read again when needed."""
 """The cases whose key was destroyed at disposal: append-only, and the database lets a case key
 be deleted only once its case is named here (see :func:`approvals.store.ensure_schema`)."""
+KEYS_KEPT = 32_768
+"""Case keys kept in memory, the last used (about 8 MB): more are read again when needed."""
 CASE_TOPICS = "approvals:Case."
 _MAGIC = b"AK1"
 
@@ -96,7 +96,8 @@ class CaseKeys:
     Shared by every thread of the application.  Keys read from the database or committed by
     this process are kept in ``_known`` (guarded by a lock: a key row is never updated, so a
     committed key stays right until its case is disposed of), the :data:`KEYS_KEPT` used last:
-    a server that runs for years, or a walk of the whole log, does not keep every case's key.  A key made for a new case is
+    a server that runs for years, or a walk of the whole log, does not keep every case's key.
+    A key made for a new case is
     held only by the thread that made it, until that thread's write ends: the transaction that
     stores the case's first event, encrypted under the key, stores that very key, and a thread
     that lost a race for the same case never hands its key to anyone.
