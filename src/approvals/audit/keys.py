@@ -97,10 +97,10 @@ class CaseKeys:
     this process are kept in ``_known`` (guarded by a lock: a key row is never updated, so a
     committed key stays right until its case is disposed of), the :data:`KEYS_KEPT` used last:
     a server that runs for years, or a walk of the whole log, does not keep every case's key.
-    A key made for a new case is
-    held only by the thread that made it, until that thread's write ends: the transaction that
-    stores the case's first event, encrypted under the key, stores that very key, and a thread
-    that lost a race for the same case never hands its key to anyone.
+    A key made for a new case is held only by the thread that made it, until that thread's
+    write ends: the transaction that stores the case's first event, encrypted under the key,
+    stores that very key, and a thread that lost a race for the same case never hands its key
+    to anyone.
     """
 
     def __init__(self, engine: Engine, host: HostTransactions | None = None) -> None:
