@@ -783,6 +783,19 @@ def walk_cases(
     events and at the end."""
     wanted = None if only is None else frozenset(only)
     walker = _Walker(app, 0, 1, roster, wanted)
+    replay = walker.replay_all if roster is not None else None
+    return _walked_here(app, walker, progress, page, replay)
+
+
+def _walked_here(
+    app: ApprovalsApplication,
+    walker: _Walker,
+    progress: Callable[[int, int], None] | None,
+    page: int,
+    then: Callable[[], None] | None = None,
+) -> Share:
+    """Walk ``walker``'s share in this process, then do ``then``; ``progress`` is told (done,
+    total) every ``page`` events and at the end."""
     total = app.recorder.max_notification_id() or 0
 
     def tick(done: int) -> None:
@@ -791,8 +804,8 @@ def walk_cases(
 
     with app.engine.connect() as connection:
         walker.walk(connection, page, tick if progress is not None else None)
-    if roster is not None:
-        walker.replay_all()
+    if then is not None:
+        then()
     if progress is not None:
         done = walker.share.events
         progress(max(done, total), max(done, total))
@@ -810,33 +823,26 @@ def _streamed(
     (:class:`_Stream`: memory bounded whatever the size of the log, as in the workers), and
     replay each case; None when a notice names another aggregate's case (the walk by position
     then replays it)."""
-    walker = _Stream(app, 0, 1, roster)
-    total = app.recorder.max_notification_id() or 0
-
-    def tick(done: int) -> None:
-        if progress is not None:
-            progress(min(done, total), max(done, total))
-
     try:
-        with app.engine.connect() as connection:
-            walker.walk(connection, page, tick if progress is not None else None)
+        share = _walked_here(app, _Stream(app, 0, 1, roster), progress, page)
     except _Anomaly:
         return None
-    if progress is not None:
-        progress(max(walker.own, total), max(walker.own, total))
-    return merged([walker.share])
+    return merged([share])
 
 
 def merged(shares: list[Share]) -> Share:
     """One share of all: findings in the order of the sequential walk."""
     signed = [share.signature_share for share in shares if share.signature_share is not None]
-    if len(shares) == 1 and not signed:
-        (whole,) = shares
-        _unpacked(whole)
-        whole.undecodable.sort(key=lambda found: found[0])
-        whole.actors.sort(key=lambda found: found[0])
-        whole.filed.sort(key=lambda filed: filed[0])
-        return whole
+    whole = shares[0] if len(shares) == 1 and not signed else _joined(shares, signed)
+    _unpacked(whole)
+    whole.undecodable.sort(key=lambda found: found[0])
+    whole.actors.sort(key=lambda found: found[0])
+    whole.filed.sort(key=lambda filed: filed[0])
+    return whole
+
+
+def _joined(shares: list[Share], signed: list[SignatureShare]) -> Share:
+    """The shares' findings and cases in one share, not yet in order."""
     partial = any(share.partial for share in shares)
     whole = Share(events=sum(s.events for s in shares) if partial else shares[0].events)
     if signed:
@@ -851,10 +857,6 @@ def merged(shares: list[Share]) -> Share:
                 whole.replays[reference] = replay
         whole.clean += share.clean
         whole.clean_references += share.clean_references
-    _unpacked(whole)
-    whole.undecodable.sort(key=lambda found: found[0])
-    whole.actors.sort(key=lambda found: found[0])
-    whole.filed.sort(key=lambda filed: filed[0])
     return whole
 
 
