@@ -4,18 +4,24 @@ A long log is cut into chunks of :data:`CHUNK` positions (a power of two, so tha
 chunk is one perfect subtree of the RFC 9162 tree), and one process per core checks its
 chunks as the sequential walk of :mod:`approvals.audit.verify` would: each ledger row has
 its event (ids rising with positions), the leaf recomputed from the event is the recorded
-one, and the global and per-case chains hold; the parent joins the chunks (the chains
-across their edges, the tree from their subtrees).  Any difference at all, anywhere, and the
-answer is None: the caller then walks the whole log the exact, sequential way, which names
-every finding in its order.  So this never decides what is wrong, only that nothing is.
+one, and the global and per-case chains hold.  A case's chain is followed into a chunk from
+the ledger itself: each aggregate's first event in a chunk is checked against that aggregate's
+last row before the chunk (read for all of them in a few queries), so neither the workers nor
+the parent keep anything per aggregate, and memory does not grow with the log.  The parent
+joins the chunks (the global chain across their edges, the tree from their subtrees).  Where
+this process may not fork (a web server's request thread), it checks the chunks itself, one
+after the other, in the same bounded memory.  Any difference at all, anywhere, and the answer
+is None: the caller then walks the whole log the exact, sequential way, which names every
+finding in its order.  So this never decides what is wrong, only that nothing is.
 """
 
 from __future__ import annotations
 
 import multiprocessing
 from collections import deque
-from collections.abc import Iterator, Sequence
+from collections.abc import Generator, Iterator, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
+from contextlib import closing
 from dataclasses import dataclass, field
 from hashlib import sha256
 from typing import TYPE_CHECKING, Any
@@ -39,6 +45,7 @@ PARALLEL_FROM = 20_000
 """Events from which the log is checked in parallel (below, one process is quicker)."""
 
 _AHEAD = 4  # chunks in flight at most: bounded memory whatever the size of the log
+_OPENS = 500  # aggregates whose last row before a chunk one query reads
 
 
 class Tree:
@@ -90,7 +97,16 @@ class _Chunk:
     stack: list[tuple[int, bytes]] = field(default_factory=list)
     snapshots: dict[int, list[tuple[int, bytes]]] = field(default_factory=dict)
     opens: list[tuple[str, int, bytes, str]] = field(default_factory=list)
-    lasts: dict[str, tuple[int, bytes]] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class _Queries:
+    """The statements a chunk is checked with, for the store's database."""
+
+    rows: str  # the ledger rows of positions [start, end), each with its event
+    previous: str  # the global chain before a position
+    before: str  # each aggregate's last ledger row before a position (``{ids}`` to fill)
+    qmark: bool
 
 
 _APP: Any = None  # the application, in the forked workers
@@ -108,19 +124,58 @@ def _rows(connection: Connection, query: str, start: int, end: int) -> Iterator[
         cursor.close()
 
 
-def _check(query: str, previous: str, start: int, end: int, wanted: Sequence[int]) -> _Chunk:
-    """Check positions [start, end) of the log (in a worker); ``ok`` False at any difference."""
+def _checked(query: _Queries, start: int, end: int, wanted: Sequence[int]) -> _Chunk:
+    """Check positions [start, end) of the log in a forked worker (see :func:`_check`)."""
+    return _check(_APP, query, start, end, wanted)
+
+
+def _check(
+    app: ApprovalsApplication, query: _Queries, start: int, end: int, wanted: Sequence[int]
+) -> _Chunk:
+    """Check positions [start, end) of the log; ``ok`` False at any difference."""
     try:
-        with _APP.engine.connect() as connection:
+        with app.engine.connect() as connection:
             chain = GENESIS
             if start:
-                found = list(_rows(connection, previous, start - 1, start))
+                found = list(_rows(connection, query.previous, start - 1, start))
                 if len(found) != 1:
                     return _Chunk(ok=False)
                 chain = bytes.fromhex(found[0][0])
-            return _walk(_rows(connection, query, start, end), chain, start, end, set(wanted))
+            chunk = _walk(_rows(connection, query.rows, start, end), chain, start, end, set(wanted))
+            if chunk.ok and not _opened(connection, query, chunk.opens, start):
+                return _Chunk(ok=False)
+            chunk.opens = []
+            return chunk
     except Exception:  # noqa: BLE001 - whatever fails here, the sequential walk names it
         return _Chunk(ok=False)
+
+
+def _opened(
+    connection: Connection, query: _Queries, opens: Sequence[tuple[str, int, bytes, str]],
+    start: int,
+) -> bool:  # fmt: skip
+    """Whether each aggregate's first event in a chunk (``opens``) follows that aggregate's
+    last ledger row before the chunk (``start``): the next version, its case chain linked to
+    that row's (a first event, to nothing)."""
+    cursor = connection.connection.driver_connection.cursor()  # type: ignore[union-attr]
+    try:
+        for at in range(0, len(opens), _OPENS):
+            batch = opens[at : at + _OPENS]
+            if query.qmark:
+                statement = query.before.format(ids=", ".join("?" * len(batch)))
+                cursor.execute(statement, (*(o[0] for o in batch), start))
+            else:
+                cursor.execute(query.before, ([o[0] for o in batch], start))
+            lasts = {originator: (version, text) for originator, version, text in cursor}
+            for originator, version, leaf, case_text in batch:
+                known, text = lasts.get(originator, (0, None))
+                previous = GENESIS if text is None else bytes.fromhex(text)
+                link = sha256(b"\x02" + previous + leaf).digest()
+                if version != known + 1 or link.hex() != case_text:
+                    return False
+    finally:
+        cursor.close()
+    return True
 
 
 def _walk(rows: Iterator[Any], chain: bytes, start: int, end: int, wanted: set[int]) -> _Chunk:
@@ -163,20 +218,22 @@ def _walk(rows: Iterator[Any], chain: bytes, start: int, end: int, wanted: set[i
             chunk.snapshots[position] = list(tree.stack)
     if position != end:
         return chunk
-    chunk.ok, chunk.last_id, chunk.stack, chunk.lasts = True, last_id, tree.stack, cases
+    chunk.ok, chunk.last_id, chunk.stack = True, last_id, tree.stack
     return chunk
 
 
-def _queries(connection: Connection, app: ApprovalsApplication) -> tuple[str, str, str, str]:
+def _queries(connection: Connection, app: ApprovalsApplication) -> tuple[_Queries, str, str]:
     ledger = app.recorder.ledger  # type: ignore[attr-defined]
     events = app.recorder.events_record_cls.__table__  # type: ignore[attr-defined]
     names = ("position", "event_id", "originator_id", "originator_version", "leaf_hash",
              "chain_hash", "case_chain_hash")  # fmt: skip
     position = columns_of(connection, ledger, ["position"], "l")
     event_id = columns_of(connection, ledger, ["event_id"], "l")
+    originator = columns_of(connection, ledger, ["originator_id"], "l")
+    last = columns_of(connection, ledger, ["originator_version", "case_chain_hash"], "l")
     e_id = columns_of(connection, events, ["id"], "e")
     ledger_name, events_name = table_of(connection, ledger), table_of(connection, events)
-    query = (
+    rows = (
         f"SELECT {columns_of(connection, ledger, names, 'l')}, "
         f"{columns_of(connection, events, ['id', 'originator_id', 'originator_version', 'topic', 'state'], 'e')} "
         f"FROM {ledger_name} l LEFT OUTER JOIN {events_name} e ON {e_id} = {event_id} "
@@ -186,67 +243,89 @@ def _queries(connection: Connection, app: ApprovalsApplication) -> tuple[str, st
         f"SELECT {columns_of(connection, ledger, ['chain_hash'], 'l')} FROM {ledger_name} l "
         f"WHERE {position} >= ? AND {position} < ?"
     )
+    qmark = connection.dialect.paramstyle == "qmark"
+    ids, mark = (f"{originator} IN ({{ids}})", "?") if qmark else (f"{originator} = ANY(%s)", "%s")
+    before = (  # the greatest position by the (aggregate, version) index, then that one row
+        f"SELECT {originator}, {last} FROM {ledger_name} l WHERE {position} IN ("
+        f"SELECT max({position}) FROM {ledger_name} l WHERE {ids} AND {position} < {mark} "
+        f"GROUP BY {originator})"
+    )
     stats = f"SELECT count(*), min({position}), max({position}) FROM {ledger_name} l"
     count = f"SELECT count(*) FROM {events_name} e WHERE {e_id} > 0"
-    return query, previous, stats, count
+    return _Queries(rows, previous, before, qmark), stats, count
 
 
 def sound_log(app: ApprovalsApplication, wanted: set[int]) -> Sound | None:
-    """Check a long log over every core; return what a sound one gives, or None: too short
-    to be worth it, where this process may not fork (:func:`~approvals.stored.sharing_cores`),
-    or anything amiss (the caller walks it)."""
-    workers = sharing_cores(app.engine)
-    if workers < 2:
-        return None
+    """Check a long log in chunks, over every core where this process may fork
+    (:func:`~approvals.stored.sharing_cores`), else here; return what a sound one gives, or
+    None: too short to be worth it, or anything amiss (the caller walks it)."""
     with app.engine.connect() as connection:
-        query, previous, stats, count = _queries(connection, app)
+        query, stats, count = _queries(connection, app)
         rows, low, high = connection.exec_driver_sql(stats).one()
         events = connection.exec_driver_sql(count).scalar_one()
     if rows < PARALLEL_FROM or low != 0 or high != rows - 1 or events != rows:
         return None
+    workers = sharing_cores(app.engine)
+    if workers < 2:
+        return _join(_here(app, query, rows, wanted))
     global _APP  # noqa: PLW0603 - what the forked workers read
     _APP = app
     try:
-        with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork")) as pool:
-            return _join(pool, query, previous, rows, wanted)
+        fork = multiprocessing.get_context("fork")
+        with (
+            ProcessPoolExecutor(workers, mp_context=fork) as pool,
+            closing(_forked(pool, query, rows, wanted)) as chunks,  # cancels what is left
+        ):
+            return _join(chunks)
     finally:
         _APP = None
 
 
-def _join(
-    pool: ProcessPoolExecutor, query: str, previous: str, rows: int, wanted: set[int]
-) -> Sound | None:
-    sound = Sound(Tree(), b"")
-    cases: dict[str, tuple[int, bytes]] = {}
+def _spans(rows: int, wanted: set[int]) -> Iterator[tuple[int, int, list[int]]]:
+    """Each chunk's [start, end) and the sizes asked for that end inside it."""
+    for start in range(0, rows, CHUNK):
+        end = min(start + CHUNK, rows)
+        yield start, end, sorted(w for w in wanted if start < w <= end)
+
+
+def _here(
+    app: ApprovalsApplication, query: _Queries, rows: int, wanted: set[int]
+) -> Iterator[_Chunk]:
+    for start, end, inside in _spans(rows, wanted):
+        yield _check(app, query, start, end, inside)
+
+
+def _forked(
+    pool: ProcessPoolExecutor, query: _Queries, rows: int, wanted: set[int]
+) -> Generator[_Chunk, None, None]:
     flight: deque[Future[_Chunk]] = deque()
-    last_id = 0
-    starts = iter(range(0, rows, CHUNK))
+    spans = _spans(rows, wanted)
     try:
         while True:
-            for start in starts:
-                end = min(start + CHUNK, rows)
-                inside = sorted(w for w in wanted if start < w <= end)
-                flight.append(pool.submit(_check, query, previous, start, end, inside))
+            for start, end, inside in spans:
+                flight.append(pool.submit(_checked, query, start, end, inside))
                 if len(flight) >= _AHEAD:
                     break
             if not flight:
-                return sound
-            chunk = flight.popleft().result()
-            if not chunk.ok or chunk.first_id <= last_id:
-                return None
-            for originator, version, leaf, case_text in chunk.opens:
-                known, previous_chain = cases.get(originator, (0, GENESIS))
-                link = sha256(b"\x02" + previous_chain + leaf).digest()
-                if version != known + 1 or link.hex() != case_text:
-                    return None
-            cases.update(chunk.lasts)
-            last_id = chunk.last_id
-            if not sound.tree.size:  # the log's identity, its first leaf
-                sound.first_leaf = chunk.first_leaf
-            for size, stack in chunk.snapshots.items():
-                sound.sizes[size] = sound.tree.root(stack)
-            for level, value in chunk.stack:  # one subtree; the last chunk's, several
-                sound.tree.push(level, value)
+                return
+            yield flight.popleft().result()
     finally:
         for future in flight:
             future.cancel()
+
+
+def _join(chunks: Iterator[_Chunk]) -> Sound | None:
+    """Join the chunks in order: ids rising across their edges, the tree from their subtrees."""
+    sound = Sound(Tree(), b"")
+    last_id = 0
+    for chunk in chunks:
+        if not chunk.ok or chunk.first_id <= last_id:
+            return None
+        last_id = chunk.last_id
+        if not sound.tree.size:  # the log's identity, its first leaf
+            sound.first_leaf = chunk.first_leaf
+        for size, stack in chunk.snapshots.items():
+            sound.sizes[size] = sound.tree.root(stack)
+        for level, value in chunk.stack:  # one subtree; the last chunk's, several
+            sound.tree.push(level, value)
+    return sound
