@@ -71,7 +71,7 @@ def damaged(backend_url: str) -> Iterator[dict[str, Any]]:
     engine.dispose()
 
 
-def report(url: str, monkeypatch: pytest.MonkeyPatch, *, on: bool) -> Report:
+def report(url: str, monkeypatch: pytest.MonkeyPatch, *, on: bool, rules: bool = True) -> Report:
     calls: list[tuple[int, int]] = []
     with monkeypatch.context() as patched:
         parallel(patched, on=on)
@@ -81,7 +81,9 @@ def report(url: str, monkeypatch: pytest.MonkeyPatch, *, on: bool) -> Report:
             patched.setattr(CasePass, "_here", None)  # no falling back to one process
         app = opened(url, None, create=False)
         try:
-            found = verify_log(app, progress=lambda done, total: calls.append((done, total)))
+            found = verify_log(
+                app, rules=rules, progress=lambda done, total: calls.append((done, total))
+            )
             size = app.recorder.max_notification_id()
         finally:
             app.close()

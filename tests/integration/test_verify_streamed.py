@@ -61,6 +61,30 @@ def test_a_sound_log_read_by_aggregate_in_processes_gives_the_very_report_of_one
     assert "altered" not in codes  # the first layer found the log sound
 
 
+def test_without_the_rules_the_workers_keep_only_the_notices_that_do_not_decode_and_say_the_same(
+    rewritten: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Without the rules, a notice that decodes is read for nothing more: a worker drops it
+    (memory that does not grow with the log), and keeps one that does not, to name."""
+    with monkeypatch.context() as patched:
+        patched.setattr(cases, "_streamed", lambda *args, **kwargs: None)
+        alone = report(rewritten["url"], patched, on=False, rules=False)
+    monkeypatch.setattr(cases, "_FLUSH", 5)
+    monkeypatch.setattr(cases._Walker, "walk", None)  # not the walk by position
+    kept: list[int] = []
+    merged = cases.merged
+
+    def counted(shares: list[cases.Share]) -> cases.Share:
+        kept.extend(len(share.filed) for share in shares)
+        return merged(shares)
+
+    monkeypatch.setattr(cases, "merged", counted)
+    shared = report(rewritten["url"], monkeypatch, on=True, rules=False)
+    assert shared.findings == alone.findings
+    assert "unreadable" in {finding.code for finding in alone.findings}
+    assert sum(kept) == 1  # the notice whose key was replaced: it does not decode
+
+
 def test_a_sound_log_read_by_aggregate_in_this_process_gives_the_report_of_the_walk_by_position(
     rewritten: dict[str, Any], monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -193,8 +217,9 @@ def test_a_case_read_again_after_its_disposal_is_named_by_the_walk_by_aggregate_
     unpacked = cases._unpacked
 
     def counted(whole: cases.Share) -> None:
-        packed.append(len(whole.clean_references))
         unpacked(whole)
+        assert whole.kept is not None
+        packed.append(whole.kept.count())
 
     monkeypatch.setattr(cases, "_unpacked", counted)
     shared = report(backend_url, monkeypatch, on=True)

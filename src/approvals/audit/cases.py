@@ -13,12 +13,13 @@ replays only its own aggregates.  When the first layer found the log sound (each
 beside the ledger row its id names), a share is instead a range of aggregate ids, read
 aggregate by aggregate with each event's ledger row joined (:class:`_Stream`): each case is
 replayed as soon as its last event is read and its events dropped, so that a worker's memory
-does not grow with the log; a case that replays clean and that no rule across cases reads is
-then kept as its notice's event id, its retention record's id and its reference, packed
-(:attr:`Share.clean`), and the parent looks back at one only when its record does not
-replay as it should.  Each process also checks the writers' signatures of its share of
-the positions (:func:`~approvals.audit.writers.signature_share`, the roster replayed in
-each).  The parent puts what the shares found back in the order of the sequential walk:
+does not grow with the log; a case that replays clean is then written to the share's file
+(:mod:`approvals.audit.kept`: its notice's event id, its retention record's id, its
+reference, and its summary when the rules across cases read it), not kept in memory, and the
+parent looks back at one only when its record does not replay as it should, and reads the
+summaries from the files one at a time.  Each process also checks the writers' signatures of
+its share of the positions (:func:`~approvals.audit.writers.signature_share`, the roster
+replayed in each).  The parent puts what the shares found back in the order of the sequential walk:
 events by database id, cases in the order they were filed, signatures by position.  A short
 log, or where this process may not fork (:func:`~approvals.stored.sharing_cores`: no ``fork``,
 an in-memory database, a thread other than the main one), is walked in this process as one
@@ -29,7 +30,8 @@ verification run in a web server's thread does not grow with the log either.
 from __future__ import annotations
 
 import multiprocessing
-import struct
+import os
+import tempfile
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import suppress
@@ -44,6 +46,7 @@ from sqlalchemy import Connection, inspect
 
 from approvals.audit.damage import STORAGE_ERRORS, issued_references
 from approvals.audit.findings import Finding
+from approvals.audit.kept import Kept, KeptWriter, WorkflowKey
 from approvals.audit.keys import CASE_TOPICS, CaseDataErased, CaseEventUnreadable
 from approvals.audit.links import LinkSummary, summarized
 from approvals.audit.pages import (
@@ -72,12 +75,12 @@ from approvals.domain.links import IN_EFFECT_LINKS, PROVISION, REQUEST
 from approvals.domain.registry import PublishedDefinition, ReferenceCounter, reference_key
 from approvals.domain.retention import RetentionRecord, retention_id
 from approvals.domain.roster import ROSTER_ID, Roster
+from approvals.domain.workflow import Workflow
 from approvals.errors import Label
 from approvals.stored import sharing_cores
 
 if TYPE_CHECKING:
     from approvals.application import ApprovalsApplication
-    from approvals.domain.workflow import Workflow
 
 __all__ = ["PARALLEL_FROM", "CasePass", "Replay", "Share", "merged", "subjects", "walk_cases"]
 
@@ -186,20 +189,23 @@ class Share:
     """The writers' signatures of this share's positions, when the workers checked them."""
     signed: Signatures | None = None
     """The writers' signatures of every event, when asked for (:class:`CasePass`)."""
-    clean: bytearray = field(default_factory=bytearray)
-    """Each case the walk by aggregate replayed clean — it stands, breaks none of its rules,
-    no rule across cases reads it, the ledger holds none of its events twice — as its
-    notice's event id and its retention record's id (:data:`_CLEAN`), in neither ``filed``
-    nor ``replays``: :func:`merged` takes back those whose record does not replay as "ok"."""
-    clean_references: list[str] = field(default_factory=list)
-    """The reference of each case of ``clean``, in the same order."""
+    kept_paths: list[str] = field(default_factory=list)
+    """The files of the cases the walk by aggregate replayed clean — they stand, break none
+    of their rules, the ledger holds none of their events twice — in neither ``filed`` nor
+    ``replays`` (:mod:`approvals.audit.kept`): :func:`merged` takes back those whose record
+    does not replay as "ok"; the summaries of those the rules across cases read are there."""
+    kept: Kept | None = None
+    """The parent's reader of ``kept_paths`` (:func:`merged` opens it; its owner closes it)."""
+    workflows: dict[WorkflowKey, Workflow] = field(default_factory=dict)
+    """The definitions the summaries kept on disk replayed on."""
+    taken_back: set[str] = field(default_factory=set)
+    """The references of the clean cases :func:`merged` took back (their summaries kept on
+    disk are not read)."""
 
 
-_CLEAN = struct.Struct("<q16s")
-"""One clean case: its notice's event id, its retention record's id (its bytes)."""
-
-
-_JOB: Any = None  # (app, roster or None, count, counter, sound, signatures): the workers read it
+_JOB: Any = (
+    None  # (app, roster or None, count, counter, sound, signatures, folder): workers read it
+)
 
 
 def _version_order(item: tuple[Any, Any, Any]) -> tuple[int, Any]:
@@ -439,14 +445,32 @@ class _Anomaly(Exception):
 class _Stream(_Walker):
     """One share of a sound log's aggregates (a range of their ids), read aggregate by
     aggregate, each replayed as soon as its last event is read and then dropped: what a
-    worker holds is one page of events and a few hundred bytes per case (its replay's summary,
-    and what the rules across cases read of it when they may: :data:`LINKABLE`).
+    worker holds is one page of events, and the cases that do not replay clean (what the
+    rules across cases read of them too, when they may: :data:`LINKABLE`).
 
     Only for a log whose first layer found nothing: each event then has its ledger row (the
-    one its database id names), so reading them joined is what :func:`paired` gives."""
+    one its database id names), so reading them joined is what :func:`paired` gives.  The
+    cases that replay clean are written to a file of ``folder`` (:mod:`approvals.audit.kept`);
+    without the rules, only the notices that do not decode are kept."""
+
+    def __init__(
+        self, app: ApprovalsApplication, index: int, count: int, roster: Roster | None,
+        folder: str,
+    ) -> None:  # fmt: skip
+        super().__init__(app, index, count, roster)
+        self.writer: KeptWriter | None = None
+        if roster is not None:
+            self.writer = KeptWriter(os.path.join(folder, f"share-{index}-of-{count}.db"))
 
     def mine(self, originator: str) -> bool:
         return True  # a case's events are all in its aggregate's share
+
+    def finish(self) -> None:
+        """Close this share's file, named in the share."""
+        if self.writer is not None:
+            self.writer.close()
+            self.share.kept_paths.append(self.writer.path)
+            self.writer = None
 
     def walk(
         self,
@@ -479,12 +503,15 @@ class _Stream(_Walker):
         """Decode a batch of whole aggregates, replay its cases, note its companions, drop it."""
         seen = len(self.share.filed)
         self._settle(batch, roster)
-        if self.roster is None:
+        if self.roster is None or self.writer is None:  # only damage is read of the notices
+            self.share.filed[seen:] = [e for e in self.share.filed[seen:] if e[2] is None]
             return
         cases: set[str] = set()
         filed = self.share.filed[seen:]
         named = Counter(reference for _, _, reference, _ in filed)
         kept = []
+        clean: list[tuple[int, bytes, str]] = []
+        summaries: list[tuple[int, str, WorkflowKey, LinkSummary]] = []
         for entry in filed:
             notice, filed_in, reference, _ = entry
             if reference is None:
@@ -497,13 +524,18 @@ class _Stream(_Walker):
                 if replay is not None:
                     cases.add(str(filed_in))
                     if named[reference] == 1 and replay.record is not None and _clean(replay):
-                        self.share.clean += _CLEAN.pack(int(notice), replay.record.bytes)
-                        self.share.clean_references.append(reference)
-                        continue  # nothing else of it is kept
+                        clean.append((int(notice), replay.record.bytes, reference))
+                        if replay.links is not None and replay.workflow is not None:
+                            workflow = replay.workflow
+                            key = (workflow.id, workflow.version, workflow.sha256)
+                            self.share.workflows.setdefault(key, workflow)
+                            summaries.append((int(notice), reference, key, replay.links))
+                        continue  # nothing else of it is kept in memory
                     replay = _stripped(replay)  # its summary is what the rules across cases read
                 self.share.replays[reference] = replay
             kept.append(entry)
         self.share.filed[seen:] = kept
+        self.writer.write(clean, summaries)
         for originator, events in self.events.items():
             if originator not in cases:
                 self._record(originator, events)
@@ -511,15 +543,9 @@ class _Stream(_Walker):
 
 
 def _clean(replay: Replay) -> bool:
-    """Whether a case replayed stands and breaks nothing, whatever else is read: its rules
-    checked and kept, no rule across cases reading it, no event of it held twice."""
-    return (
-        replay.stage == "checked"
-        and replay.ok
-        and not replay.violations
-        and not replay.versions
-        and replay.workflow_id not in LINKABLE
-    )
+    """Whether a case replayed stands and breaks nothing of its own: its rules checked and
+    kept, no event of it held twice (the rules across cases read its summary, if any)."""
+    return replay.stage == "checked" and replay.ok and not replay.violations and not replay.versions
 
 
 def _stripped(replay: Replay) -> Replay:
@@ -629,8 +655,10 @@ def _serve(index: int, page: int, pipe: Connection_) -> None:
     """Walk share ``index`` (in a forked worker) and send what it found, its cases stripped
     (what the rules across cases read of them is in their summaries), and end."""
     try:
-        app, roster, count, counter, sound, signatures = _JOB
-        walker = (_Stream if sound else _Walker)(app, index, count, roster)
+        app, roster, count, counter, sound, signatures, folder = _JOB
+        walker = _Stream(app, index, count, roster, folder) if sound else _Walker(
+            app, index, count, roster
+        )  # fmt: skip
         last = [0]
 
         def tick(done: int) -> None:
@@ -649,6 +677,8 @@ def _serve(index: int, page: int, pipe: Connection_) -> None:
                 signed_rows = share.events
                 walker.share.signature_share = share
             walker.walk(connection, page, tick_cases if counter is not None else None)
+        if isinstance(walker, _Stream):
+            walker.finish()
         if roster is not None and not sound:
             walker.replay_all()
         walker.events.clear()
@@ -701,13 +731,17 @@ class CasePass:
         self.count = _parallel(app, self.total)
         self.workers: list[tuple[Any, Connection_]] = []
         self.counter: Any = None
+        self.folder: tempfile.TemporaryDirectory[str] | None = None
+        self.kept: list[Kept] = []
 
     def __enter__(self) -> CasePass:
+        self.folder = tempfile.TemporaryDirectory(prefix="approvals-verify-")
         if self.count > 1:
             global _JOB  # noqa: PLW0603 - what the forked workers read
             context = multiprocessing.get_context("fork")
             self.counter = context.Value("q", 0) if self.progress is not None else None
-            _JOB = (self.app, self.roster, self.count, self.counter, self.sound, self.signatures)
+            _JOB = (self.app, self.roster, self.count, self.counter, self.sound, self.signatures,
+                    self.folder.name)  # fmt: skip
             try:
                 for index in range(self.count):
                     mine, theirs = context.Pipe()
@@ -727,21 +761,30 @@ class CasePass:
             if process.is_alive():
                 process.terminate()
             process.join()
+        for kept in self.kept:
+            kept.close()
+        if self.folder is not None:
+            self.folder.cleanup()
 
     def result(self) -> Share:
-        """Wait for every share; return what they found, merged in the sequential order."""
+        """Wait for every share; return what they found, merged in the sequential order (to
+        be read before leaving the pass: the cases kept on disk go with it)."""
         whole = self._shared() if self.workers else None
         if whole is None:
-            return self._here()  # which tells the progress of its end itself
-        if self.progress is not None:
+            whole = self._here()  # which tells the progress of its end itself
+        elif self.progress is not None:
             done = whole.events
             self.progress(max(done, self.total), max(done, self.total))
+        if whole.kept is not None:
+            self.kept.append(whole.kept)
         return whole
 
     def _here(self) -> Share:
         share = None
-        if self.sound and self.roster is not None:
-            share = _streamed(self.app, self.roster, progress=self.progress, page=self.page)
+        if self.sound and self.roster is not None and self.folder is not None:
+            share = _streamed(
+                self.app, self.roster, self.folder.name, progress=self.progress, page=self.page
+            )
         if share is None:
             share = walk_cases(self.app, self.roster, progress=self.progress, page=self.page)
         if self.signatures:
@@ -815,18 +858,22 @@ def _walked_here(
 def _streamed(
     app: ApprovalsApplication,
     roster: Roster,
+    folder: str,
     *,
     progress: Callable[[int, int], None] | None,
     page: int,
 ) -> Share | None:
     """Walk a sound log in this process aggregate by aggregate, as one share of one
-    (:class:`_Stream`: memory bounded whatever the size of the log, as in the workers), and
-    replay each case; None when a notice names another aggregate's case (the walk by position
-    then replays it)."""
+    (:class:`_Stream`: memory bounded whatever the size of the log, as in the workers, the
+    clean cases kept in ``folder``), and replay each case; None when a notice names another
+    aggregate's case (the walk by position then replays it)."""
+    walker = _Stream(app, 0, 1, roster, folder)
     try:
-        share = _walked_here(app, _Stream(app, 0, 1, roster), progress, page)
+        share = _walked_here(app, walker, progress, page)
     except _Anomaly:
         return None
+    finally:
+        walker.finish()
     return merged([share])
 
 
@@ -855,20 +902,19 @@ def _joined(shares: list[Share], signed: list[SignatureShare]) -> Share:
         for reference, replay in share.replays.items():
             if replay is not None or reference not in whole.replays:
                 whole.replays[reference] = replay
-        whole.clean += share.clean
-        whole.clean_references += share.clean_references
+        whole.kept_paths += share.kept_paths
+        whole.workflows.update(share.workflows)
     return whole
 
 
 def _unpacked(whole: Share) -> None:
-    """Take back into ``filed`` and ``replays`` each clean case whose retention record does
-    not replay as "ok" (the record then decides its verdict, as for any case), and drop the
-    rest: they stand, and break nothing."""
-    if whole.clean:
-        doubtful = {record.bytes for record in whole.records}
-        for index, (notice, record) in enumerate(_CLEAN.iter_unpack(whole.clean)):
-            if record in doubtful:
-                reference = whole.clean_references[index]
-                whole.filed.append((notice, case_id(reference), reference, False))
-                whole.replays[reference] = Replay("checked", UUID(bytes=record), True)
-    whole.clean, whole.clean_references = bytearray(), []
+    """Open the clean cases kept on disk, and take back into ``filed`` and ``replays`` each
+    whose retention record does not replay as "ok" (the record then decides its verdict, as
+    for any case): the rest stand, and break nothing of their own."""
+    if not whole.kept_paths or whole.kept is not None:
+        return
+    whole.kept = Kept(whole.kept_paths)
+    for notice, record, reference in whole.kept.doubtful(r.bytes for r in whole.records):
+        whole.filed.append((notice, case_id(reference), reference, False))
+        whole.replays[reference] = Replay("checked", UUID(bytes=record), True)
+        whole.taken_back.add(reference)

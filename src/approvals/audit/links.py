@@ -10,6 +10,7 @@ own steps name.  The cases themselves need not be kept until every case is repla
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from sys import intern
@@ -48,6 +49,8 @@ __all__ = [
 ]
 
 _NOT_IN_LOG = 2**62
+_POSITIONS_KEPT = 65_536
+"""Positions of cases' events the rules across cases keep, the last asked for."""
 _PROVISION_READS = (SUBJECTS_FIELD, "consent")
 """The fields of a provision :func:`~approvals.domain.links.provision_refusal` reads."""
 
@@ -191,18 +194,26 @@ def summary_violations(
 ) -> Iterator[tuple[str, int, Label]]:
     """:func:`link_violations` from the cases' summaries (:func:`summary`): the same findings
     in the same order.  Raises LookupError when a case could not be summarized."""
-    if any(found.broken for found, _ in loaded.values()):
-        raise LookupError("a case the rules across cases read does not replay")
-    positions: dict[tuple[str, int], int] = {}
+    requests: list[LinkSummary] = []  # those that complied with a refusal of provision
+    for found, _ in loaded.values():
+        if found.broken:
+            raise LookupError("a case the rules across cases read does not replay")
+        if found.workflow_id == REQUEST and found.stop is not None:
+            requests.append(found)
+    positions: OrderedDict[tuple[str, int], int] = OrderedDict()  # the last asked for
     find = app.position_of if position_of is None else position_of
     running: dict[tuple[str, int], frozenset[str]] = {}
 
     def position(reference: str, version: int) -> int:
         key = (reference, version)
-        if key not in positions:
-            found = find(case_id(reference), version)
-            positions[key] = found if found is not None else _NOT_IN_LOG
-        return positions[key]
+        if key in positions:
+            positions.move_to_end(key)
+            return positions[key]
+        found = find(case_id(reference), version)
+        at = positions[key] = found if found is not None else _NOT_IN_LOG
+        if len(positions) > _POSITIONS_KEPT:
+            positions.popitem(last=False)
+        return at
 
     def running_of(workflow: Workflow) -> frozenset[str]:
         key = (workflow.id, workflow.version)
@@ -210,7 +221,6 @@ def summary_violations(
             running[key] = running_states(workflow)
         return running[key]
 
-    requests = [found for found, _ in loaded.values() if found.workflow_id == REQUEST]
     complied: list[tuple[int, StopRequest]] | None = None  # read once, when first needed
 
     def stops_before(here: int) -> list[StopRequest]:

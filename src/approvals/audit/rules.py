@@ -12,13 +12,15 @@ appointment on the roster against the roster's separation rules.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Sequence
+import heapq
+from collections.abc import ItemsView, Iterable, Iterator, Mapping, Sequence, ValuesView
 from typing import TYPE_CHECKING, Any, cast
 
 from approvals.audit.cases import LINKABLE, Replay, Share, linked_workflows
 from approvals.audit.findings import Finding, unreplayable
+from approvals.audit.kept import Kept
 from approvals.audit.keys import CaseDataErased
-from approvals.audit.links import summarized, summary_violations
+from approvals.audit.links import LinkSummary, summarized, summary_violations
 from approvals.audit.pages import Positions
 from approvals.domain.approved import conflict
 from approvals.domain.case import Case, Entry, case_id
@@ -275,7 +277,7 @@ def check_rules(
                 Finding("rule", positions(case_id(reference), version), reference, message)
             )
     try:
-        links = _links(app, checked, positions)
+        links = _links(app, checked, positions, found)
     except Exception:  # noqa: BLE001 - a tampered case may not replay; that is the finding
         links = []
         findings.append(unreplayable("the links between cases"))
@@ -285,23 +287,101 @@ def check_rules(
 
 
 def _links(
-    app: ApprovalsApplication, checked: Sequence[tuple[str, Replay]], positions: Positions
+    app: ApprovalsApplication,
+    checked: Sequence[tuple[str, Replay]],
+    positions: Positions,
+    found: Share,
 ) -> list[tuple[str, int, Label]]:
     """The rules across cases, over the cases they can concern (the others yield nothing),
-    from their summaries (:func:`~approvals.audit.links.summary_violations`); an event of any
-    case checked that the ledger holds twice makes them all unreadable, as reading its
-    position would."""
+    from their summaries (:func:`~approvals.audit.links.summary_violations`): those of the
+    cases ``checked`` here and those the walk kept on disk (``found.kept``: cases that
+    replayed clean, but for those taken back), in the order the cases were filed; an event
+    of any case checked that the ledger holds twice makes them all unreadable, as reading
+    its position would."""
     for reference, replay in checked:
         originator = case_id(reference)
         if any(positions.twice(originator, version) for version in replay.versions):
             raise LookupError(f"{reference} has an event the ledger holds twice")
-    linked = linked_workflows(replay.workflow_id for _, replay in checked)
-    loaded = {
+    present = {replay.workflow_id for _, replay in checked}
+    if found.kept is not None:
+        present |= found.kept.workflows()
+    linked = linked_workflows(present)
+    here = {
         reference: (replay.links, replay.workflow)
         for reference, replay in checked
         if replay.workflow_id in linked and replay.links is not None and replay.workflow is not None
     }
+    if found.kept is None or not linked:
+        return list(summary_violations(app, here, positions))
+    notices = {reference: notice for notice, _, reference, _ in found.filed if reference in here}
+    loaded = _Summaries(here, notices, found.kept, found, linked)
     return list(summary_violations(app, loaded, positions))
+
+
+class _Summaries(Mapping[str, tuple[LinkSummary, Workflow]]):
+    """The summaries the rules across cases read: those of the cases checked in this process
+    (``here``, filed at ``notices``) and those kept on disk, of the ``linked`` workflows, in
+    the order the cases were filed; read from disk as they are asked for, never all held."""
+
+    def __init__(
+        self,
+        here: dict[str, tuple[LinkSummary, Workflow]],
+        notices: dict[str, int],
+        kept: Kept,
+        found: Share,
+        linked: set[str],
+    ) -> None:
+        self.here, self.notices, self.linked = here, notices, linked
+        self.kept, self.workflows, self.skip = kept, found.workflows, found.taken_back
+
+    def __getitem__(self, reference: str) -> tuple[LinkSummary, Workflow]:
+        if reference in self.here:
+            return self.here[reference]
+        found = None if reference in self.skip else self.kept.summary(reference)
+        if found is None or found[0][0] not in self.linked:
+            raise KeyError(reference)
+        return found[1], self.workflows[found[0]]
+
+    def __iter__(self) -> Iterator[str]:
+        return (reference for reference, _ in self.items())
+
+    def __len__(self) -> int:
+        return sum(1 for _ in self)
+
+    def items(self) -> ItemsView[str, tuple[LinkSummary, Workflow]]:
+        return _Streamed(self)
+
+    def values(self) -> ValuesView[tuple[LinkSummary, Workflow]]:
+        return _StreamedValues(self)
+
+    def stream(self) -> Iterator[tuple[str, tuple[LinkSummary, Workflow]]]:
+        """Every summary, in the order the cases were filed."""
+        here = sorted((self.notices[reference], reference) for reference in self.here)
+        kept = (
+            (notice, reference, key, summary)
+            for notice, reference, key, summary in self.kept.summaries()
+            if key[0] in self.linked and reference not in self.skip
+        )
+        mine = ((notice, reference, None, None) for notice, reference in here)
+        for _, reference, key, summary in heapq.merge(mine, kept, key=lambda row: row[0]):
+            if key is None or summary is None:
+                yield reference, self.here[reference]
+            else:
+                yield reference, (summary, self.workflows[key])
+
+
+class _Streamed(ItemsView[str, tuple[LinkSummary, Workflow]]):
+    _mapping: _Summaries
+
+    def __iter__(self) -> Iterator[tuple[str, tuple[LinkSummary, Workflow]]]:
+        return self._mapping.stream()
+
+
+class _StreamedValues(ValuesView[tuple[LinkSummary, Workflow]]):
+    _mapping: _Summaries
+
+    def __iter__(self) -> Iterator[tuple[LinkSummary, Workflow]]:
+        return (value for _, value in self._mapping.stream())
 
 
 def _verdict(replay: Replay, found: Share) -> str:

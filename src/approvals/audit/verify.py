@@ -394,15 +394,16 @@ def verify_log(
         app, replayed, page=PAGE, progress=progress, signatures=True, sound=sound
     ) as cases:
         # The cases are decoded and replayed, and the writers' signatures checked (keys as
-        # the roster held them), in processes of their own for a long log.
+        # the roster held them), in processes of their own for a long log; what they kept
+        # on disk is read before the pass ends.
         found = cases.result()
-    signed = found.signed or signature_findings(app)
-    filings, positions = _walked(app, walk, notes, found, signed)
-    if signed.signed_from is not None:
-        walk.findings += [f for _, at, f in found.actors if at >= signed.signed_from]
-    if rules:
-        references = [reference for reference, problem in filings if problem is None]
-        walk.findings += check_rules(app, roster, references, found, positions)
+        signed = found.signed or signature_findings(app)
+        filings, positions = _walked(app, walk, notes, found, signed)
+        if signed.signed_from is not None:
+            walk.findings += [f for _, at, f in found.actors if at >= signed.signed_from]
+        if rules:
+            references = [reference for reference, problem in filings if problem is None]
+            walk.findings += check_rules(app, roster, references, found, positions)
     return Report(
         events=walk.roots.size,
         root=walk.roots.root(),
