@@ -18,22 +18,27 @@ from sqlalchemy import text
 
 from approvals import open_approvals
 from approvals.audit import integrity
+from approvals.audit.hashing import GENESIS, chain_hash, leaf_data, leaf_hash
 from approvals.audit.integrity import Sound
 from approvals.audit.verify import integrity_walk
 from tests.integration import test_tamper
-from tests.integration.test_tamper import event_of, execute, recompute_ledger
+from tests.integration.test_tamper import as_uuid, event_of, execute, recompute_ledger
 
 tampered = test_tamper.tampered  # the fixture: a demo log, a checkpoint, the triggers dropped
 
 
-def chunked(state: dict[str, Any], monkeypatch: pytest.MonkeyPatch, chunk: int) -> dict[str, Any]:
+def chunked(
+    state: dict[str, Any], monkeypatch: pytest.MonkeyPatch, chunk: int, recent: int = 1 << 16
+) -> dict[str, Any]:
     """What the chunked first layer finds, in processes ("forked") and in a thread ("here"),
-    with what the sequential walk finds ("walked")."""
+    with what the sequential walk finds ("walked"); the parent keeping the last event of the
+    ``recent`` aggregates met last (none: each chain entering a chunk is read from the ledger)."""
     app = open_approvals(state["url"], create=False)
     try:
         with monkeypatch.context() as patched:
             patched.setattr(integrity, "CHUNK", chunk)
             patched.setattr(integrity, "PARALLEL_FROM", 8)
+            patched.setattr(integrity, "_RECENT", recent)
             forked = integrity.sound_log(app, set())
             here: list[Sound | None] = []
             thread = threading.Thread(target=lambda: here.append(integrity.sound_log(app, set())))
@@ -76,26 +81,27 @@ def firsts(state: dict[str, Any]) -> list[tuple[int, str, int]]:
     return case_rows(state, first=True)
 
 
-@pytest.mark.parametrize("chunk", [1, 4])
+@pytest.mark.parametrize(("chunk", "recent"), [(1, 0), (1, 1 << 16), (4, 0), (4, 3)])
 def test_a_sound_log_in_chunks_is_sound_here_and_in_processes_with_the_walk_s_root(
-    tampered: dict[str, Any], monkeypatch: pytest.MonkeyPatch, chunk: int
+    tampered: dict[str, Any], monkeypatch: pytest.MonkeyPatch, chunk: int, recent: int
 ) -> None:
-    assert sound(chunked(tampered, monkeypatch, chunk))
+    assert sound(chunked(tampered, monkeypatch, chunk, recent))
 
 
-@pytest.mark.parametrize("chunk", [1, 4])
+@pytest.mark.parametrize(("chunk", "recent"), [(1, 0), (1, 1 << 16), (4, 0), (4, 1 << 16)])
 def test_a_case_chain_forged_where_the_case_enters_a_chunk_is_not_sound(
-    tampered: dict[str, Any], monkeypatch: pytest.MonkeyPatch, chunk: int
+    tampered: dict[str, Any], monkeypatch: pytest.MonkeyPatch, chunk: int, recent: int
 ) -> None:
-    rows = case_rows(tampered)
-    if chunk > 1:  # the rows whose aggregate's row before them is in an earlier chunk
+    rows = sorted(case_rows(tampered) + firsts(tampered))
+    if chunk > 1:  # the rows whose aggregate's row before them is in an earlier chunk, or none
         last: dict[str, int] = {}
         before: dict[int, int] = {}
-        for position, originator, _ in sorted(rows + firsts(tampered)):
+        for position, originator, _ in rows:
             before[position], last[originator] = last.get(originator, -1), position
         rows = [r for r in rows if before[r[0]] // chunk != r[0] // chunk]
-    assert len(rows) >= 6
-    for position, _, _ in random.Random(chunk).sample(rows, 6):
+    sample = random.Random(chunk).sample([r for r in rows if r[2] > 1], 6)
+    sample += random.Random(chunk).sample([r for r in rows if r[2] == 1], 3)  # first events
+    for position, _, _ in sample:
         with tampered["engine"].connect() as connection:
             kept = connection.execute(
                 text("SELECT case_chain_hash FROM approvals_integrity WHERE position = :p"),
@@ -103,19 +109,71 @@ def test_a_case_chain_forged_where_the_case_enters_a_chunk_is_not_sound(
             ).scalar_one()
         execute(tampered, "UPDATE approvals_integrity SET case_chain_hash = :h WHERE position = :p",
                 h="0f" * 32, p=position)  # fmt: skip
-        assert not sound(chunked(tampered, monkeypatch, chunk)), position
+        assert not sound(chunked(tampered, monkeypatch, chunk, recent)), position
         execute(tampered, "UPDATE approvals_integrity SET case_chain_hash = :h WHERE position = :p",
                 h=kept, p=position)  # fmt: skip
-    assert sound(chunked(tampered, monkeypatch, chunk))
+    assert sound(chunked(tampered, monkeypatch, chunk, recent))
 
 
+@pytest.mark.parametrize("recent", [0, 1 << 16])
 def test_a_case_s_event_deleted_with_the_ledger_rebuilt_leaves_a_gap_chunks_see(
-    tampered: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+    tampered: dict[str, Any], monkeypatch: pytest.MonkeyPatch, recent: int
 ) -> None:
     reference = tampered["run"].finished["purpose"]
     event_id, _ = event_of(tampered, reference, 2)
     execute(tampered, "DELETE FROM approvals_events WHERE id = :id", id=event_id)
     recompute_ledger(tampered)  # every chain recomputed: only the version jump is left
+    found = chunked(tampered, monkeypatch, 1, recent)
+    assert [f.code for f in found["walked"].findings] == ["case_gap"]
+    assert not sound(found)
+
+
+def test_an_aggregate_begun_twice_is_not_sound(
+    tampered: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An insider drops the unique indexes, copies a case's first event to the end of the log
+    and rebuilds the ledger with each case's chain begun again at its version 1: every hash
+    holds, and only the count of first events against the aggregates tells the chunks."""
+    reference = tampered["run"].finished["purpose"]
+    event_id, _ = event_of(tampered, reference, 1)
+    with tampered["engine"].begin() as connection:
+        for index in ("approvals_events_aggregate_idx", "approvals_integrity_case_idx"):
+            connection.execute(text(f"DROP INDEX {index}"))
+        row = connection.execute(
+            text("SELECT originator_id, topic, state FROM approvals_events WHERE id = :id"),
+            {"id": event_id},
+        ).one()
+        connection.execute(
+            text("INSERT INTO approvals_events (originator_id, originator_version, topic, state) "
+                 "VALUES (:o, 1, :t, :s)"),
+            {"o": row.originator_id, "t": row.topic, "s": row.state},
+        )  # fmt: skip
+    begun_again(tampered)
     found = chunked(tampered, monkeypatch, 1)
     assert [f.code for f in found["walked"].findings] == ["case_gap"]
     assert not sound(found)
+    found = chunked(tampered, monkeypatch, 4)
+    assert not sound(found)
+
+
+def begun_again(state: dict[str, Any]) -> None:
+    """The ledger rebuilt from the events as they are, each case's chain begun at version 1."""
+    with state["engine"].begin() as connection:
+        events = connection.execute(
+            text("SELECT id, originator_id, originator_version, topic, state "
+                 "FROM approvals_events ORDER BY id")
+        ).all()  # fmt: skip
+        connection.execute(text("DELETE FROM approvals_integrity"))
+        chain, cases = GENESIS, {}
+        for position, event in enumerate(events):
+            originator = as_uuid(event.originator_id)
+            leaf = leaf_hash(leaf_data(originator, event.originator_version, event.topic,
+                                       bytes(event.state)))  # fmt: skip
+            chain = chain_hash(chain, leaf)
+            before = GENESIS if event.originator_version == 1 else cases[originator]
+            cases[originator] = chain_hash(before, leaf)
+            connection.execute(
+                text("INSERT INTO approvals_integrity VALUES (:p, :e, :o, :v, :l, :c, :k)"),
+                {"p": position, "e": event.id, "o": originator, "v": event.originator_version,
+                 "l": leaf.hex(), "c": chain.hex(), "k": cases[originator].hex()},
+            )  # fmt: skip

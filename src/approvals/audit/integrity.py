@@ -18,8 +18,8 @@ finding in its order.  So this never decides what is wrong, only that nothing is
 from __future__ import annotations
 
 import multiprocessing
-from collections import deque
-from collections.abc import Generator, Iterator, Sequence
+from collections import OrderedDict, deque
+from collections.abc import Callable, Generator, Iterator, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
 from contextlib import closing
 from dataclasses import dataclass, field
@@ -46,6 +46,8 @@ PARALLEL_FROM = 20_000
 
 _AHEAD = 4  # chunks in flight at most: bounded memory whatever the size of the log
 _OPENS = 500  # aggregates whose last row before a chunk one query reads
+_RECENT = 1 << 16
+"""Aggregates whose last event the parent keeps (the last met), to follow their chains."""
 
 
 class Tree:
@@ -96,7 +98,13 @@ class _Chunk:
     first_leaf: bytes = b""
     stack: list[tuple[int, bytes]] = field(default_factory=list)
     snapshots: dict[int, list[tuple[int, bytes]]] = field(default_factory=dict)
+    start: int = 0
     opens: list[tuple[str, int, bytes, str]] = field(default_factory=list)
+    """Each aggregate's first event in the chunk, but for its version 1: (aggregate, version,
+    leaf, the case chain recorded)."""
+    lasts: dict[str, tuple[int, bytes]] = field(default_factory=dict)
+    """Each aggregate's last event in the chunk: (version, case chain)."""
+    firsts: int = 0  # the aggregates' first events (version 1)
 
 
 @dataclass(frozen=True, slots=True)
@@ -141,11 +149,7 @@ def _check(
                 if len(found) != 1:
                     return _Chunk(ok=False)
                 chain = bytes.fromhex(found[0][0])
-            chunk = _walk(_rows(connection, query.rows, start, end), chain, start, end, set(wanted))
-            if chunk.ok and not _opened(connection, query, chunk.opens, start):
-                return _Chunk(ok=False)
-            chunk.opens = []
-            return chunk
+            return _walk(_rows(connection, query.rows, start, end), chain, start, end, set(wanted))
     except Exception:  # noqa: BLE001 - whatever fails here, the sequential walk names it
         return _Chunk(ok=False)
 
@@ -154,9 +158,9 @@ def _opened(
     connection: Connection, query: _Queries, opens: Sequence[tuple[str, int, bytes, str]],
     start: int,
 ) -> bool:  # fmt: skip
-    """Whether each aggregate's first event in a chunk (``opens``) follows that aggregate's
-    last ledger row before the chunk (``start``): the next version, its case chain linked to
-    that row's (a first event, to nothing)."""
+    """Whether each aggregate's first event in a chunk (``opens``, none of them the aggregate's
+    version 1) follows that aggregate's last ledger row before the chunk (``start``): the
+    next version, its case chain linked to that row's."""
     cursor = connection.connection.driver_connection.cursor()  # type: ignore[union-attr]
     try:
         for at in range(0, len(opens), _OPENS):
@@ -170,16 +174,20 @@ def _opened(
             for originator, version, leaf, case_text in batch:
                 known, text = lasts.get(originator, (0, None))
                 previous = GENESIS if text is None else bytes.fromhex(text)
-                link = sha256(b"\x02" + previous + leaf).digest()
-                if version != known + 1 or link.hex() != case_text:
+                if version != known + 1 or _link(previous, leaf) != case_text:
                     return False
     finally:
         cursor.close()
     return True
 
 
+def _link(previous: bytes, leaf: bytes) -> str:
+    """The case chain after ``previous`` with ``leaf``, as the ledger records it (hex)."""
+    return sha256(b"\x02" + previous + leaf).hexdigest()
+
+
 def _walk(rows: Iterator[Any], chain: bytes, start: int, end: int, wanted: set[int]) -> _Chunk:
-    chunk = _Chunk(ok=False)
+    chunk = _Chunk(ok=False, start=start)
     tree = Tree()
     cases: dict[str, tuple[int, bytes]] = {}
     position = start
@@ -201,13 +209,15 @@ def _walk(rows: Iterator[Any], chain: bytes, start: int, end: int, wanted: set[i
         if leaf.hex() != leaf_text or chain.hex() != chain_text:
             return chunk
         known = cases.get(originator)
-        if known is None:
+        if known is None and version != 1:  # its row before is before the chunk: asked after
             chunk.opens.append((originator, version, leaf, case_text))
             case_chain = bytes.fromhex(case_text) if len(case_text) == 64 else b""
-        else:
-            case_chain = sha256(b"\x02" + known[1] + leaf).digest()
-            if version != known[0] + 1 or case_chain.hex() != case_text:
+        else:  # an aggregate's first event begins its chain; another follows its row before
+            last, previous = (0, GENESIS) if known is None else known
+            case_chain = sha256(b"\x02" + previous + leaf).digest()
+            if version != last + 1 or case_chain.hex() != case_text:
                 return chunk
+            chunk.firsts += version == 1
         cases[originator] = (version, case_chain)
         if position == start:
             chunk.first_id, chunk.first_leaf = e_id, leaf
@@ -218,7 +228,7 @@ def _walk(rows: Iterator[Any], chain: bytes, start: int, end: int, wanted: set[i
             chunk.snapshots[position] = list(tree.stack)
     if position != end:
         return chunk
-    chunk.ok, chunk.last_id, chunk.stack = True, last_id, tree.stack
+    chunk.ok, chunk.last_id, chunk.stack, chunk.lasts = True, last_id, tree.stack, cases
     return chunk
 
 
@@ -250,7 +260,10 @@ def _queries(connection: Connection, app: ApprovalsApplication) -> tuple[_Querie
         f"SELECT max({position}) FROM {ledger_name} l WHERE {ids} AND {position} < {mark} "
         f"GROUP BY {originator})"
     )
-    stats = f"SELECT count(*), min({position}), max({position}) FROM {ledger_name} l"
+    stats = (
+        f"SELECT count(*), min({position}), max({position}), count(DISTINCT {originator}) "
+        f"FROM {ledger_name} l"
+    )
     count = f"SELECT count(*) FROM {events_name} e WHERE {e_id} > 0"
     return _Queries(rows, previous, before, qmark), stats, count
 
@@ -261,13 +274,21 @@ def sound_log(app: ApprovalsApplication, wanted: set[int]) -> Sound | None:
     None: too short to be worth it, or anything amiss (the caller walks it)."""
     with app.engine.connect() as connection:
         query, stats, count = _queries(connection, app)
-        rows, low, high = connection.exec_driver_sql(stats).one()
+        rows, low, high, aggregates = connection.exec_driver_sql(stats).one()
         events = connection.exec_driver_sql(count).scalar_one()
     if rows < PARALLEL_FROM or low != 0 or high != rows - 1 or events != rows:
         return None
     workers = sharing_cores(app.engine)
+
+    def looked_up(opens: Sequence[tuple[str, int, bytes, str]], start: int) -> bool:
+        try:
+            with app.engine.connect() as connection:
+                return _opened(connection, query, opens, start)
+        except Exception:  # noqa: BLE001 - whatever fails here, the sequential walk names it
+            return False
+
     if workers < 2:
-        return _join(_here(app, query, rows, wanted))
+        return _join(_here(app, query, rows, wanted), aggregates, looked_up)
     global _APP  # noqa: PLW0603 - what the forked workers read
     _APP = app
     try:
@@ -276,7 +297,7 @@ def sound_log(app: ApprovalsApplication, wanted: set[int]) -> Sound | None:
             ProcessPoolExecutor(workers, mp_context=fork) as pool,
             closing(_forked(pool, query, rows, wanted)) as chunks,  # cancels what is left
         ):
-            return _join(chunks)
+            return _join(chunks, aggregates, looked_up)
     finally:
         _APP = None
 
@@ -314,13 +335,45 @@ def _forked(
             future.cancel()
 
 
-def _join(chunks: Iterator[_Chunk]) -> Sound | None:
-    """Join the chunks in order: ids rising across their edges, the tree from their subtrees."""
+def _join(
+    chunks: Iterator[_Chunk],
+    aggregates: int,
+    looked_up: Callable[[Sequence[tuple[str, int, bytes, str]], int], bool],
+) -> Sound | None:
+    """Join the chunks in order: ids rising across their edges, the tree from their subtrees,
+    each aggregate's chain followed into a chunk, and as many first events (version 1) as the
+    ledger has ``aggregates``.
+
+    The chain of an aggregate entering a chunk is followed from its last event in the chunks
+    joined last (the :data:`_RECENT` aggregates met last), or else from its last row before
+    the chunk, read from the ledger (``looked_up``).  A chunk checked every aggregate's other
+    events against the one before them, so each aggregate's rows go back to a version 1 in
+    the order of the log; with one version 1 per aggregate, none has a second beginning after
+    its first: the case chains hold as the sequential walk checks them, without asking the
+    ledger about each aggregate's first event."""
     sound = Sound(Tree(), b"")
     last_id = 0
+    firsts = 0
+    recent: OrderedDict[str, tuple[int, bytes]] = OrderedDict()
     for chunk in chunks:
         if not chunk.ok or chunk.first_id <= last_id:
             return None
+        missing = []
+        for opened in chunk.opens:
+            originator, version, leaf, case_text = opened
+            known = recent.get(originator)
+            if known is None:
+                missing.append(opened)
+            elif version != known[0] + 1 or _link(known[1], leaf) != case_text:
+                return None
+        if missing and not looked_up(missing, chunk.start):
+            return None
+        for originator, last in chunk.lasts.items():
+            recent[originator] = last
+            recent.move_to_end(originator)
+        while len(recent) > _RECENT:
+            recent.popitem(last=False)
+        firsts += chunk.firsts
         last_id = chunk.last_id
         if not sound.tree.size:  # the log's identity, its first leaf
             sound.first_leaf = chunk.first_leaf
@@ -328,4 +381,4 @@ def _join(chunks: Iterator[_Chunk]) -> Sound | None:
             sound.sizes[size] = sound.tree.root(stack)
         for level, value in chunk.stack:  # one subtree; the last chunk's, several
             sound.tree.push(level, value)
-    return sound
+    return sound if firsts == aggregates else None

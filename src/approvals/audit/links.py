@@ -6,7 +6,9 @@ had been complied with, without its legal ground recorded.
 
 The rules read each case through its :class:`LinkSummary`, a few hundred bytes made right
 after its replay (in the worker that replayed it): the states it went through, and what its
-own steps name.  The cases themselves need not be kept until every case is replayed."""
+own steps name.  The cases themselves need not be kept until every case is replayed, and the
+summaries of those that replay clean wait on disk (:mod:`approvals.audit.kept`): the rules
+read them one at a time, and keep the positions they ask for last."""
 
 from __future__ import annotations
 
