@@ -484,8 +484,10 @@ class _Stream(_Walker):
         current = ""
         for row in _by_aggregate(connection, self.app, self.index, self.count, page):
             originator = text_id(row[1])
-            if originator != current:
-                if len(batch) >= _FLUSH:  # every aggregate of the batch is complete
+            # With the rules, a batch ends with an aggregate (its events are replayed together);
+            # without, anywhere (a workflow's reference counter has an event per case filed).
+            if originator != current or self.roster is None:
+                if len(batch) >= _FLUSH:
                     self._flush(batch, roster)
                     batch = []
                 current = originator
