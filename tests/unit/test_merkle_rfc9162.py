@@ -22,6 +22,7 @@ from hypothesis import strategies as st
 
 from approvals.audit import merkle
 from approvals.audit.hashing import node_hash
+from approvals.audit.integrity import Tree, subtrees
 from approvals.audit.merkle import (
     consistency_proof,
     inclusion_proof,
@@ -323,3 +324,31 @@ def test_proof_is_valid_accepts_the_hex_proof_a_checkpoint_carries() -> None:
 )
 def test_proof_is_valid_refuses_what_is_no_rfc_9162_proof(proof: Any) -> None:
     assert not proof_is_valid(proof, 6, root_of(LEAVES[:6]), 8, root_of(LEAVES[:8]))
+
+
+def _root_of_subtrees(leaves: list[bytes]) -> bytes:
+    tree = Tree()
+    for height, value in subtrees(leaves):
+        tree.push(height, value)
+    return tree.root()
+
+
+@needs_vectors
+def test_a_chunk_reduced_a_level_at_a_time_has_the_published_roots() -> None:
+    data = json.loads((VECTORS / "roots.json").read_text(encoding="utf-8"))
+    leaves = _published_leaves()
+    for size, root in enumerate(data["roots_hex_by_size_from_1"], start=1):
+        assert _root_of_subtrees(leaves[:size]).hex() == root
+
+
+@settings(max_examples=200, deadline=None)
+@given(size=st.integers(0, 600), seed=st.binary(min_size=1, max_size=8))
+def test_a_chunk_reduced_a_level_at_a_time_is_the_tree_grown_a_leaf_at_a_time(
+    size: int, seed: bytes
+) -> None:
+    leaves = [hashlib.sha256(seed + i.to_bytes(4, "big")).digest() for i in range(size)]
+    grown = Tree()
+    for leaf in leaves:
+        grown.add(leaf)
+    assert subtrees(leaves) == grown.stack
+    assert _root_of_subtrees(leaves) == grown.root() == root_of(leaves)

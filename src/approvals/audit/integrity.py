@@ -36,7 +36,7 @@ from approvals.stored import sharing_cores
 if TYPE_CHECKING:
     from approvals.application import ApprovalsApplication
 
-__all__ = ["CHUNK", "PARALLEL_FROM", "Sound", "Tree", "sound_log"]
+__all__ = ["CHUNK", "PARALLEL_FROM", "Sound", "Tree", "sound_log", "subtrees"]
 
 CHUNK = 1 << 13
 """Positions per chunk (a power of two)."""
@@ -189,6 +189,7 @@ def _link(previous: bytes, leaf: bytes) -> str:
 def _walk(rows: Iterator[Any], chain: bytes, start: int, end: int, wanted: set[int]) -> _Chunk:
     chunk = _Chunk(ok=False, start=start)
     tree = Tree()
+    leaves: list[bytes] = []
     cases: dict[str, tuple[int, bytes]] = {}
     position = start
     last_id = 0
@@ -222,14 +223,36 @@ def _walk(rows: Iterator[Any], chain: bytes, start: int, end: int, wanted: set[i
         if position == start:
             chunk.first_id, chunk.first_leaf = e_id, leaf
         last_id = e_id
-        tree.add(leaf)
         position += 1
-        if position in wanted:
-            chunk.snapshots[position] = list(tree.stack)
+        if wanted:  # the roots at sizes inside the chunk: the tree as it grows
+            tree.add(leaf)
+            if position in wanted:
+                chunk.snapshots[position] = list(tree.stack)
+        else:
+            leaves.append(leaf)
     if position != end:
         return chunk
-    chunk.ok, chunk.last_id, chunk.stack, chunk.lasts = True, last_id, tree.stack, cases
+    chunk.ok, chunk.last_id, chunk.lasts = True, last_id, cases
+    chunk.stack = tree.stack if wanted else subtrees(leaves)
     return chunk
+
+
+def subtrees(leaves: Sequence[bytes]) -> list[tuple[int, bytes]]:
+    """The perfect subtrees of a tree of ``leaves`` (largest first, as :class:`Tree` holds
+    them), each reduced a level at a time: the same hashes, in fewer steps."""
+    stack: list[tuple[int, bytes]] = []
+    at = 0
+    for height in range(len(leaves).bit_length() - 1, -1, -1):
+        if not len(leaves) >> height & 1:
+            continue
+        level = list(leaves[at : at + (1 << height)])
+        at += 1 << height
+        while len(level) > 1:
+            level = [
+                sha256(b"\x01" + level[i] + level[i + 1]).digest() for i in range(0, len(level), 2)
+            ]
+        stack.append((height, level[0]))
+    return stack
 
 
 def _queries(connection: Connection, app: ApprovalsApplication) -> tuple[_Queries, str, str]:
