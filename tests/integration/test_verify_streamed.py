@@ -21,6 +21,7 @@ from approvals.audit import cases, verify
 from approvals.audit.pages import Positions
 from approvals.audit.writers import joined_signatures, signature_findings, signature_share
 from approvals.domain.case import case_id
+from approvals.domain.retention import retention_id
 from tests.conftest import CHIEF, HANDLER, MANAGER, appoint_standard_roster, drop_triggers
 from tests.integration.test_damaged_case import SEVEN_YEARS_AND_A_MONTH
 from tests.integration.test_signed_writers import CLOCKS, opened
@@ -44,12 +45,15 @@ def by_position(url: str, monkeypatch: pytest.MonkeyPatch) -> Any:
         return report(url, patched, on=False)
 
 
+@pytest.mark.parametrize("flush", [5, 1])
 def test_a_sound_log_read_by_aggregate_in_processes_gives_the_very_report_of_one_process(
-    rewritten: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+    rewritten: dict[str, Any], monkeypatch: pytest.MonkeyPatch, flush: int
 ) -> None:
+    """Decoded a few aggregates together, or (``flush`` 1) each aggregate that is not a case
+    (a reference counter, a retention record) an event at a time, its replay carried on."""
     alone = by_position(rewritten["url"], monkeypatch)
     monkeypatch.setattr(verify, "PAGE", 7)  # pages of 7 rows: the keyset goes on across them
-    monkeypatch.setattr(cases, "_FLUSH", 5)  # a few aggregates decoded together
+    monkeypatch.setattr(cases, "_FLUSH", flush)
     monkeypatch.setattr(cases._Walker, "walk", None)  # not the walk by position
     shared = report(rewritten["url"], monkeypatch, on=True)
     assert (shared.events, shared.root, shared.log, shared.notes) == (
@@ -170,8 +174,9 @@ def test_positions_read_an_aggregate_at_a_time_answer_as_the_ledger_does(
         app.close()
 
 
+@pytest.mark.parametrize("flush", [2000, 1])
 def test_a_case_read_again_after_its_disposal_is_named_by_the_walk_by_aggregate_too(
-    backend_url: str, monkeypatch: pytest.MonkeyPatch
+    backend_url: str, monkeypatch: pytest.MonkeyPatch, flush: int
 ) -> None:
     """An insider puts back the key of a case disposed of: its events read and replay clean
     again, and its retention record says it was disposed of, so it is unreadable.  A worker
@@ -211,18 +216,24 @@ def test_a_case_read_again_after_its_disposal_is_named_by_the_walk_by_aggregate_
     finally:
         engine.dispose()
     alone = by_position(backend_url, monkeypatch)
-    assert report(backend_url, monkeypatch, on=False).findings == alone.findings  # streamed here
-    monkeypatch.setattr(cases._Walker, "walk", None)  # not the walk by position
     packed: list[int] = []
+    records: list[dict[Any, str]] = []  # how each aggregate not a case replays
     unpacked = cases._unpacked
 
     def counted(whole: cases.Share) -> None:
         unpacked(whole)
         assert whole.kept is not None
         packed.append(whole.kept.count())
+        records.append(dict(whole.records))
 
     monkeypatch.setattr(cases, "_unpacked", counted)
+    assert report(backend_url, monkeypatch, on=False).findings == alone.findings  # streamed here
+    monkeypatch.setattr(cases._Walker, "walk", None)  # not the walk by position
+    monkeypatch.setattr(cases, "_FLUSH", flush)  # 1: its retention record read in parts
     shared = report(backend_url, monkeypatch, on=True)
     assert shared.findings == alone.findings
     assert [(f.code, f.subject) for f in alone.findings] == [("unreadable", gone)]
-    assert sum(packed) >= len(kept) + 1  # the sound cases and the disposed one, packed
+    assert packed[-1] >= len(kept) + 1  # the sound cases and the disposed one, packed
+    assert len(records) == 2  # streamed here (each aggregate whole), then in processes
+    assert records[0][retention_id(gone)] == "disposed"
+    assert records[-1] == records[0]

@@ -234,6 +234,7 @@ class _Walker:
         self.events: dict[str, list[tuple[Any, Any, BaseException | None]]] = {}
         self.own = 0  # events of this share walked
         self._names: dict[str, str] | None = None
+        self.carried: dict[str, _Companion] = {}  # an aggregate read in parts: its first ones
         self.twice: set[str] | None = None  # the aggregates the ledger holds an event of twice
 
     def mine(self, originator: str) -> bool:
@@ -372,7 +373,7 @@ class _Walker:
     def _record(self, originator: str, events: list[tuple[Any, Any, BaseException | None]]) -> None:
         """Note how an aggregate replays as a case's companion (nothing when "ok", the
         verdict the parent takes by default)."""
-        verdict = _companion(events)
+        verdict = (self.carried.pop(originator, None) or _Companion()).add(events).verdict()
         if verdict != "ok":
             self.share.records[UUID(originator)] = verdict
 
@@ -481,16 +482,26 @@ class _Stream(_Walker):
         roster = str(ROSTER_ID)
         batch: list[tuple[tuple[Any, ...], tuple[Any, ...] | None, str]] = []
         done = 0
-        current = ""
+        current, apart, split = "", False, False
         for row in _by_aggregate(connection, self.app, self.index, self.count, page):
             originator = text_id(row[1])
-            # With the rules, a batch ends with an aggregate (its events are replayed together);
-            # without, anywhere (a workflow's reference counter has an event per case filed).
+            cased = isinstance(row[3], str) and row[3].startswith(CASE_TOPICS)
+            # With the rules, a batch ends with a case (its events are replayed together);
+            # another aggregate (a workflow's yearly reference counter has an event per case
+            # filed), or any without the rules, may be read in parts.
             if originator != current or self.roster is None:
                 if len(batch) >= _FLUSH:
                     self._flush(batch, roster)
                     batch = []
-                current = originator
+                if originator != current:
+                    current, apart, split = originator, not cased, False
+            elif apart and len(batch) >= _FLUSH:
+                self._flush(batch, roster, going=current)
+                batch, split = [], True
+            if cased:
+                if split:  # a case's event in an aggregate read in parts: the walk by position
+                    raise _Anomaly(current)
+                apart = False
             done += 1
             self.own = done
             batch.append((row[:5], (row[5], row[0], row[6], row[7]), originator))
@@ -500,9 +511,13 @@ class _Stream(_Walker):
         self.share.events, self.share.partial = done, True
 
     def _flush(
-        self, batch: list[tuple[tuple[Any, ...], tuple[Any, ...] | None, str]], roster: str
+        self,
+        batch: list[tuple[tuple[Any, ...], tuple[Any, ...] | None, str]],
+        roster: str,
+        going: str | None = None,
     ) -> None:
-        """Decode a batch of whole aggregates, replay its cases, note its companions, drop it."""
+        """Decode a batch of aggregates, replay its cases, note its companions, drop it: all
+        of them whole but ``going``, whose first events only are there (to be carried on)."""
         seen = len(self.share.filed)
         self._settle(batch, roster)
         if self.roster is None or self.writer is None:  # only damage is read of the notices
@@ -539,7 +554,9 @@ class _Stream(_Walker):
         self.share.filed[seen:] = kept
         self.writer.write(clean, summaries)
         for originator, events in self.events.items():
-            if originator not in cases:
+            if originator == going:
+                self.carried[going] = (self.carried.pop(going, None) or _Companion()).add(events)
+            elif originator not in cases:
                 self._record(originator, events)
         self.events.clear()
 
@@ -634,23 +651,38 @@ def _rebuilt(events: Iterable[tuple[Any, Any, BaseException | None]]) -> Any:
     return aggregate
 
 
-def _companion(events: list[tuple[Any, Any, BaseException | None]]) -> str:
+class _Companion:
     """How an aggregate read beside a case (its retention record) replays, as the application
-    reads it: "ok", "disposed", "erased" (a key it does not have), or "fails"."""
-    aggregate: Any = None
-    for version, event, error in sorted(events, key=_version_order):
-        if aggregate is not None and aggregate.version != version - 1:
-            return "fails"
-        if error is not None:
-            return "erased" if isinstance(error, CaseDataErased) else "fails"
+    reads it: "ok", "disposed", "erased" (a key it does not have), or "fails"; its events
+    given in version order, all at once or a part at a time."""
+
+    def __init__(self) -> None:
+        self.aggregate: Any = None
+        self.failed: str | None = None
+
+    def add(self, events: list[tuple[Any, Any, BaseException | None]]) -> _Companion:
+        """Apply ``events`` (the next ones of the aggregate) after those given before."""
+        for version, event, error in sorted(events, key=_version_order):
+            if self.failed is not None:
+                break
+            if self.aggregate is not None and self.aggregate.version != version - 1:
+                self.failed = "fails"
+            elif error is not None:
+                self.failed = "erased" if isinstance(error, CaseDataErased) else "fails"
+            else:
+                try:
+                    self.aggregate = event.mutate(self.aggregate)
+                except Exception:  # noqa: BLE001 - an event out of place: it does not replay
+                    self.failed = "fails"
+        return self
+
+    def verdict(self) -> str:
+        if self.failed is not None:
+            return self.failed
         try:
-            aggregate = event.mutate(aggregate)
-        except Exception:  # noqa: BLE001 - an event out of place: it does not replay
+            return "disposed" if self.aggregate is not None and self.aggregate.disposed else "ok"
+        except Exception:  # noqa: BLE001 - not a retention record: it does not replay as one
             return "fails"
-    try:
-        return "disposed" if aggregate is not None and aggregate.disposed else "ok"
-    except Exception:  # noqa: BLE001 - not a retention record: it does not replay as one
-        return "fails"
 
 
 def _serve(index: int, page: int, pipe: Connection_) -> None:
