@@ -17,9 +17,10 @@ does not grow with the log; a case that replays clean is then written to the sha
 (:mod:`approvals.audit.kept`: its notice's event id, its retention record's id, its
 reference, and its summary when the rules across cases read it), not kept in memory, and the
 parent looks back at one only when its record does not replay as it should, and reads the
-summaries from the files one at a time.  Each process also checks the writers' signatures of
-its share of the positions (:func:`~approvals.audit.writers.signature_share`, the roster
-replayed in each).  The parent puts what the shares found back in the order of the sequential walk:
+summaries from the files one at a time.  An aggregate that is not a case (a workflow's yearly
+reference counter) is read in parts.  Each process also checks the writers' signatures of its
+share of the positions (:func:`~approvals.audit.writers.signature_share`, the roster replayed
+in each).  The parent puts what the shares found back in the order of the sequential walk:
 events by database id, cases in the order they were filed, signatures by position.  A short
 log, or where this process may not fork (:func:`~approvals.stored.sharing_cores`: no ``fork``,
 an in-memory database, a thread other than the main one), is walked in this process as one
@@ -75,12 +76,12 @@ from approvals.domain.links import IN_EFFECT_LINKS, PROVISION, REQUEST
 from approvals.domain.registry import PublishedDefinition, ReferenceCounter, reference_key
 from approvals.domain.retention import RetentionRecord, retention_id
 from approvals.domain.roster import ROSTER_ID, Roster
-from approvals.domain.workflow import Workflow
 from approvals.errors import Label
 from approvals.stored import sharing_cores
 
 if TYPE_CHECKING:
     from approvals.application import ApprovalsApplication
+    from approvals.domain.workflow import Workflow
 
 __all__ = ["PARALLEL_FROM", "CasePass", "Replay", "Share", "merged", "subjects", "walk_cases"]
 
@@ -203,9 +204,9 @@ class Share:
     disk are not read)."""
 
 
-_JOB: Any = (
-    None  # (app, roster or None, count, counter, sound, signatures, folder): workers read it
-)
+_JOB: Any = None
+"""What the forked workers read: (app, roster or None, count, counter, sound, signatures,
+folder)."""
 
 
 def _version_order(item: tuple[Any, Any, Any]) -> tuple[int, Any]:
