@@ -168,25 +168,33 @@ def test_reordered_events_are_named(tampered: dict[str, Any]) -> None:
 def test_an_inserted_forged_event_is_named(tampered: dict[str, Any]) -> None:
     reference = tampered["run"].open_cases[1]  # waits for the chief
     event_id, _ = event_of(tampered, reference, 2)
-    with tampered["engine"].begin() as connection:
-        row = connection.execute(
-            text("SELECT originator_id, topic, state FROM approvals_events WHERE id = :id"),
-            {"id": event_id},
-        ).one()
-        connection.execute(
-            text("INSERT INTO approvals_events (originator_id, originator_version, topic, state) "
-                 "VALUES (:o, 3, :t, :s)"),
-            {"o": row.originator_id, "t": row.topic,
-             "s": bytes(row.state).replace(b'"consult"', b'"approve"')},
-        )  # fmt: skip
+    copy_event(tampered, event_id, 3, lambda state: state.replace(b'"consult"', b'"approve"'))
     code, report = verify(tampered)
     assert code == 1
     assert report["first"]["code"] == "unrecorded"
     assert report["first"]["subject"] == reference
 
 
-def recompute_ledger(state: dict[str, Any]) -> None:
-    """What a thorough attacker does: rebuild every ledger row from the events as they are."""
+def copy_event(
+    state: dict[str, Any], event_id: int, version: int, change: Callable[[bytes], bytes]
+) -> None:
+    """Insert a copy of an event behind the engine's back, as ``version`` of its aggregate,
+    its stored bytes changed by ``change``."""
+    with state["engine"].begin() as connection:
+        row = connection.execute(
+            text("SELECT originator_id, topic, state FROM approvals_events WHERE id = :id"),
+            {"id": event_id},
+        ).one()
+        connection.execute(
+            text("INSERT INTO approvals_events (originator_id, originator_version, topic, state) "
+                 "VALUES (:o, :v, :t, :s)"),
+            {"o": row.originator_id, "v": version, "t": row.topic, "s": change(bytes(row.state))},
+        )  # fmt: skip
+
+
+def recompute_ledger(state: dict[str, Any], *, begin_again: bool = False) -> None:
+    """What a thorough attacker does: rebuild every ledger row from the events as they are
+    (with ``begin_again``, each case's chain begun again at each of its events #1)."""
     with state["engine"].begin() as connection:
         events = connection.execute(
             text("SELECT id, originator_id, originator_version, topic, state "
@@ -199,7 +207,10 @@ def recompute_ledger(state: dict[str, Any]) -> None:
             leaf = leaf_hash(leaf_data(originator, event.originator_version, event.topic,
                                        bytes(event.state)))  # fmt: skip
             chain = chain_hash(chain, leaf)
-            cases[originator] = chain_hash(cases.get(originator, GENESIS), leaf)
+            before = cases.get(originator, GENESIS)
+            if begin_again and event.originator_version == 1:
+                before = GENESIS
+            cases[originator] = chain_hash(before, leaf)
             connection.execute(
                 text("INSERT INTO approvals_integrity VALUES (:p, :e, :o, :v, :l, :c, :k)"),
                 {"p": position, "e": event.id, "o": originator, "v": event.originator_version,

@@ -18,11 +18,10 @@ from sqlalchemy import text
 
 from approvals import open_approvals
 from approvals.audit import integrity
-from approvals.audit.hashing import GENESIS, chain_hash, leaf_data, leaf_hash
 from approvals.audit.integrity import Sound
 from approvals.audit.verify import integrity_walk
 from tests.integration import test_tamper
-from tests.integration.test_tamper import as_uuid, event_of, execute, recompute_ledger
+from tests.integration.test_tamper import copy_event, event_of, execute, recompute_ledger
 
 tampered = test_tamper.tampered  # the fixture: a demo log, a checkpoint, the triggers dropped
 
@@ -136,44 +135,12 @@ def test_an_aggregate_begun_twice_is_not_sound(
     holds, and only the count of first events against the aggregates tells the chunks."""
     reference = tampered["run"].finished["purpose"]
     event_id, _ = event_of(tampered, reference, 1)
-    with tampered["engine"].begin() as connection:
-        for index in ("approvals_events_aggregate_idx", "approvals_integrity_case_idx"):
-            connection.execute(text(f"DROP INDEX {index}"))
-        row = connection.execute(
-            text("SELECT originator_id, topic, state FROM approvals_events WHERE id = :id"),
-            {"id": event_id},
-        ).one()
-        connection.execute(
-            text("INSERT INTO approvals_events (originator_id, originator_version, topic, state) "
-                 "VALUES (:o, 1, :t, :s)"),
-            {"o": row.originator_id, "t": row.topic, "s": row.state},
-        )  # fmt: skip
-    begun_again(tampered)
+    for index in ("approvals_events_aggregate_idx", "approvals_integrity_case_idx"):
+        execute(tampered, f"DROP INDEX {index}")
+    copy_event(tampered, event_id, 1, lambda state: state)
+    recompute_ledger(tampered, begin_again=True)  # each case's chain begun at its #1
     found = chunked(tampered, monkeypatch, 1)
     assert [f.code for f in found["walked"].findings] == ["case_gap"]
     assert not sound(found)
     found = chunked(tampered, monkeypatch, 4)
     assert not sound(found)
-
-
-def begun_again(state: dict[str, Any]) -> None:
-    """The ledger rebuilt from the events as they are, each case's chain begun at version 1."""
-    with state["engine"].begin() as connection:
-        events = connection.execute(
-            text("SELECT id, originator_id, originator_version, topic, state "
-                 "FROM approvals_events ORDER BY id")
-        ).all()  # fmt: skip
-        connection.execute(text("DELETE FROM approvals_integrity"))
-        chain, cases = GENESIS, {}
-        for position, event in enumerate(events):
-            originator = as_uuid(event.originator_id)
-            leaf = leaf_hash(leaf_data(originator, event.originator_version, event.topic,
-                                       bytes(event.state)))  # fmt: skip
-            chain = chain_hash(chain, leaf)
-            before = GENESIS if event.originator_version == 1 else cases[originator]
-            cases[originator] = chain_hash(before, leaf)
-            connection.execute(
-                text("INSERT INTO approvals_integrity VALUES (:p, :e, :o, :v, :l, :c, :k)"),
-                {"p": position, "e": event.id, "o": originator, "v": event.originator_version,
-                 "l": leaf.hex(), "c": chain.hex(), "k": cases[originator].hex()},
-            )  # fmt: skip
