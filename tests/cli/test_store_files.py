@@ -9,8 +9,10 @@ sentence, never a traceback.
 from __future__ import annotations
 
 import sqlite3
+import tempfile
 from contextlib import closing
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -141,3 +143,36 @@ def test_an_output_path_that_cannot_be_written_is_one_sentence(
     assert len(lines) == 1, result.output
     assert "the command was stopped" in lines[0]
     assert _files(folder) == before
+
+
+@pytest.mark.parametrize("unusable", ["folder", "file"])
+def test_a_scratch_folder_verify_cannot_use_is_one_sentence(
+    run: Run, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, unusable: str
+) -> None:
+    """`audit verify` keeps what it learns of the cases that replay clean in a folder of the
+    system's temporary directory: a folder it cannot make there, or a file in it it cannot
+    open (a full disk alike), stops it with one sentence naming it, not a traceback."""
+    if unusable == "folder":
+        taken = tmp_path / "not-a-folder"
+        taken.write_text("kept", encoding="utf-8")
+        monkeypatch.setattr(tempfile, "tempdir", str(taken))
+        named = str(taken)
+    else:
+        made = tempfile.TemporaryDirectory
+
+        class Taken(made):  # type: ignore[valid-type,misc]
+            """The folder, with a folder where the share's file goes."""
+
+            def __init__(self, *args: Any, **kwargs: Any) -> None:
+                super().__init__(*args, **kwargs)
+                (Path(self.name) / "share-0-of-1.db").mkdir()
+
+        monkeypatch.setattr(tempfile, "TemporaryDirectory", Taken)
+        named = "share-0-of-1.db"
+    result = run("audit", "verify", user=AUDITOR)
+    assert result.exit_code == 1, result.output
+    assert "Traceback" not in result.output
+    lines = [line for line in result.output.splitlines() if line.strip()]
+    assert len(lines) == 1, result.output
+    assert named in lines[0]
+    assert "the command was stopped" in lines[0]
