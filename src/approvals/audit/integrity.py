@@ -4,13 +4,14 @@ A long log is cut into chunks of :data:`CHUNK` positions (a power of two, so tha
 chunk is one perfect subtree of the RFC 9162 tree), and one process per core checks its
 chunks as the sequential walk of :mod:`approvals.audit.verify` would: each ledger row has
 its event (ids rising with positions), the leaf recomputed from the event is the recorded
-one, and the global and per-case chains hold.  A case's chain is followed into a chunk from
-the ledger itself: each aggregate's first event in a chunk is checked against that aggregate's
-last row before the chunk (read for all of them in a few queries), so neither the workers nor
-the parent keep anything per aggregate, and memory does not grow with the log.  The parent
-joins the chunks (the global chain across their edges, the tree from their subtrees).  Where
-this process may not fork (a web server's request thread), it checks the chunks itself, one
-after the other, in the same bounded memory.  Any difference at all, anywhere, and the answer
+one, and the global and per-case chains hold.  The parent joins the chunks: the global chain
+across their edges, the tree from their subtrees, and each aggregate's chain into the chunk
+where it comes back, from its last event in the chunks joined last (the aggregates met last,
+a bounded number) or else from its last ledger row before the chunk (read for all of them in
+a few queries); an aggregate's first event begins its chain in its chunk, and the first
+events are counted against the ledger's aggregates.  So memory does not grow with the log.
+Where this process may not fork (a web server's request thread), it checks the chunks
+itself, one after the other, in the same bounded memory.  Any difference at all, anywhere, and the answer
 is None: the caller then walks the whole log the exact, sequential way, which names every
 finding in its order.  So this never decides what is wrong, only that nothing is.
 """
@@ -28,7 +29,7 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Connection
 
-from approvals.audit.hashing import GENESIS, leaf_data, node_hash
+from approvals.audit.hashing import GENESIS, chain_hash, leaf_data, node_hash
 from approvals.audit.merkle import EMPTY_ROOT
 from approvals.audit.pages import columns_of, table_of, text_id
 from approvals.stored import sharing_cores
@@ -174,16 +175,11 @@ def _opened(
             for originator, version, leaf, case_text in batch:
                 known, text = lasts.get(originator, (0, None))
                 previous = GENESIS if text is None else bytes.fromhex(text)
-                if version != known + 1 or _link(previous, leaf) != case_text:
+                if version != known + 1 or chain_hash(previous, leaf).hex() != case_text:
                     return False
     finally:
         cursor.close()
     return True
-
-
-def _link(previous: bytes, leaf: bytes) -> str:
-    """The case chain after ``previous`` with ``leaf``, as the ledger records it (hex)."""
-    return sha256(b"\x02" + previous + leaf).hexdigest()
 
 
 def _walk(rows: Iterator[Any], chain: bytes, start: int, end: int, wanted: set[int]) -> _Chunk:
@@ -248,9 +244,7 @@ def subtrees(leaves: Sequence[bytes]) -> list[tuple[int, bytes]]:
         level = list(leaves[at : at + (1 << height)])
         at += 1 << height
         while len(level) > 1:
-            level = [
-                sha256(b"\x01" + level[i] + level[i + 1]).digest() for i in range(0, len(level), 2)
-            ]
+            level = [node_hash(level[i], level[i + 1]) for i in range(0, len(level), 2)]
         stack.append((height, level[0]))
     return stack
 
@@ -387,7 +381,7 @@ def _join(
             known = recent.get(originator)
             if known is None:
                 missing.append(opened)
-            elif version != known[0] + 1 or _link(known[1], leaf) != case_text:
+            elif version != known[0] + 1 or chain_hash(known[1], leaf).hex() != case_text:
                 return None
         if missing and not looked_up(missing, chunk.start):
             return None

@@ -255,8 +255,8 @@ def integrity_walk(app: ApprovalsApplication, checkpoints: Sequence[Checkpoint])
 
 
 def _first_layer(walk: _Walk) -> None:
-    """Integrity: over every core when the log is long and sound, else the sequential walk
-    (which names what is wrong)."""
+    """Integrity: in chunks when the log is long and sound (over every core where this process
+    may fork), else the sequential walk (which names what is wrong)."""
     sound = sound_log(walk.app, walk.wanted)
     if sound is not None:
         walk.roots, walk.first_leaf, walk.sizes = sound.tree, sound.first_leaf, sound.sizes
