@@ -70,8 +70,9 @@ def test_the_summaries_are_read_in_the_order_filed_whichever_file_holds_them(
     try:
         assert kept.count() == sum(1 for where, *_ in cases if where < 2)
         assert sorted(kept.doubtful(doubtful)) == sorted(expected_doubtful)
+        mine = {r: v for r, v in here.items() if v[0].workflow_id in linked}
         loaded = _Summaries(
-            {r: v for r, v in here.items() if v[0].workflow_id in linked}, at, kept, found, linked
+            mine, at, kept, workflows=found.workflows, skip=found.taken_back, linked=linked
         )
         wanted = sorted(
             (notices[number], f"C-{number:03d}")

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any, cast
 
 from approvals.audit.cases import LINKABLE, Replay, Share, linked_workflows
 from approvals.audit.findings import Finding, unreplayable
-from approvals.audit.kept import Kept
+from approvals.audit.kept import Kept, WorkflowKey
 from approvals.audit.keys import CaseDataErased
 from approvals.audit.links import LinkSummary, summarized, summary_violations
 from approvals.audit.pages import Positions
@@ -314,25 +314,30 @@ def _links(
     if found.kept is None or not linked:
         return list(summary_violations(app, here, positions))
     notices = {reference: notice for notice, _, reference, _ in found.filed if reference in here}
-    loaded = _Summaries(here, notices, found.kept, found, linked)
+    loaded = _Summaries(
+        here, notices, found.kept, workflows=found.workflows, skip=found.taken_back, linked=linked
+    )
     return list(summary_violations(app, loaded, positions))
 
 
 class _Summaries(Mapping[str, tuple[LinkSummary, Workflow]]):
     """The summaries the rules across cases read: those of the cases checked in this process
-    (``here``, filed at ``notices``) and those kept on disk, of the ``linked`` workflows, in
-    the order the cases were filed; read from disk as they are asked for, never all held."""
+    (``here``, filed at ``notices``) and those kept on disk but those taken back (``skip``),
+    of the ``linked`` workflows, in the order the cases were filed; read from disk as they
+    are asked for, never all held."""
 
     def __init__(
         self,
         here: dict[str, tuple[LinkSummary, Workflow]],
         notices: dict[str, int],
         kept: Kept,
-        found: Share,
+        *,
+        workflows: dict[WorkflowKey, Workflow],
+        skip: set[str],
         linked: set[str],
     ) -> None:
         self.here, self.notices, self.linked = here, notices, linked
-        self.kept, self.workflows, self.skip = kept, found.workflows, found.taken_back
+        self.kept, self.workflows, self.skip = kept, workflows, skip
 
     def __getitem__(self, reference: str) -> tuple[LinkSummary, Workflow]:
         if reference in self.here:
